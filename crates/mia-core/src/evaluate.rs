@@ -1,0 +1,428 @@
+//! The full evaluation of one attack's scores against known membership: point estimates,
+//! intervals, low-FPR operating points with their power caveat, PPV, the ε lower bound and
+//! the histogram the report draws. Also the overfitting reading and per-class slices.
+
+use crate::bootstrap::{bootstrap_roc, percentile_interval};
+use crate::epsilon::{EpsBound, eps_lower_bound};
+use crate::roc::{FprRule, RankedScores};
+use crate::stats::{clopper_pearson, holm_adjust, mann_whitney_p_greater, mean_interval};
+use crate::CoreError;
+use serde::Serialize;
+
+/// Settings of an evaluation. Defaults: FPR targets 1e-5…1e-1, 1,000 resamples, 95 %
+/// intervals, δ = 1e-5, base rates 0.5 and 0.01.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalConfig {
+    pub fpr_targets: Vec<f64>,
+    pub fpr_rule: FprRule,
+    pub bootstrap_resamples: usize,
+    pub confidence: f64,
+    pub delta: f64,
+    pub base_rates: Vec<f64>,
+    pub seed: u64,
+    /// A TPR@FPR target is supported when non-members ≥ this / FPR.
+    pub min_negatives_per_fpr: f64,
+    /// Points kept for the plotted ROC (the curve is thinned on a log-FPR grid).
+    pub roc_plot_points: usize,
+    pub histogram_bins: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig {
+            fpr_targets: vec![1e-5, 1e-4, 1e-3, 1e-2, 1e-1],
+            fpr_rule: FprRule::AtMost,
+            bootstrap_resamples: 1000,
+            confidence: 0.95,
+            delta: 1e-5,
+            base_rates: vec![0.5, 0.01],
+            seed: 0,
+            min_negatives_per_fpr: 10.0,
+            roc_plot_points: 400,
+            histogram_bins: 40,
+        }
+    }
+}
+
+/// A point estimate with its interval, or the reason it has none.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    pub value: f64,
+    pub ci: Option<[f64; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Positive predictive value at a member base rate π:
+/// π·TPR / (π·TPR + (1 − π)·FPR); `None` when nothing is called a member.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ppv {
+    pub base_rate: f64,
+    pub value: Option<f64>,
+}
+
+fn ppv(tpr: f64, fpr: f64, base_rates: &[f64]) -> Vec<Ppv> {
+    base_rates
+        .iter()
+        .map(|&pi| {
+            let den = pi * tpr + (1.0 - pi) * fpr;
+            Ppv { base_rate: pi, value: (den > 0.0).then(|| pi * tpr / den) }
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TprAtFpr {
+    /// Target FPR.
+    pub fpr: f64,
+    /// Largest TPR over thresholds with FPR ≤ target.
+    pub tpr: f64,
+    /// Bootstrap percentile interval of that TPR.
+    pub ci: Option<[f64; 2]>,
+    /// FPR actually reached by the chosen threshold.
+    pub achieved_fpr: f64,
+    /// Records scoring ≥ threshold are called members (`None`: no threshold qualifies).
+    pub threshold: Option<f64>,
+    /// Whether the sample has ≥ 10/FPR non-members, enough to measure this FPR at all.
+    pub supported: bool,
+    pub ppv: Vec<Ppv>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RocPlot {
+    pub fpr: Vec<f64>,
+    pub tpr: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Histogram {
+    /// Bin edges (bins + 1 values); scores outside the 0.5–99.5 % range land in the end bins.
+    pub edges: Vec<f64>,
+    pub members: Vec<u64>,
+    pub non_members: Vec<u64>,
+}
+
+/// Everything measured about one attack.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttackEvaluation {
+    pub n_members: u64,
+    pub n_non_members: u64,
+    pub distinct_scores: usize,
+    pub auc: Estimate,
+    pub advantage: Estimate,
+    pub balanced_accuracy: Estimate,
+    /// At the max-advantage threshold, with Clopper–Pearson intervals.
+    pub best_threshold: Option<OperatingPoint>,
+    pub tpr_at_fpr: Vec<TprAtFpr>,
+    pub eps_lower_bound: EpsBound,
+    /// One-sided Mann–Whitney p-value of "members score higher".
+    pub p_value: f64,
+    pub roc: RocPlot,
+    pub histogram: Histogram,
+}
+
+/// Rates at one fixed threshold with exact binomial intervals.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperatingPoint {
+    pub threshold: f64,
+    pub tpr: Estimate,
+    pub fpr: Estimate,
+    pub ppv: Vec<Ppv>,
+}
+
+/// Validates scores and membership; returns the member and non-member counts.
+pub fn check_inputs(scores: &[f64], member: &[bool]) -> Result<(u64, u64), CoreError> {
+    if scores.len() != member.len() {
+        return Err(CoreError::Length { what: "scores", expected: member.len(), got: scores.len() });
+    }
+    if let Some(i) = scores.iter().position(|s| s.is_nan()) {
+        return Err(CoreError::Invalid(format!("score of record {i} is NaN")));
+    }
+    let p = member.iter().filter(|&&m| m).count() as u64;
+    let n = member.len() as u64 - p;
+    if p == 0 || n == 0 {
+        return Err(CoreError::OneClass { members: p as usize, non_members: n as usize });
+    }
+    Ok((p, n))
+}
+
+fn tie_term(r: &RankedScores) -> f64 {
+    r.group_pos.iter().zip(&r.group_neg).map(|(&p, &n)| ((p + n) as f64).powi(3) - (p + n) as f64).sum()
+}
+
+fn thin_roc(r: &RankedScores, max_points: usize) -> RocPlot {
+    let (f, t) = r.curve();
+    if f.len() <= max_points {
+        return RocPlot { fpr: f, tpr: t };
+    }
+    // Keep the last point at or below each level of a log-FPR grid (the curve's upper
+    // envelope there), plus the ends.
+    let floor = (1.0 / r.n_neg as f64).max(1e-7);
+    let steps = max_points - 2;
+    let mut keep = vec![0usize, f.len() - 1];
+    for i in 0..=steps {
+        let level = floor * (1.0 / floor).powf(i as f64 / steps as f64);
+        let k = f.partition_point(|&x| x <= level);
+        if k > 0 {
+            keep.push(k - 1);
+        }
+        if k < f.len() {
+            keep.push(k);
+        }
+    }
+    keep.sort_unstable();
+    keep.dedup();
+    RocPlot { fpr: keep.iter().map(|&k| f[k]).collect(), tpr: keep.iter().map(|&k| t[k]).collect() }
+}
+
+/// Histogram of scores on bins spanning the 0.5–99.5 % range of all scores.
+pub fn histogram(scores: &[f64], member: &[bool], bins: usize) -> Histogram {
+    let mut v: Vec<f64> = scores.iter().copied().filter(|s| s.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    let (lo, hi) = if v.is_empty() {
+        (0.0, 1.0)
+    } else {
+        (crate::stats::percentile_sorted(&v, 0.005), crate::stats::percentile_sorted(&v, 0.995))
+    };
+    let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
+    let edges: Vec<f64> = (0..=bins).map(|i| lo + (hi - lo) * i as f64 / bins as f64).collect();
+    let mut h = Histogram { edges, members: vec![0; bins], non_members: vec![0; bins] };
+    for (&s, &m) in scores.iter().zip(member) {
+        let b = (((s - lo) / (hi - lo)) * bins as f64).floor();
+        let b = if b.is_nan() { 0 } else { (b.max(0.0) as usize).min(bins - 1) };
+        if m { h.members[b] += 1 } else { h.non_members[b] += 1 }
+    }
+    h
+}
+
+/// Evaluates one attack's scores. `stream` separates this attack's random draws from
+/// other attacks' (pass the attack's index).
+pub fn evaluate_attack(scores: &[f64], member: &[bool], cfg: &EvalConfig, stream: u64) -> Result<AttackEvaluation, CoreError> {
+    let (np, nn) = check_inputs(scores, member)?;
+    let r = RankedScores::new(scores, member);
+    let m = r.metrics(&cfg.fpr_targets, cfg.fpr_rule);
+    let seed = crate::bootstrap::mix_seed(cfg.seed, stream);
+    let draws = bootstrap_roc(&r, &cfg.fpr_targets, cfg.fpr_rule, cfg.bootstrap_resamples, seed);
+    let ci = |d: &[f64]| percentile_interval(d, cfg.confidence);
+    let boot_note = (cfg.bootstrap_resamples == 0).then(|| "no interval: bootstrap disabled".to_string());
+    let adv_ci = ci(&draws.advantage);
+    let tpr_at_fpr = cfg
+        .fpr_targets
+        .iter()
+        .enumerate()
+        .map(|(k, &t)| {
+            let (tpr, fpr, g) = m.tpr_at_fpr[k];
+            TprAtFpr {
+                fpr: t,
+                tpr,
+                ci: ci(&draws.tpr_at_fpr[k]),
+                achieved_fpr: fpr,
+                threshold: g.map(|g| r.group_score[g]),
+                supported: nn as f64 >= cfg.min_negatives_per_fpr / t,
+                ppv: ppv(tpr, fpr, &cfg.base_rates),
+            }
+        })
+        .collect();
+    let best_threshold = m.advantage_group.map(|g| {
+        let tp: u64 = r.group_pos[..=g].iter().map(|&c| c as u64).sum();
+        let fp: u64 = r.group_neg[..=g].iter().map(|&c| c as u64).sum();
+        let (tpr, fpr) = (tp as f64 / np as f64, fp as f64 / nn as f64);
+        OperatingPoint {
+            threshold: r.group_score[g],
+            tpr: Estimate { value: tpr, ci: Some(clopper_pearson(tp, np, cfg.confidence)), note: None },
+            fpr: Estimate { value: fpr, ci: Some(clopper_pearson(fp, nn, cfg.confidence)), note: None },
+            ppv: ppv(tpr, fpr, &cfg.base_rates),
+        }
+    });
+    let u = m.auc * np as f64 * nn as f64;
+    Ok(AttackEvaluation {
+        n_members: np,
+        n_non_members: nn,
+        distinct_scores: r.n_groups(),
+        auc: Estimate { value: m.auc, ci: ci(&draws.auc), note: boot_note.clone() },
+        advantage: Estimate { value: m.advantage, ci: adv_ci, note: boot_note.clone() },
+        balanced_accuracy: Estimate {
+            value: 0.5 + m.advantage / 2.0,
+            ci: adv_ci.map(|[a, b]| [0.5 + a / 2.0, 0.5 + b / 2.0]),
+            note: boot_note,
+        },
+        best_threshold,
+        tpr_at_fpr,
+        eps_lower_bound: eps_lower_bound(scores, member, cfg.delta, cfg.confidence, seed),
+        p_value: mann_whitney_p_greater(u, np, nn, tie_term(&r)),
+        roc: thin_roc(&r, cfg.roc_plot_points),
+        histogram: histogram(scores, member, cfg.histogram_bins),
+    })
+}
+
+/// Accuracy and loss of members vs non-members: the overfitting that attacks exploit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Overfitting {
+    /// Clopper–Pearson intervals; `None` without full outputs (loss-only input).
+    pub accuracy_members: Option<Estimate>,
+    pub accuracy_non_members: Option<Estimate>,
+    /// Members minus non-members, Newcombe's hybrid-score interval.
+    pub accuracy_gap: Option<Estimate>,
+    pub mean_loss_members: Estimate,
+    pub mean_loss_non_members: Estimate,
+    /// Non-members minus members (positive = members fit better), Welch normal interval.
+    pub loss_gap: Estimate,
+}
+
+/// Wilson score interval (used inside Newcombe's interval for a difference).
+fn wilson(k: u64, n: u64, z: f64) -> [f64; 2] {
+    let (p, n) = (k as f64 / n as f64, n as f64);
+    let c = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+    let h = z / (1.0 + z * z / n) * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    [(c - h).max(0.0), (c + h).min(1.0)]
+}
+
+/// Overfitting reading from per-record loss and correctness.
+pub fn overfitting(loss: &[f64], correct: Option<&[bool]>, member: &[bool], confidence: f64) -> Overfitting {
+    let z = crate::stats::normal_quantile(0.5 + confidence / 2.0);
+    let sel = |want: bool| loss.iter().zip(member).filter(move |(_, m)| **m == want).map(|(l, _)| *l);
+    let (m1, c1, se1, _) = mean_interval(sel(true), confidence);
+    let (m0, c0, se0, _) = mean_interval(sel(false), confidence);
+    let gap = m0 - m1;
+    let h = z * (se1 * se1 + se0 * se0).sqrt();
+    let mut o = Overfitting {
+        accuracy_members: None,
+        accuracy_non_members: None,
+        accuracy_gap: None,
+        mean_loss_members: Estimate { value: m1, ci: c1, note: None },
+        mean_loss_non_members: Estimate { value: m0, ci: c0, note: None },
+        loss_gap: Estimate { value: gap, ci: h.is_finite().then_some([gap - h, gap + h]), note: None },
+    };
+    if let Some(c) = correct {
+        let count = |want: bool| {
+            let n = member.iter().filter(|&&m| m == want).count() as u64;
+            let k = c.iter().zip(member).filter(|(c, m)| **c && **m == want).count() as u64;
+            (k, n)
+        };
+        let ((k1, n1), (k0, n0)) = (count(true), count(false));
+        if n1 > 0 && n0 > 0 {
+            let (p1, p0) = (k1 as f64 / n1 as f64, k0 as f64 / n0 as f64);
+            // Newcombe (Statist. Med. 1998), method 10.
+            let ([l1, u1], [l0, u0]) = (wilson(k1, n1, z), wilson(k0, n0, z));
+            let d = p1 - p0;
+            let lo = d - ((p1 - l1).powi(2) + (u0 - p0).powi(2)).sqrt();
+            let hi = d + ((u1 - p1).powi(2) + (p0 - l0).powi(2)).sqrt();
+            o.accuracy_members = Some(Estimate { value: p1, ci: Some(clopper_pearson(k1, n1, confidence)), note: None });
+            o.accuracy_non_members = Some(Estimate { value: p0, ci: Some(clopper_pearson(k0, n0, confidence)), note: None });
+            o.accuracy_gap = Some(Estimate { value: d, ci: Some([lo, hi]), note: None });
+        }
+    }
+    o
+}
+
+/// One class's evaluation of one attack.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Slice {
+    pub attack: String,
+    pub class: usize,
+    /// `None` when the class lacks members or non-members (reason in `note`).
+    pub evaluation: Option<SliceEvaluation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SliceEvaluation {
+    pub n_members: u64,
+    pub n_non_members: u64,
+    pub auc: Estimate,
+    pub advantage: Estimate,
+    pub tpr_at_fpr: Vec<TprAtFpr>,
+    /// One-sided Mann–Whitney p-value of "members score higher" within the class.
+    pub p_value: f64,
+    /// Holm-adjusted over all classes of this attack.
+    pub p_holm: f64,
+    /// Whether the Holm-adjusted p-value is below 1 − confidence.
+    pub leaks: bool,
+}
+
+/// Per-class slices of one attack, with Holm's correction across the classes.
+pub fn class_slices(
+    attack: &str,
+    scores: &[f64],
+    member: &[bool],
+    labels: &[usize],
+    cfg: &EvalConfig,
+    stream: u64,
+) -> Vec<Slice> {
+    let n_classes = labels.iter().copied().max().map_or(0, |m| m + 1);
+    let mut slices: Vec<Slice> = (0..n_classes)
+        .map(|c| {
+            let (s, m): (Vec<f64>, Vec<bool>) =
+                labels.iter().zip(scores.iter().zip(member)).filter(|(l, _)| **l == c).map(|(_, (s, m))| (*s, *m)).unzip();
+            let sub_cfg = EvalConfig { roc_plot_points: 2, histogram_bins: 1, ..cfg.clone() };
+            match evaluate_attack(&s, &m, &sub_cfg, stream.wrapping_mul(1_000_003).wrapping_add(c as u64)) {
+                Ok(e) => Slice {
+                    attack: attack.to_string(),
+                    class: c,
+                    evaluation: Some(SliceEvaluation {
+                        n_members: e.n_members,
+                        n_non_members: e.n_non_members,
+                        auc: e.auc,
+                        advantage: e.advantage,
+                        tpr_at_fpr: e.tpr_at_fpr,
+                        p_value: e.p_value,
+                        p_holm: f64::NAN,
+                        leaks: false,
+                    }),
+                    note: None,
+                },
+                Err(err) => Slice { attack: attack.to_string(), class: c, evaluation: None, note: Some(err.to_string()) },
+            }
+        })
+        .collect();
+    let ps: Vec<f64> = slices.iter().filter_map(|s| s.evaluation.as_ref().map(|e| e.p_value)).collect();
+    let adj = holm_adjust(&ps);
+    let mut k = 0;
+    for s in slices.iter_mut() {
+        if let Some(e) = s.evaluation.as_mut() {
+            e.p_holm = adj[k];
+            e.leaks = adj[k] < 1.0 - cfg.confidence;
+            k += 1;
+        }
+    }
+    slices
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_class_is_an_error() {
+        let e = evaluate_attack(&[1.0, 2.0], &[true, true], &EvalConfig::default(), 0);
+        assert_eq!(e.unwrap_err(), CoreError::OneClass { members: 2, non_members: 0 });
+    }
+
+    #[test]
+    fn support_follows_the_ten_over_fpr_rule() {
+        let n = 2000;
+        let s: Vec<f64> = (0..n).map(|i| (i % 97) as f64).collect();
+        let m: Vec<bool> = (0..n).map(|i| i % 2 == 0).collect();
+        let cfg = EvalConfig { bootstrap_resamples: 50, ..Default::default() };
+        let e = evaluate_attack(&s, &m, &cfg, 0).unwrap();
+        let sup: Vec<bool> = e.tpr_at_fpr.iter().map(|t| t.supported).collect();
+        // 1,000 non-members support FPR ≥ 1e-2 only.
+        assert_eq!(sup, vec![false, false, false, true, true]);
+        let [lo, hi] = e.auc.ci.unwrap();
+        assert!(lo <= e.auc.value && e.auc.value <= hi);
+    }
+
+    #[test]
+    fn newcombe_interval_contains_the_gap() {
+        let loss = vec![0.1; 10];
+        let correct = vec![true, true, true, true, false, true, false, false, true, false];
+        let member = vec![true, true, true, true, true, false, false, false, false, false];
+        let o = overfitting(&loss, Some(&correct), &member, 0.95);
+        let g = o.accuracy_gap.unwrap();
+        assert!((g.value - 0.4).abs() < 1e-12);
+        let [lo, hi] = g.ci.unwrap();
+        assert!(lo < 0.4 && hi > 0.4 && lo > -1.0 && hi < 1.0);
+        assert_eq!(o.loss_gap.value, 0.0);
+    }
+}

@@ -1,0 +1,160 @@
+//! The report document (`report.json`): its types, versioned by [`SCHEMA_VERSION`] and
+//! described by `schema/report.schema.json` at the repository root.
+//!
+//! The document holds no timestamps or paths that vary between identical runs, so the
+//! same inputs and seed give byte-identical JSON.
+
+use mia_core::attacks::Fitting;
+use mia_core::evaluate::{AttackEvaluation, EvalConfig, Overfitting, Slice};
+use serde::Serialize;
+
+/// Bumped on any change to the document's shape.
+pub const SCHEMA_VERSION: &str = "1.0.0";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: &'static str,
+    pub tool: Tool,
+    /// The subcommand that produced the report (`score`, ...).
+    pub command: String,
+    pub seed: u64,
+    pub settings: Settings,
+    pub inputs: Vec<InputFile>,
+    pub rows: Rows,
+    pub outputs: OutputsInfo,
+    pub attacks: Vec<AttackReport>,
+    /// The worst (most leaking) attack per headline metric.
+    pub max: MaxSummary,
+    pub overfitting: Overfitting,
+    pub slices: Vec<Slice>,
+    pub gate: GateResult,
+    pub caveats: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    #[serde(flatten)]
+    pub eval: EvalConfig,
+    pub cross_fit_folds: usize,
+    pub prob_tolerance: f64,
+    pub slices_attacks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    /// The file name as given on the command line.
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SkipCount {
+    pub reason: String,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rows {
+    pub read: usize,
+    pub kept: usize,
+    pub skipped: Vec<SkipCount>,
+    pub members: usize,
+    pub non_members: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputsInfo {
+    /// `logits`, `probabilities` or `loss`.
+    pub kind: String,
+    pub n_classes: Option<usize>,
+    /// Records whose probabilities reached the number format's limit: their loss and φ tie.
+    pub saturated_records: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AttackReport {
+    pub name: String,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fitting: Option<Fitting>,
+    #[serde(flatten)]
+    pub evaluation: AttackEvaluation,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MaxSummary {
+    pub auc: Worst,
+    pub advantage: Worst,
+    pub eps_lower_bound: Worst,
+    /// Per FPR target, the attack with the highest TPR (supported flag carried along).
+    pub tpr_at_fpr: Vec<WorstTpr>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Worst {
+    pub attack: String,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorstTpr {
+    pub fpr: f64,
+    pub attack: String,
+    pub tpr: f64,
+    pub supported: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GateResult {
+    /// `pass`, `fail`, or `none` when no rule was given.
+    pub verdict: String,
+    pub rules: Vec<GateRule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GateRule {
+    pub expr: String,
+    /// The value the left-hand side resolved to.
+    pub value: f64,
+    pub fired: bool,
+    /// E.g. that the metric was marked unsupported by the sample size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+impl MaxSummary {
+    /// Picks the worst attack per metric; ties go to the earlier attack in report order.
+    pub fn from_attacks(attacks: &[AttackReport]) -> MaxSummary {
+        let worst = |f: &dyn Fn(&AttackReport) -> f64| {
+            let mut best = Worst { attack: String::new(), value: f64::NEG_INFINITY };
+            for a in attacks {
+                let v = f(a);
+                if v > best.value {
+                    best = Worst { attack: a.name.clone(), value: v };
+                }
+            }
+            best
+        };
+        let n_targets = attacks.first().map_or(0, |a| a.evaluation.tpr_at_fpr.len());
+        MaxSummary {
+            auc: worst(&|a| a.evaluation.auc.value),
+            advantage: worst(&|a| a.evaluation.advantage.value),
+            eps_lower_bound: worst(&|a| a.evaluation.eps_lower_bound.value),
+            tpr_at_fpr: (0..n_targets)
+                .map(|k| {
+                    let w = worst(&|a| a.evaluation.tpr_at_fpr[k].tpr);
+                    let t = &attacks[0].evaluation.tpr_at_fpr[k];
+                    WorstTpr { fpr: t.fpr, attack: w.attack, tpr: w.value, supported: t.supported }
+                })
+                .collect(),
+        }
+    }
+}
