@@ -159,7 +159,8 @@ fn thin_roc(r: &RankedScores, max_points: usize) -> RocPlot {
     // envelope there), plus the ends.
     let floor = (1.0 / r.n_neg as f64).max(1e-7);
     let steps = max_points - 2;
-    let mut keep = vec![0usize, f.len() - 1];
+    // The ends, and the top of the zero-FPR segment (members caught with no false alarm).
+    let mut keep = vec![0usize, f.len() - 1, f.partition_point(|&x| x <= 0.0) - 1];
     for i in 0..=steps {
         let level = floor * (1.0 / floor).powf(i as f64 / steps as f64);
         let k = f.partition_point(|&x| x <= level);
@@ -195,13 +196,14 @@ pub fn histogram(scores: &[f64], member: &[bool], bins: usize) -> Histogram {
     h
 }
 
-/// Evaluates one attack's scores. `stream` separates this attack's random draws from
-/// other attacks' (pass the attack's index).
-pub fn evaluate_attack(scores: &[f64], member: &[bool], cfg: &EvalConfig, stream: u64) -> Result<AttackEvaluation, CoreError> {
+/// Evaluates one attack's scores. Every attack draws the same bootstrap resamples and
+/// the same ε-bound split of the records (all from `cfg.seed`), so attacks are compared on
+/// paired samples and rank-equivalent attacks get identical figures.
+pub fn evaluate_attack(scores: &[f64], member: &[bool], cfg: &EvalConfig) -> Result<AttackEvaluation, CoreError> {
     let (np, nn) = check_inputs(scores, member)?;
     let r = RankedScores::new(scores, member);
     let m = r.metrics(&cfg.fpr_targets, cfg.fpr_rule);
-    let seed = crate::bootstrap::mix_seed(cfg.seed, stream);
+    let seed = cfg.seed;
     let draws = bootstrap_roc(&r, &cfg.fpr_targets, cfg.fpr_rule, cfg.bootstrap_resamples, seed);
     let ci = |d: &[f64]| percentile_interval(d, cfg.confidence);
     let boot_note = (cfg.bootstrap_resamples == 0).then(|| "no interval: bootstrap disabled".to_string());
@@ -348,7 +350,6 @@ pub fn class_slices(
     member: &[bool],
     labels: &[usize],
     cfg: &EvalConfig,
-    stream: u64,
 ) -> Vec<Slice> {
     let n_classes = labels.iter().copied().max().map_or(0, |m| m + 1);
     let mut slices: Vec<Slice> = (0..n_classes)
@@ -356,7 +357,7 @@ pub fn class_slices(
             let (s, m): (Vec<f64>, Vec<bool>) =
                 labels.iter().zip(scores.iter().zip(member)).filter(|(l, _)| **l == c).map(|(_, (s, m))| (*s, *m)).unzip();
             let sub_cfg = EvalConfig { roc_plot_points: 2, histogram_bins: 1, ..cfg.clone() };
-            match evaluate_attack(&s, &m, &sub_cfg, stream.wrapping_mul(1_000_003).wrapping_add(c as u64)) {
+            match evaluate_attack(&s, &m, &sub_cfg) {
                 Ok(e) => Slice {
                     attack: attack.to_string(),
                     class: c,
@@ -395,7 +396,7 @@ mod tests {
 
     #[test]
     fn one_class_is_an_error() {
-        let e = evaluate_attack(&[1.0, 2.0], &[true, true], &EvalConfig::default(), 0);
+        let e = evaluate_attack(&[1.0, 2.0], &[true, true], &EvalConfig::default());
         assert_eq!(e.unwrap_err(), CoreError::OneClass { members: 2, non_members: 0 });
     }
 
@@ -405,7 +406,7 @@ mod tests {
         let s: Vec<f64> = (0..n).map(|i| (i % 97) as f64).collect();
         let m: Vec<bool> = (0..n).map(|i| i % 2 == 0).collect();
         let cfg = EvalConfig { bootstrap_resamples: 50, ..Default::default() };
-        let e = evaluate_attack(&s, &m, &cfg, 0).unwrap();
+        let e = evaluate_attack(&s, &m, &cfg).unwrap();
         let sup: Vec<bool> = e.tpr_at_fpr.iter().map(|t| t.supported).collect();
         // 1,000 non-members support FPR ≥ 1e-2 only.
         assert_eq!(sup, vec![false, false, false, true, true]);

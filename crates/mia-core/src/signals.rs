@@ -123,6 +123,11 @@ fn log1m_exp(x: f64) -> f64 {
     if x > -std::f64::consts::LN_2 { (-x.exp_m1()).ln() } else { (-x.exp()).ln_1p() }
 }
 
+/// ln(1 + e^x) without overflow or loss of precision.
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
 fn row_from_logits(z: ArrayView1<f64>, y: usize) -> RowSignals {
     let lse = log_sum_exp_except(z, None);
     let a = first_argmax(z);
@@ -132,8 +137,12 @@ fn row_from_logits(z: ArrayView1<f64>, y: usize) -> RowSignals {
     let log_1m_p = |i: usize| {
         if i == a { log_sum_exp_except(z, Some(a)) - lse } else { log1m_exp(log_p(i)) }
     };
-    let log_p_y = log_p(y);
-    let log_1m_p_y = log_1m_p(y);
+    // ln p_y and ln(1 − p_y) from φ = z_y − LSE_{j≠y} z_j: ln p_y = −softplus(−φ) and
+    // ln(1 − p_y) = −softplus(φ) keep full relative precision even for a loss of 1e-30,
+    // where z_y − LSE(z) would round to 0 and tie well-fit members.
+    let phi = z[y] - log_sum_exp_except(z, Some(y));
+    let log_p_y = -softplus(-phi);
+    let log_1m_p_y = -softplus(phi);
     let mut entropy = 0.0;
     let mut mentr = -(log_1m_p_y.exp()) * log_p_y;
     for i in 0..z.len() {

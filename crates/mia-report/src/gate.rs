@@ -1,1 +1,743 @@
-//! Release gate (being written).
+//! Release gate: `--fail-if` expressions over report metrics. Any rule that holds fails
+//! the release (process exit code 1).
+//!
+//! Grammar (whitespace around the operator is optional):
+//!
+//! ```text
+//! RULE   := LHS OP NUMBER
+//! OP     := ">" | ">=" | "<" | "<=" | "==" | "!="
+//! LHS    := ATTACK "." METRIC [ "." BOUND ] | "eps_lower_bound" [ "." BOUND ]
+//! ATTACK := an attack name in the report (`loss`, `phi`, ...) | "max"
+//! METRIC := "auc" | "advantage" | "balanced_accuracy" | "eps_lower_bound" | "tpr@" NUMBER
+//! BOUND  := "lo" | "hi"
+//! NUMBER := [+-] digits [ "." digits ] [ (e|E) [+-] digits ]   (also ".5", "5.")
+//! ```
+//!
+//! - `max` is the worst attack for that metric: the highest value, ties to the earlier
+//!   attack in report order (as in the report's `max` block). With a bound, `max.auc.lo`
+//!   is the highest lower bound over attacks. A bare `eps_lower_bound` means
+//!   `max.eps_lower_bound`.
+//! - `tpr@X` needs X to be one of the report's FPR targets (relative tolerance 1e-9), so
+//!   `tpr@0.001` and `tpr@1e-3` are the same metric.
+//! - `.lo` / `.hi` use the interval instead of the value; it is an error when the metric
+//!   has no interval (the ε bound, or a run with the bootstrap disabled).
+//! - A rule on a TPR that the sample cannot support (fewer than 10/FPR non-members) still
+//!   evaluates, with a warning in the report.
+
+use crate::report::{AttackReport, GateResult, GateRule, Report};
+use std::fmt;
+
+/// Comparison operator of a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    Eq,
+    Ne,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Eq => "==",
+            Op::Ne => "!=",
+        }
+    }
+
+    /// Whether `lhs OP rhs` holds (IEEE comparison).
+    pub fn holds(self, lhs: f64, rhs: f64) -> bool {
+        match self {
+            Op::Gt => lhs > rhs,
+            Op::Ge => lhs >= rhs,
+            Op::Lt => lhs < rhs,
+            Op::Le => lhs <= rhs,
+            Op::Eq => lhs == rhs,
+            Op::Ne => lhs != rhs,
+        }
+    }
+}
+
+/// Which attack a rule reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttackRef {
+    /// The worst attack for the rule's metric (and bound).
+    Max,
+    Named(String),
+}
+
+/// Which metric a rule reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Metric {
+    Auc,
+    Advantage,
+    BalancedAccuracy,
+    EpsLowerBound,
+    /// TPR at this FPR target.
+    TprAt(f64),
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Metric::Auc => f.write_str("auc"),
+            Metric::Advantage => f.write_str("advantage"),
+            Metric::BalancedAccuracy => f.write_str("balanced_accuracy"),
+            Metric::EpsLowerBound => f.write_str("eps_lower_bound"),
+            Metric::TprAt(x) => write!(f, "tpr@{x}"),
+        }
+    }
+}
+
+/// The value of the metric, or one end of its interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Value,
+    Lo,
+    Hi,
+}
+
+/// A parsed rule. `text` is the expression as given (trimmed); it is what the report shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateExpr {
+    pub text: String,
+    pub attack: AttackRef,
+    pub metric: Metric,
+    pub bound: Bound,
+    pub op: Op,
+    pub threshold: f64,
+}
+
+impl std::str::FromStr for GateExpr {
+    type Err = GateError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse(s)
+    }
+}
+
+/// A rule that cannot be parsed or evaluated against the report; one line, naming the rule.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GateError {
+    #[error("bad gate rule `{expr}`: expected {expected}")]
+    Syntax { expr: String, expected: String },
+    #[error("gate rule `{expr}`: unknown attack `{attack}` (available: {available})")]
+    UnknownAttack { expr: String, attack: String, available: String },
+    #[error("gate rule `{expr}`: unknown metric `{metric}` (available: {METRICS})")]
+    UnknownMetric { expr: String, metric: String },
+    #[error("gate rule `{expr}`: FPR {fpr} is not among the report's FPR targets ({targets})")]
+    FprNotTarget { expr: String, fpr: String, targets: String },
+    #[error("gate rule `{expr}`: {metric} of attack `{attack}` has no interval, so `.{bound}` cannot be used ({why})")]
+    MissingInterval { expr: String, attack: String, metric: String, bound: &'static str, why: String },
+    #[error("gate rule `{expr}`: {metric} of attack `{attack}` is not a finite number")]
+    NotFinite { expr: String, attack: String, metric: String },
+    #[error("gate rule `{expr}`: the report has no attacks to evaluate")]
+    NoAttacks { expr: String },
+}
+
+const METRICS: &str =
+    "auc, advantage, balanced_accuracy, eps_lower_bound, tpr@FPR with FPR one of the report's targets";
+const SHAPE: &str = "`ATTACK.METRIC[.lo|.hi] OP NUMBER` with OP one of > >= < <= == != (e.g. `max.auc > 0.6`, `loss.tpr@1e-3 >= 0.01`, `eps_lower_bound > 1`)";
+
+/// Parses a decimal number: optional sign, digits with an optional fraction (".5" and "5."
+/// allowed), optional exponent. Rejects `inf`, `nan`, hex and the empty string.
+fn parse_number(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        i += 1;
+    }
+    let int_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let mut digits = i - int_start;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let frac_start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        digits += i - frac_start;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        let exp_start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == exp_start {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    s.parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+fn is_attack_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-'))
+}
+
+/// Parses one rule. Attack names and FPR targets are checked against a report by
+/// [`evaluate`]; everything else here.
+pub fn parse(expr: &str) -> Result<GateExpr, GateError> {
+    let text = expr.trim().to_string();
+    let syntax = |expected: &str| GateError::Syntax { expr: text.clone(), expected: expected.to_string() };
+    if text.is_empty() {
+        return Err(syntax(SHAPE));
+    }
+    // The operator is the first run of comparison characters.
+    let Some(op_start) = text.find(['<', '>', '=', '!']) else {
+        return Err(syntax(&format!("a comparison operator; the rule shape is {SHAPE}")));
+    };
+    let op_len = text[op_start..].chars().take_while(|c| matches!(c, '<' | '>' | '=' | '!')).count();
+    let op = match &text[op_start..op_start + op_len] {
+        ">" => Op::Gt,
+        ">=" => Op::Ge,
+        "<" => Op::Lt,
+        "<=" => Op::Le,
+        "==" => Op::Eq,
+        "!=" => Op::Ne,
+        other => {
+            return Err(syntax(&format!("one of the operators > >= < <= == != instead of `{other}`")));
+        }
+    };
+    let lhs = text[..op_start].trim();
+    let rhs = text[op_start + op_len..].trim();
+    if lhs.is_empty() {
+        return Err(syntax(&format!("a metric before `{}`; the rule shape is {SHAPE}", op.as_str())));
+    }
+    if lhs.contains(char::is_whitespace) {
+        return Err(syntax(&format!("no spaces inside the metric name `{lhs}`")));
+    }
+    let threshold = parse_number(rhs).ok_or_else(|| {
+        if rhs.is_empty() {
+            syntax(&format!("a number after `{}`", op.as_str()))
+        } else {
+            syntax(&format!("a finite number after `{}`, got `{rhs}`", op.as_str()))
+        }
+    })?;
+
+    // Optional bound suffix.
+    let (path, bound) = if let Some(p) = lhs.strip_suffix(".lo") {
+        (p, Bound::Lo)
+    } else if let Some(p) = lhs.strip_suffix(".hi") {
+        (p, Bound::Hi)
+    } else {
+        (lhs, Bound::Value)
+    };
+    // Split ATTACK.METRIC. `tpr@X` may itself contain dots, so look for it first.
+    let (attack, metric_text) = if path == "eps_lower_bound" {
+        ("max", path)
+    } else if path.starts_with("tpr@") {
+        return Err(syntax(&format!("an attack before the metric, e.g. `max.{path}` or `loss.{path}`")));
+    } else if let Some(k) = path.rfind(".tpr@") {
+        (&path[..k], &path[k + 1..])
+    } else if let Some(k) = path.rfind('.') {
+        (&path[..k], &path[k + 1..])
+    } else {
+        let hint = if matches!(path, "auc" | "advantage" | "balanced_accuracy") || path.starts_with("tpr@") {
+            format!("an attack before the metric, e.g. `max.{path}` or `loss.{path}`")
+        } else {
+            format!("ATTACK.METRIC (e.g. `max.auc`) instead of `{path}`")
+        };
+        return Err(syntax(&hint));
+    };
+    if let Some(k) = attack.find('.')
+        && matches!(&attack[k + 1..], "auc" | "advantage" | "balanced_accuracy" | "eps_lower_bound")
+    {
+        return Err(syntax(&format!("`.lo` or `.hi` after `{attack}`, got `.{metric_text}`")));
+    }
+    if !is_attack_name(attack) {
+        return Err(syntax(&format!(
+            "an attack name (letters, digits, `_`, `-`) or `max` before `.{metric_text}`, got `{attack}`"
+        )));
+    }
+    let metric = match metric_text {
+        "auc" => Metric::Auc,
+        "advantage" => Metric::Advantage,
+        "balanced_accuracy" => Metric::BalancedAccuracy,
+        "eps_lower_bound" => Metric::EpsLowerBound,
+        m => match m.strip_prefix("tpr@") {
+            Some(x) => match parse_number(x) {
+                Some(f) if f > 0.0 && f <= 1.0 => Metric::TprAt(f),
+                _ => return Err(syntax(&format!("an FPR in (0, 1] after `tpr@`, got `{x}`"))),
+            },
+            None => return Err(GateError::UnknownMetric { expr: text.clone(), metric: m.to_string() }),
+        },
+    };
+    let attack = if attack == "max" { AttackRef::Max } else { AttackRef::Named(attack.to_string()) };
+    Ok(GateExpr { text, attack, metric, bound, op, threshold })
+}
+
+fn fmt_list(v: impl IntoIterator<Item = String>) -> String {
+    v.into_iter().collect::<Vec<_>>().join(", ")
+}
+
+/// What a rule reads from one attack: the value, the interval if any, and the TPR target's
+/// support flag.
+struct Reading {
+    value: f64,
+    ci: Option<[f64; 2]>,
+    /// Why there is no interval, when there is none.
+    no_ci: String,
+    supported: Option<bool>,
+}
+
+fn read(a: &AttackReport, metric: Metric, k_target: Option<usize>) -> Reading {
+    let e = &a.evaluation;
+    let est = |x: &mia_core::Estimate| Reading {
+        value: x.value,
+        ci: x.ci,
+        no_ci: x.note.clone().unwrap_or_else(|| "no bootstrap interval in the report".into()),
+        supported: None,
+    };
+    match metric {
+        Metric::Auc => est(&e.auc),
+        Metric::Advantage => est(&e.advantage),
+        Metric::BalancedAccuracy => est(&e.balanced_accuracy),
+        Metric::EpsLowerBound => Reading {
+            value: e.eps_lower_bound.value,
+            ci: None,
+            no_ci: "the ε bound is itself a one-sided confidence bound".into(),
+            supported: None,
+        },
+        Metric::TprAt(_) => {
+            let t = &e.tpr_at_fpr[k_target.expect("target index resolved")];
+            Reading {
+                value: t.tpr,
+                ci: t.ci,
+                no_ci: "no bootstrap interval in the report".into(),
+                supported: Some(t.supported),
+            }
+        }
+    }
+}
+
+fn bound_name(b: Bound) -> &'static str {
+    match b {
+        Bound::Lo => "lo",
+        Bound::Hi => "hi",
+        Bound::Value => "value",
+    }
+}
+
+/// Evaluates one rule: (value, attack it resolved to, supported flag).
+fn evaluate_one(rule: &GateExpr, report: &Report) -> Result<GateRule, GateError> {
+    let expr = rule.text.clone();
+    if report.attacks.is_empty() {
+        return Err(GateError::NoAttacks { expr });
+    }
+    let targets = &report.settings.eval.fpr_targets;
+    let k_target = match rule.metric {
+        Metric::TprAt(x) => {
+            let k = report.attacks[0]
+                .evaluation
+                .tpr_at_fpr
+                .iter()
+                .position(|t| (t.fpr - x).abs() <= 1e-9 * t.fpr.abs().max(x.abs()));
+            match k {
+                Some(k) => Some(k),
+                None => {
+                    let listed: Vec<f64> = if targets.is_empty() {
+                        report.attacks[0].evaluation.tpr_at_fpr.iter().map(|t| t.fpr).collect()
+                    } else {
+                        targets.clone()
+                    };
+                    return Err(GateError::FprNotTarget {
+                        expr,
+                        fpr: format!("{x}"),
+                        targets: if listed.is_empty() {
+                            "none".into()
+                        } else {
+                            fmt_list(listed.iter().map(|t| format!("{t}")))
+                        },
+                    });
+                }
+            }
+        }
+        _ => None,
+    };
+    let candidates: Vec<&AttackReport> = match &rule.attack {
+        AttackRef::Max => report.attacks.iter().collect(),
+        AttackRef::Named(n) => match report.attacks.iter().find(|a| &a.name == n) {
+            Some(a) => vec![a],
+            None => {
+                return Err(GateError::UnknownAttack {
+                    expr,
+                    attack: n.clone(),
+                    available: fmt_list(
+                        std::iter::once("max".to_string()).chain(report.attacks.iter().map(|a| a.name.clone())),
+                    ),
+                });
+            }
+        },
+    };
+    let mut best: Option<(f64, &AttackReport, Option<bool>)> = None;
+    for a in candidates {
+        let r = read(a, rule.metric, k_target);
+        let v = match (rule.bound, r.ci) {
+            (Bound::Value, _) => r.value,
+            (Bound::Lo, Some([lo, _])) => lo,
+            (Bound::Hi, Some([_, hi])) => hi,
+            (b, None) => {
+                return Err(GateError::MissingInterval {
+                    expr,
+                    attack: a.name.clone(),
+                    metric: rule.metric.to_string(),
+                    bound: bound_name(b),
+                    why: r.no_ci,
+                });
+            }
+        };
+        if !v.is_finite() {
+            return Err(GateError::NotFinite { expr, attack: a.name.clone(), metric: rule.metric.to_string() });
+        }
+        if best.is_none_or(|(b, _, _)| v > b) {
+            best = Some((v, a, r.supported));
+        }
+    }
+    let (value, attack, supported) = best.expect("at least one attack");
+    let warning = (supported == Some(false)).then(|| {
+        format!(
+            "{} resolved to attack `{}`, whose TPR at this FPR is not supported by the sample: fewer than {}/FPR non-members ({} non-members)",
+            rule.metric, attack.name, report.settings.eval.min_negatives_per_fpr, attack.evaluation.n_non_members
+        )
+    });
+    Ok(GateRule { expr, value, fired: rule.op.holds(value, rule.threshold), warning })
+}
+
+/// Evaluates every rule against the report (whose `gate` field is ignored). Verdict:
+/// `none` without rules, `fail` when any rule holds, else `pass`.
+pub fn evaluate(rules: &[GateExpr], report: &Report) -> Result<GateResult, GateError> {
+    let rules: Vec<GateRule> = rules.iter().map(|r| evaluate_one(r, report)).collect::<Result<_, _>>()?;
+    let verdict = if rules.is_empty() {
+        "none"
+    } else if rules.iter().any(|r| r.fired) {
+        "fail"
+    } else {
+        "pass"
+    };
+    Ok(GateResult { verdict: verdict.to_string(), rules })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::*;
+    use mia_core::Estimate;
+    use mia_core::epsilon::EpsBound;
+    use mia_core::evaluate::{AttackEvaluation, EvalConfig, Histogram, Overfitting, RocPlot, TprAtFpr};
+
+    fn est(value: f64, ci: Option<[f64; 2]>) -> Estimate {
+        let note = ci.is_none().then(|| "no interval: bootstrap disabled".to_string());
+        Estimate { value, ci, note }
+    }
+
+    /// Two hand-made attacks, `weak` then `strong`, with targets 1e-4, 1e-3, 0.1 and
+    /// 1,000 non-members (so only 0.1 is supported).
+    fn attack(name: &str, auc: Estimate, adv: Estimate, eps: f64, tpr: [(f64, Option<[f64; 2]>); 3]) -> AttackReport {
+        let targets = [1e-4, 1e-3, 0.1];
+        AttackReport {
+            name: name.into(),
+            description: format!("{name} test attack"),
+            fitting: None,
+            evaluation: AttackEvaluation {
+                n_members: 1000,
+                n_non_members: 1000,
+                distinct_scores: 2000,
+                balanced_accuracy: Estimate {
+                    value: 0.5 + adv.value / 2.0,
+                    ci: adv.ci.map(|[a, b]| [0.5 + a / 2.0, 0.5 + b / 2.0]),
+                    note: adv.note.clone(),
+                },
+                auc,
+                advantage: adv,
+                best_threshold: None,
+                tpr_at_fpr: targets
+                    .iter()
+                    .zip(tpr)
+                    .map(|(&fpr, (tpr, ci))| TprAtFpr {
+                        fpr,
+                        tpr,
+                        ci,
+                        achieved_fpr: fpr,
+                        threshold: Some(1.0),
+                        supported: 1000.0 >= 10.0 / fpr,
+                        ppv: vec![],
+                    })
+                    .collect(),
+                eps_lower_bound: EpsBound {
+                    value: eps,
+                    delta: 1e-5,
+                    confidence: 0.95,
+                    threshold: None,
+                    tp: 0,
+                    fn_: 0,
+                    tn: 0,
+                    fp: 0,
+                    method: "test",
+                },
+                p_value: 0.01,
+                roc: RocPlot { fpr: vec![0.0, 1.0], tpr: vec![0.0, 1.0] },
+                histogram: Histogram { edges: vec![0.0, 1.0], members: vec![1000], non_members: vec![1000] },
+            },
+        }
+    }
+
+    mod testdata {
+        use super::*;
+        pub fn report() -> Report {
+            let attacks = vec![
+                attack(
+                    "weak",
+                    est(0.6, Some([0.50, 0.95])),
+                    est(0.2, Some([0.1, 0.3])),
+                    0.25,
+                    [(0.0, Some([0.0, 0.01])), (0.002, Some([0.0, 0.01])), (0.15, Some([0.1, 0.2]))],
+                ),
+                attack(
+                    "strong",
+                    est(0.8, Some([0.64, 0.90])),
+                    est(0.5, None),
+                    1.5,
+                    [(0.06, Some([0.0, 0.1])), (0.1, Some([0.05, 0.15])), (0.7, Some([0.6, 0.8]))],
+                ),
+            ];
+            let eval = EvalConfig { fpr_targets: vec![1e-4, 1e-3, 0.1], ..Default::default() };
+            let loss = est(0.5, Some([0.4, 0.6]));
+            Report {
+                schema_version: SCHEMA_VERSION,
+                tool: Tool { name: "mia-audit", version: "0.0.0" },
+                command: "score".into(),
+                seed: 0,
+                settings: Settings { eval, cross_fit_folds: 5, prob_tolerance: 1e-6, slices_attacks: vec![] },
+                inputs: vec![],
+                rows: Rows { read: 2000, kept: 2000, skipped: vec![], members: 1000, non_members: 1000 },
+                outputs: OutputsInfo { kind: "loss".into(), n_classes: None, saturated_records: 0 },
+                max: MaxSummary::from_attacks(&attacks),
+                attacks,
+                overfitting: Overfitting {
+                    accuracy_members: None,
+                    accuracy_non_members: None,
+                    accuracy_gap: None,
+                    mean_loss_members: loss.clone(),
+                    mean_loss_non_members: loss.clone(),
+                    loss_gap: loss,
+                },
+                slices: vec![],
+                gate: GateResult { verdict: "none".into(), rules: vec![] },
+                caveats: vec![],
+                notes: vec![],
+            }
+        }
+    }
+
+    fn p(s: &str) -> GateExpr {
+        parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn parses_operators_numbers_and_whitespace() {
+        let cases: &[(&str, Op, f64)] = &[
+            ("max.auc>0.6", Op::Gt, 0.6),
+            ("max.auc >= .5", Op::Ge, 0.5),
+            ("  loss.advantage<  -0.25 ", Op::Lt, -0.25),
+            ("loss.advantage <= 5.", Op::Le, 5.0),
+            ("loss.auc==1e-3", Op::Eq, 1e-3),
+            ("loss.auc != +2E+1", Op::Ne, 20.0),
+            ("loss.auc > -1e-3", Op::Gt, -1e-3),
+        ];
+        for &(s, op, t) in cases {
+            let g = p(s);
+            assert_eq!((g.op, g.threshold), (op, t), "{s}");
+            assert_eq!(g.text, s.trim());
+        }
+    }
+
+    #[test]
+    fn parses_attacks_metrics_and_bounds() {
+        let g = p("max.auc.lo > 0.55");
+        assert_eq!((g.attack, g.metric, g.bound), (AttackRef::Max, Metric::Auc, Bound::Lo));
+        let g = p("modified_entropy_per_class.balanced_accuracy.hi>0.5");
+        assert_eq!(g.attack, AttackRef::Named("modified_entropy_per_class".into()));
+        assert_eq!((g.metric, g.bound), (Metric::BalancedAccuracy, Bound::Hi));
+        let g = p("eps_lower_bound > 1");
+        assert_eq!((g.attack, g.metric, g.bound), (AttackRef::Max, Metric::EpsLowerBound, Bound::Value));
+        let g = p("phi.eps_lower_bound>=0.5");
+        assert_eq!((g.attack, g.metric), (AttackRef::Named("phi".into()), Metric::EpsLowerBound));
+        assert_eq!(p("loss.tpr@0.001 > 0.01").metric, Metric::TprAt(0.001));
+        assert_eq!(p("loss.tpr@1e-3 > 0.01").metric, Metric::TprAt(1e-3));
+        assert_eq!(p("loss.tpr@.1 > 0.01").metric, Metric::TprAt(0.1));
+        let g = p("max.tpr@0.01.lo > 0.02");
+        assert_eq!((g.metric, g.bound), (Metric::TprAt(0.01), Bound::Lo));
+        assert_eq!(p("lira-offline.auc > 0.5").attack, AttackRef::Named("lira-offline".into()));
+    }
+
+    fn syntax_err(s: &str) -> String {
+        match parse(s) {
+            Err(e @ GateError::Syntax { .. }) => e.to_string(),
+            other => panic!("{s}: expected a syntax error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rejects_bad_syntax_with_the_expression_and_what_was_expected() {
+        let e = syntax_err("max.auc 0.6");
+        assert!(e.contains("`max.auc 0.6`") && e.contains("expected a comparison operator"), "{e}");
+        assert!(syntax_err("max.auc => 0.6").contains("instead of `=>`"));
+        assert!(syntax_err("max.auc = 0.6").contains("instead of `=`"));
+        assert!(syntax_err("max.auc > ").contains("a number after `>`"));
+        assert!(syntax_err("max.auc > abc").contains("got `abc`"));
+        assert!(syntax_err("max.auc > inf").contains("got `inf`"));
+        assert!(syntax_err("max.auc > NaN").contains("finite number"));
+        assert!(syntax_err("max.auc > 1e").contains("got `1e`"));
+        assert!(syntax_err("max.auc > .").contains("got `.`"));
+        assert!(syntax_err("max.auc > 0x10").contains("got `0x10`"));
+        assert!(syntax_err("> 0.5").contains("a metric before `>`"));
+        assert!(syntax_err("auc > 0.5").contains("`max.auc`"));
+        assert!(syntax_err("tpr@0.1 > 0.5").contains("`max.tpr@0.1`"));
+        assert!(syntax_err("foo > 0.5").contains("ATTACK.METRIC"));
+        assert!(syntax_err("max . auc > 0.5").contains("no spaces"));
+        assert!(syntax_err(".auc > 0.5").contains("attack name"));
+        assert!(syntax_err("max.tpr@ > 0.5").contains("after `tpr@`"));
+        assert!(syntax_err("max.tpr@0 > 0.5").contains("(0, 1]"));
+        assert!(syntax_err("max.tpr@2 > 0.5").contains("(0, 1]"));
+        assert!(syntax_err("max.tpr@-1e-3 > 0.5").contains("(0, 1]"));
+        assert!(syntax_err("").contains("ATTACK.METRIC"));
+        // One line.
+        assert!(!syntax_err("max.auc 0.6").contains('\n'));
+    }
+
+    #[test]
+    fn rejects_unknown_metrics_listing_the_known_ones() {
+        let e = parse("max.aucc > 0.5").unwrap_err();
+        assert!(matches!(e, GateError::UnknownMetric { ref metric, .. } if metric == "aucc"));
+        let s = e.to_string();
+        assert!(
+            s.contains("unknown metric `aucc`")
+                && s.contains("auc, advantage, balanced_accuracy, eps_lower_bound, tpr@"),
+            "{s}"
+        );
+        assert!(syntax_err("max.auc.mid > 0.5").contains("`.lo` or `.hi` after `max.auc`, got `.mid`"));
+        assert!(matches!(parse("max.tpr > 0.5"), Err(GateError::UnknownMetric { .. })));
+    }
+
+    fn eval1(s: &str) -> Result<GateRule, GateError> {
+        let r = testdata::report();
+        evaluate(&[p(s)], &r).map(|g| g.rules.into_iter().next().unwrap())
+    }
+
+    #[test]
+    fn resolves_named_attacks_and_max() {
+        let r = testdata::report();
+        let (a, b) = (&r.attacks[0].evaluation, &r.attacks[1].evaluation);
+        assert!(b.auc.value > a.auc.value, "test data: second attack is the stronger one");
+        assert_eq!(eval1("weak.auc > 0").unwrap().value, a.auc.value);
+        assert_eq!(eval1("max.auc > 0").unwrap().value, b.auc.value);
+        assert_eq!(eval1("max.advantage > 0").unwrap().value, a.advantage.value.max(b.advantage.value));
+        assert_eq!(eval1("strong.balanced_accuracy > 0").unwrap().value, b.balanced_accuracy.value);
+        // Max of a bound is the max over attacks of that bound (here from different attacks).
+        assert_eq!(eval1("max.auc.lo > 0").unwrap().value, 0.64);
+        assert_eq!(eval1("max.auc.hi > 0").unwrap().value, 0.95);
+        assert_eq!(eval1("strong.auc.hi > 0").unwrap().value, 0.90);
+        assert_eq!(eval1("eps_lower_bound > 0").unwrap().value, 1.5);
+        assert_eq!(eval1("max.eps_lower_bound > 0").unwrap().value, 1.5);
+        assert_eq!(eval1("weak.eps_lower_bound > 0").unwrap().value, 0.25);
+    }
+
+    #[test]
+    fn tpr_targets_match_within_relative_tolerance() {
+        let r = testdata::report();
+        let t1 = r.attacks[1].evaluation.tpr_at_fpr[1].tpr;
+        for s in ["strong.tpr@0.001 > 0", "strong.tpr@1e-3 > 0", "strong.tpr@1.0000000001e-3 > 0", "max.tpr@1E-3 > 0"] {
+            assert_eq!(eval1(s).unwrap().value, t1, "{s}");
+        }
+        assert_eq!(eval1("strong.tpr@0.1.lo > 0").unwrap().value, r.attacks[1].evaluation.tpr_at_fpr[2].ci.unwrap()[0]);
+        let e = eval1("strong.tpr@0.002 > 0").unwrap_err();
+        assert!(matches!(e, GateError::FprNotTarget { .. }));
+        let s = e.to_string();
+        assert!(s.contains("FPR 0.002 is not among") && s.contains("0.0001, 0.001, 0.1"), "{s}");
+        assert!(matches!(eval1("strong.tpr@1.00001e-3 > 0"), Err(GateError::FprNotTarget { .. })));
+    }
+
+    #[test]
+    fn unsupported_targets_evaluate_with_a_warning() {
+        let g = eval1("max.tpr@1e-4 > 0.05").unwrap();
+        let w = g.warning.expect("warning");
+        assert!(w.contains("fewer than 10/FPR non-members"), "{w}");
+        assert!(g.fired);
+        assert!(eval1("max.tpr@0.1 > 0.05").unwrap().warning.is_none());
+        assert!(eval1("max.auc > 0.05").unwrap().warning.is_none());
+    }
+
+    #[test]
+    fn unknown_attack_lists_the_available_ones() {
+        let e = eval1("lira.auc > 0.5").unwrap_err();
+        let s = e.to_string();
+        assert!(matches!(e, GateError::UnknownAttack { .. }));
+        assert!(s.contains("unknown attack `lira`") && s.contains("available: max, weak, strong"), "{s}");
+    }
+
+    #[test]
+    fn missing_intervals_are_errors() {
+        let e = eval1("max.eps_lower_bound.lo > 0").unwrap_err();
+        assert!(matches!(e, GateError::MissingInterval { bound: "lo", .. }), "{e}");
+        assert!(e.to_string().contains("one-sided"));
+        // The strong attack has no advantage interval in the test data (bootstrap note).
+        let e = eval1("strong.advantage.hi > 0").unwrap_err();
+        assert!(e.to_string().contains("has no interval") && e.to_string().contains("bootstrap disabled"), "{e}");
+        // With `max`, any attack lacking the bound is an error rather than a partial max.
+        assert!(matches!(eval1("max.advantage.lo > 0"), Err(GateError::MissingInterval { .. })));
+        assert!(eval1("weak.advantage.lo > 0").is_ok());
+    }
+
+    #[test]
+    fn verdicts() {
+        let r = testdata::report();
+        assert_eq!(evaluate(&[], &r).unwrap().verdict, "none");
+        let g = evaluate(&[p("max.auc > 0.99"), p("weak.auc < 0.1")], &r).unwrap();
+        assert_eq!(g.verdict, "pass");
+        assert!(g.rules.iter().all(|r| !r.fired));
+        let g = evaluate(&[p("max.auc > 0.99"), p("max.auc >= 0.5")], &r).unwrap();
+        assert_eq!(g.verdict, "fail");
+        assert_eq!(g.rules.iter().map(|r| r.fired).collect::<Vec<_>>(), vec![false, true]);
+        assert_eq!(g.rules[1].expr, "max.auc >= 0.5");
+        // Every operator, at equality.
+        let v = r.attacks[0].evaluation.auc.value;
+        for (op, want) in [(">", false), (">=", true), ("<", false), ("<=", true), ("==", true), ("!=", false)] {
+            let g = evaluate(&[p(&format!("weak.auc {op} {v:?}"))], &r).unwrap();
+            assert_eq!(g.rules[0].fired, want, "{op}");
+        }
+        // Negative thresholds.
+        assert!(evaluate(&[p("weak.advantage > -1")], &r).unwrap().rules[0].fired);
+        // An error in any rule is an error of the whole gate.
+        assert!(evaluate(&[p("max.auc > 0.5"), p("nope.auc > 0.5")], &r).is_err());
+    }
+
+    #[test]
+    fn a_report_without_attacks_is_an_error() {
+        let mut r = testdata::report();
+        r.attacks.clear();
+        assert!(matches!(evaluate(&[p("max.auc > 0.5")], &r), Err(GateError::NoAttacks { .. })));
+        assert_eq!(evaluate(&[], &r).unwrap().verdict, "none");
+    }
+
+    #[test]
+    fn from_str_is_parse() {
+        let g: GateExpr = "max.auc > 0.5".parse().unwrap();
+        assert_eq!(g, p("max.auc > 0.5"));
+    }
+}

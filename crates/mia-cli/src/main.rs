@@ -1,0 +1,278 @@
+//! The `mia` binary: argument parsing, a short summary on stdout, and exit codes
+//! (0 pass, 1 gate failed, 2 bad input or usage, 3 internal error). The work lives in
+//! the library crates.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mia_audit::{AuditError, ScoreAuditOptions};
+use mia_core::attacks::AttackConfig;
+use mia_core::evaluate::EvalConfig;
+use mia_core::roc::FprRule;
+use mia_data::{LoadOptions, ScoreColumns, ScoreSource};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "mia", version, about = "Membership inference auditing: measure how much a model leaks who was in its training set.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Audit precomputed per-record model outputs (logits, probabilities or losses) with known membership.
+    Score(ScoreArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FprRuleArg {
+    /// TPR at the largest threshold with FPR <= target.
+    AtMost,
+    /// FPR < target.
+    Strict,
+}
+
+#[derive(Args)]
+struct ScoreArgs {
+    /// Score file: CSV, CSV.gz or Parquet, one row per record. Omit when using --logits/--probs arrays.
+    file: Option<PathBuf>,
+    /// Report directory (report.json, records.csv, report.html).
+    #[arg(short = 'o', long = "out", default_value = "mia-report")]
+    out: PathBuf,
+    #[arg(long, default_value = "id")]
+    id_col: String,
+    #[arg(long, default_value = "member")]
+    member_col: String,
+    #[arg(long, default_value = "label")]
+    label_col: String,
+    #[arg(long, default_value = "loss")]
+    loss_col: String,
+    #[arg(long, default_value = "logit_")]
+    logit_prefix: String,
+    #[arg(long, default_value = "prob_")]
+    prob_prefix: String,
+    /// N x C float .npy of logits (instead of a score file).
+    #[arg(long, conflicts_with_all = ["file", "probs"])]
+    logits: Option<PathBuf>,
+    /// N x C float .npy of probabilities (instead of a score file).
+    #[arg(long, conflicts_with = "file")]
+    probs: Option<PathBuf>,
+    /// 1-D integer .npy of class labels (with --logits/--probs).
+    #[arg(long, conflicts_with = "file")]
+    labels: Option<PathBuf>,
+    /// 1-D bool or 0/1 .npy of membership (with --logits/--probs).
+    #[arg(long, conflicts_with = "file")]
+    member: Option<PathBuf>,
+    /// 1-D integer .npy of record ids (optional, with --logits/--probs).
+    #[arg(long, conflicts_with = "file")]
+    ids: Option<PathBuf>,
+    /// Seed of every random choice (bootstrap, folds, split); recorded in the report.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Bootstrap resamples for intervals (0 disables intervals).
+    #[arg(long, default_value_t = 1000)]
+    bootstrap: usize,
+    /// Confidence level of every interval.
+    #[arg(long, default_value_t = 0.95)]
+    confidence: f64,
+    /// delta of the (epsilon, delta) lower bound.
+    #[arg(long, default_value_t = 1e-5)]
+    delta: f64,
+    /// Member base rate(s) at which PPV is reported (repeatable).
+    #[arg(long = "base-rate", default_values_t = [0.5, 0.01])]
+    base_rates: Vec<f64>,
+    /// FPR targets for TPR@FPR (repeatable).
+    #[arg(long = "fpr", default_values_t = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1])]
+    fpr: Vec<f64>,
+    /// How a threshold's FPR is compared with a target.
+    #[arg(long, value_enum, default_value = "at-most")]
+    fpr_rule: FprRuleArg,
+    /// Folds for cross-fitted attacks (per-class thresholds, learned attack).
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Attacks to run, comma-separated (default: all the input supports).
+    #[arg(long, value_delimiter = ',')]
+    attacks: Option<Vec<String>>,
+    /// Attacks to slice by class, comma-separated, or `none` (default: every attack without a per-class fit).
+    #[arg(long, value_delimiter = ',')]
+    slices: Option<Vec<String>>,
+    /// Release gate: fail (exit 1) if the expression is true, e.g. 'max.tpr@0.001 > 0.02'. Repeatable.
+    #[arg(long = "fail-if")]
+    fail_if: Vec<String>,
+    /// Largest allowed |sum of probabilities - 1| per row.
+    #[arg(long, default_value_t = 1e-3)]
+    prob_tolerance: f64,
+    /// Skip rows with invalid values (counted in the report) instead of stopping.
+    #[arg(long)]
+    skip_invalid_rows: bool,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Records listed as most exposed in report.html.
+    #[arg(long, default_value_t = 25)]
+    top: usize,
+    /// Print nothing on success.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Errors with their exit code.
+enum Failure {
+    Usage(String),
+    Internal(String),
+}
+
+impl From<AuditError> for Failure {
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::Write { .. } => Failure::Internal(e.to_string()),
+            _ => Failure::Usage(e.to_string()),
+        }
+    }
+}
+
+fn score(a: ScoreArgs) -> Result<bool, Failure> {
+    let source = match (&a.file, &a.logits, &a.probs) {
+        (Some(path), None, None) => ScoreSource::Table {
+            path: path.clone(),
+            columns: ScoreColumns {
+                id: a.id_col.clone(),
+                member: a.member_col.clone(),
+                label: a.label_col.clone(),
+                loss: a.loss_col.clone(),
+                logit_prefix: a.logit_prefix.clone(),
+                prob_prefix: a.prob_prefix.clone(),
+            },
+        },
+        (None, logits, probs) if logits.is_some() || probs.is_some() => {
+            let member = a
+                .member
+                .clone()
+                .ok_or_else(|| Failure::Usage("--member FILE.npy is required with --logits/--probs".into()))?;
+            if a.labels.is_none() {
+                return Err(Failure::Usage("--labels FILE.npy is required with --logits/--probs".into()));
+            }
+            ScoreSource::Arrays {
+                logits: logits.clone(),
+                probs: probs.clone(),
+                labels: a.labels.clone(),
+                member,
+                ids: a.ids.clone(),
+            }
+        }
+        _ => return Err(Failure::Usage("give a score file, or --logits/--probs with --labels and --member arrays".into())),
+    };
+    let slice_attacks = a.slices.clone().map(|s| if s == ["none"] { Vec::new() } else { s });
+    let opts = ScoreAuditOptions {
+        eval: EvalConfig {
+            fpr_targets: a.fpr.clone(),
+            fpr_rule: match a.fpr_rule {
+                FprRuleArg::AtMost => FprRule::AtMost,
+                FprRuleArg::Strict => FprRule::Strict,
+            },
+            bootstrap_resamples: a.bootstrap,
+            confidence: a.confidence,
+            delta: a.delta,
+            base_rates: a.base_rates.clone(),
+            seed: a.seed,
+            ..EvalConfig::default()
+        },
+        attack: AttackConfig { folds: a.folds, seed: a.seed, ..AttackConfig::default() },
+        attacks: a.attacks.clone(),
+        slice_attacks,
+        gate: a.fail_if.clone(),
+        top_records: a.top,
+        prob_tolerance: a.prob_tolerance,
+    };
+    // Check gate syntax before reading a possibly large file.
+    mia_audit::score::parse_gate(&opts.gate)?;
+    let load = LoadOptions { prob_tolerance: a.prob_tolerance, skip_invalid_rows: a.skip_invalid_rows };
+    let table = mia_data::load_scores(&source, &load).map_err(|e| Failure::Usage(e.to_string()))?;
+    let out = mia_audit::run_score_audit(table, &opts)?;
+    mia_audit::write_outputs(&out, &a.out)?;
+    if !a.quiet {
+        print_summary(&out, &a.out);
+    }
+    Ok(!out.gate_failed())
+}
+
+fn print_summary(out: &mia_audit::AuditOutput, dir: &std::path::Path) {
+    let r = &out.report;
+    println!(
+        "{} records ({} members, {} non-members, {} skipped), outputs: {}",
+        r.rows.kept,
+        r.rows.members,
+        r.rows.non_members,
+        r.rows.skipped.iter().map(|s| s.count).sum::<usize>(),
+        r.outputs.kind
+    );
+    let fmt_ci = |c: Option<[f64; 2]>| c.map_or(String::new(), |[l, h]| format!(" [{l:.3}, {h:.3}]"));
+    println!("{:<28} {:>22} {:>14} {:>14} {:>8}", "attack", "AUC [95% CI]", "TPR@0.1%FPR", "TPR@1%FPR", "eps_lb");
+    for a in &r.attacks {
+        let e = &a.evaluation;
+        let at = |f: f64| {
+            e.tpr_at_fpr.iter().find(|t| (t.fpr - f).abs() < 1e-12).map_or("-".to_string(), |t| {
+                format!("{:.4}{}", t.tpr, if t.supported { "" } else { "†" })
+            })
+        };
+        println!(
+            "{:<28} {:>22} {:>14} {:>14} {:>8.3}",
+            a.name,
+            format!("{:.4}{}", e.auc.value, fmt_ci(e.auc.ci)),
+            at(1e-3),
+            at(1e-2),
+            e.eps_lower_bound.value
+        );
+    }
+    if r.attacks.iter().any(|a| a.evaluation.tpr_at_fpr.iter().any(|t| !t.supported)) {
+        println!("† too few non-members to measure this FPR (need >= 10/FPR)");
+    }
+    for g in &r.gate.rules {
+        println!("gate: {} (value {}) -> {}", g.expr, g.value, if g.fired { "FIRED" } else { "ok" });
+    }
+    println!("verdict: {}; report written to {}", r.gate.verdict, dir.display());
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            if code == 2 {
+                // One line: clap's first line, which names the problem.
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+                eprintln!("error: {first} (see 'mia --help')");
+            } else {
+                let _ = e.print();
+            }
+            return ExitCode::from(code);
+        }
+    };
+    let result = std::panic::catch_unwind(|| match cli.command {
+        Command::Score(a) => {
+            if let Some(t) = a.threads {
+                if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(t).build_global() {
+                    return Err(Failure::Internal(format!("cannot start {t} threads: {e}")));
+                }
+            }
+            score(a)
+        }
+    });
+    match result {
+        Ok(Ok(true)) => ExitCode::SUCCESS,
+        Ok(Ok(false)) => ExitCode::from(1),
+        Ok(Err(Failure::Usage(m))) => {
+            eprintln!("error: {m}");
+            ExitCode::from(2)
+        }
+        Ok(Err(Failure::Internal(m))) => {
+            eprintln!("internal error: {m}");
+            ExitCode::from(3)
+        }
+        Err(_) => {
+            eprintln!("internal error: the audit stopped unexpectedly (a bug; please report it with the input's shape)");
+            ExitCode::from(3)
+        }
+    }
+}

@@ -1,0 +1,559 @@
+//! Parallel NumPy `.npy` arrays: logits or probabilities, labels, member flags, ids.
+//!
+//! The header is parsed and checked here first (dtype, shape, and that the file holds
+//! exactly the bytes the header promises), so a wrong or hostile file gets a precise
+//! message and never an oversized allocation; the data is then read by `ndarray-npy`.
+
+use std::io::{self, BufReader, Cursor, Read};
+use std::path::Path;
+
+use ndarray::{Array1, Array2};
+use ndarray_npy::ReadNpyExt;
+
+use crate::error::show_path;
+use crate::hash::{HashingReader, io_error, open};
+use crate::layout::{Builder, CellErr, Loc, OutKind, RowAccess, Spec, reason};
+use crate::{DataError, InputFile, LoadOptions, ScoreTable};
+
+const MAGIC: &[u8] = b"\x93NUMPY";
+/// numpy itself refuses headers over 10,000 bytes by default.
+const MAX_HEADER: usize = 1 << 16;
+
+/// A parsed `.npy` header.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NpyHeader {
+    /// Byte order (`<`, `>`, `|`, `=`), kind (`f`, `i`, `u`, `b`, ...) and item size, or
+    /// `None` for a structured dtype.
+    pub dtype: Option<(char, char, usize)>,
+    /// The raw `descr` text, for messages.
+    pub descr: String,
+    pub fortran: bool,
+    pub shape: Vec<usize>,
+    /// Length of magic + version + length field + header text.
+    pub prefix_len: usize,
+}
+
+impl NpyHeader {
+    /// numpy's name for the dtype (`float64`, `int32`, `bool`, `<U5`, ...).
+    pub fn dtype_name(&self) -> String {
+        match self.dtype {
+            None if self.descr == "[...]" => "structured (record) dtype".to_string(),
+            None => crate::error::one_line(&self.descr),
+            Some((_, kind, size)) => match kind {
+                'f' => format!("float{}", size * 8),
+                'i' => format!("int{}", size * 8),
+                'u' => format!("uint{}", size * 8),
+                'c' => format!("complex{}", size * 8),
+                'b' => "bool".to_string(),
+                'U' => format!("str ({})", self.descr),
+                'S' | 'a' => format!("bytes ({})", self.descr),
+                'O' => "object".to_string(),
+                _ => crate::error::one_line(&self.descr),
+            },
+        }
+    }
+
+    pub fn shape_text(&self) -> String {
+        match self.shape.as_slice() {
+            [n] => format!("({n},)"),
+            s => format!("({})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+        }
+    }
+
+    /// Bytes of array data the header promises, if it fits in a u64.
+    fn data_bytes(&self) -> Option<u64> {
+        let (_, _, size) = self.dtype?;
+        self.shape.iter().try_fold(size as u64, |acc, &d| acc.checked_mul(d as u64))
+    }
+}
+
+fn bad(file: &str, message: impl Into<String>) -> DataError {
+    DataError::BadFile { file: file.to_string(), message: message.into() }
+}
+
+/// Reads and parses the header, returning it with the raw bytes consumed.
+pub(crate) fn read_header<R: Read>(r: &mut R, file: &str) -> Result<(NpyHeader, Vec<u8>), DataError> {
+    let mut raw = Vec::with_capacity(128);
+    let mut fixed = [0u8; 10];
+    let n = read_up_to(r, &mut fixed).map_err(|e| bad(file, format!("read error: {e}")))?;
+    raw.extend_from_slice(fixed.get(..n).unwrap_or(&[]));
+    if n == 0 {
+        return Err(DataError::Empty {
+            file: file.to_string(),
+            message: "file is empty: expected a .npy array".into(),
+        });
+    }
+    if !raw.starts_with(MAGIC) && !MAGIC.starts_with(&raw) {
+        return Err(bad(file, "not a .npy file (it does not start with the NumPy magic \\x93NUMPY)"));
+    }
+    if n < 10 {
+        return Err(bad(file, "truncated .npy file (the header is incomplete)"));
+    }
+    let major = fixed[6];
+    let header_len = match major {
+        1 => u16::from_le_bytes([fixed[8], fixed[9]]) as usize,
+        2 | 3 => {
+            let mut more = [0u8; 2];
+            let m = read_up_to(r, &mut more).map_err(|e| bad(file, format!("read error: {e}")))?;
+            if m < 2 {
+                return Err(bad(file, "truncated .npy file (the header is incomplete)"));
+            }
+            raw.extend_from_slice(&more);
+            u32::from_le_bytes([fixed[8], fixed[9], more[0], more[1]]) as usize
+        }
+        v => return Err(bad(file, format!("unsupported .npy format version {v}.{}", fixed[7]))),
+    };
+    if header_len > MAX_HEADER {
+        return Err(bad(
+            file,
+            format!("malformed .npy header (declared length {header_len} bytes is implausibly large)"),
+        ));
+    }
+    let mut text = vec![0u8; header_len];
+    let m = read_up_to(r, &mut text).map_err(|e| bad(file, format!("read error: {e}")))?;
+    if m < header_len {
+        return Err(bad(file, "truncated .npy file (the header is incomplete)"));
+    }
+    raw.extend_from_slice(&text);
+    let text = std::str::from_utf8(&text).map_err(|_| bad(file, "malformed .npy header (not text)"))?;
+    let mut h = parse_header_text(text).map_err(|m| bad(file, format!("malformed .npy header: {m}")))?;
+    h.prefix_len = raw.len();
+    Ok((h, raw))
+}
+
+fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Text after `key` and a colon, whitespace skipped.
+fn after_key<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let at = text.find(&format!("'{key}'")).or_else(|| text.find(&format!("\"{key}\"")))?;
+    let rest = text.get(at + key.len() + 2..)?.trim_start();
+    Some(rest.strip_prefix(':')?.trim_start())
+}
+
+/// Parses the header dictionary, e.g. `{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }`.
+pub(crate) fn parse_header_text(text: &str) -> Result<NpyHeader, String> {
+    let t = text.trim_end_matches(['\n', ' ', '\0']).trim();
+    if !t.starts_with('{') || !t.ends_with('}') {
+        return Err("expected a dictionary".into());
+    }
+    // The data reader re-parses this text recursively: allow only the flat shapes numpy writes.
+    let structured = after_key(t, "descr").is_some_and(|r| r.starts_with('['));
+    if !structured && (t.matches('{').count() != 1 || t.matches('(').count() > 1 || t.contains('[')) {
+        return Err("unexpected nesting".into());
+    }
+    let descr_rest = after_key(t, "descr").ok_or("no 'descr' key")?;
+    let (descr, dtype) = if structured {
+        ("[...]".to_string(), None)
+    } else {
+        let q = descr_rest.chars().next().filter(|c| *c == '\'' || *c == '"').ok_or("'descr' is not a string")?;
+        let body = descr_rest.get(1..).ok_or("bad 'descr'")?;
+        let end = body.find(q).ok_or("unterminated 'descr'")?;
+        let d = body.get(..end).ok_or("bad 'descr'")?.to_string();
+        let dtype = parse_descr(&d);
+        (d, dtype)
+    };
+    let fo = after_key(t, "fortran_order").ok_or("no 'fortran_order' key")?;
+    let fortran = if fo.starts_with("True") {
+        true
+    } else if fo.starts_with("False") {
+        false
+    } else {
+        return Err("'fortran_order' is not True/False".into());
+    };
+    let sh = after_key(t, "shape").ok_or("no 'shape' key")?;
+    let inner = sh.strip_prefix('(').and_then(|s| s.split(')').next()).ok_or("'shape' is not a tuple")?;
+    let mut shape = Vec::new();
+    for part in inner.split(',') {
+        let p = part.trim().trim_end_matches('L');
+        if p.is_empty() {
+            continue;
+        }
+        shape.push(p.parse::<usize>().map_err(|_| format!("bad dimension {p:?} in 'shape'"))?);
+    }
+    Ok(NpyHeader { dtype, descr, fortran, shape, prefix_len: 0 })
+}
+
+/// `<f8` → (`<`, `f`, 8). `None` when it is not of that form.
+fn parse_descr(d: &str) -> Option<(char, char, usize)> {
+    let mut chars = d.chars();
+    let first = chars.next()?;
+    let (order, kind) = if matches!(first, '<' | '>' | '|' | '=') { (first, chars.next()?) } else { ('|', first) };
+    let rest = chars.as_str();
+    let size: usize = if rest.is_empty() { 0 } else { rest.parse().ok()? };
+    Some((order, kind, size))
+}
+
+/// What an input array must be.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Want {
+    /// 2-D float32/float64, at least 2 columns.
+    Matrix,
+    /// 1-D integer (labels, ids).
+    Ints,
+    /// 1-D bool or integer.
+    Member,
+}
+
+impl Want {
+    fn expected_dtype(self) -> &'static str {
+        match self {
+            Want::Matrix => "float32 or float64 values",
+            Want::Ints => "integer values (int8..int64 or uint8..uint64)",
+            Want::Member => "bool or integer (0/1) values",
+        }
+    }
+    fn ndim(self) -> usize {
+        if self == Want::Matrix { 2 } else { 1 }
+    }
+}
+
+/// A 1-D integer or bool array in its own type.
+enum IntArr {
+    I8(Array1<i8>),
+    I16(Array1<i16>),
+    I32(Array1<i32>),
+    I64(Array1<i64>),
+    U8(Array1<u8>),
+    U16(Array1<u16>),
+    U32(Array1<u32>),
+    U64(Array1<u64>),
+    Bool(Array1<bool>),
+}
+
+impl IntArr {
+    fn len(&self) -> usize {
+        match self {
+            IntArr::I8(a) => a.len(),
+            IntArr::I16(a) => a.len(),
+            IntArr::I32(a) => a.len(),
+            IntArr::I64(a) => a.len(),
+            IntArr::U8(a) => a.len(),
+            IntArr::U16(a) => a.len(),
+            IntArr::U32(a) => a.len(),
+            IntArr::U64(a) => a.len(),
+            IntArr::Bool(a) => a.len(),
+        }
+    }
+    fn get(&self, i: usize) -> Option<i128> {
+        match self {
+            IntArr::I8(a) => a.get(i).map(|&v| v as i128),
+            IntArr::I16(a) => a.get(i).map(|&v| v as i128),
+            IntArr::I32(a) => a.get(i).map(|&v| v as i128),
+            IntArr::I64(a) => a.get(i).map(|&v| v as i128),
+            IntArr::U8(a) => a.get(i).map(|&v| v as i128),
+            IntArr::U16(a) => a.get(i).map(|&v| v as i128),
+            IntArr::U32(a) => a.get(i).map(|&v| v as i128),
+            IntArr::U64(a) => a.get(i).map(|&v| v as i128),
+            IntArr::Bool(a) => a.get(i).map(|&v| v as i128),
+        }
+    }
+}
+
+enum Loaded {
+    Matrix(Array2<f64>),
+    Ints(IntArr),
+}
+
+/// Reads one array, checking dtype, shape and size against `want`.
+fn read_array(path: &Path, want: Want) -> Result<(Loaded, NpyHeader, InputFile), DataError> {
+    let file = show_path(path);
+    let f = open(path)?;
+    let file_len = f.metadata().map(|m| m.len()).map_err(|e| io_error(path, &e))?;
+    let mut r = BufReader::with_capacity(1 << 16, HashingReader::new(f));
+    let (h, raw) = read_header(&mut r, &file)?;
+
+    let kind = h.dtype.map(|(_, k, s)| (k, s));
+    let dtype_ok = match want {
+        Want::Matrix => matches!(kind, Some(('f', 4 | 8))),
+        Want::Ints => matches!(kind, Some(('i' | 'u', 1 | 2 | 4 | 8))),
+        Want::Member => matches!(kind, Some(('i' | 'u', 1 | 2 | 4 | 8) | ('b', 1))),
+    };
+    if !dtype_ok {
+        return Err(DataError::NpyDtype {
+            file,
+            expected: format!("a {}-D array of {}", want.ndim(), want.expected_dtype()),
+            found: h.dtype_name(),
+        });
+    }
+    if h.shape.len() != want.ndim() {
+        return Err(DataError::NpyShape {
+            file,
+            expected: match want {
+                Want::Matrix => "a 2-D array (records x classes)".to_string(),
+                _ => "a 1-D array (one value per record)".to_string(),
+            },
+            found: h.shape_text(),
+        });
+    }
+    if want == Want::Matrix && h.shape.get(1).is_some_and(|&c| c < 2) {
+        return Err(DataError::NpyShape {
+            file,
+            expected: "a 2-D array with at least 2 classes (columns)".to_string(),
+            found: h.shape_text(),
+        });
+    }
+    let need = h.data_bytes().ok_or_else(|| bad(&file, format!("shape {} is too large", h.shape_text())))?;
+    let have = file_len.saturating_sub(h.prefix_len as u64);
+    if have < need {
+        return Err(bad(
+            &file,
+            format!(
+                "truncated .npy file: shape {} of {} needs {need} data bytes, found {have}",
+                h.shape_text(),
+                h.dtype_name()
+            ),
+        ));
+    }
+    if have > need {
+        return Err(bad(
+            &file,
+            format!("corrupt .npy file: {} bytes after the {need} data bytes of shape {}", have - need, h.shape_text()),
+        ));
+    }
+
+    let mut stream = Cursor::new(raw).chain(&mut r);
+    let data_err = |e: ndarray_npy::ReadNpyError| {
+        bad(&file, format!("cannot read the array data: {}", crate::error::one_line(&e.to_string())))
+    };
+    let (kind, size) = kind.unwrap_or(('?', 0));
+    let loaded = match (kind, size) {
+        ('f', 8) => Loaded::Matrix(Array2::<f64>::read_npy(&mut stream).map_err(data_err)?),
+        ('f', _) => Loaded::Matrix(Array2::<f32>::read_npy(&mut stream).map_err(data_err)?.mapv(f64::from)),
+        ('i', 1) => Loaded::Ints(IntArr::I8(Array1::read_npy(&mut stream).map_err(data_err)?)),
+        ('i', 2) => Loaded::Ints(IntArr::I16(Array1::read_npy(&mut stream).map_err(data_err)?)),
+        ('i', 4) => Loaded::Ints(IntArr::I32(Array1::read_npy(&mut stream).map_err(data_err)?)),
+        ('i', _) => Loaded::Ints(IntArr::I64(Array1::read_npy(&mut stream).map_err(data_err)?)),
+        ('u', 1) => Loaded::Ints(IntArr::U8(Array1::read_npy(&mut stream).map_err(data_err)?)),
+        ('u', 2) => Loaded::Ints(IntArr::U16(Array1::read_npy(&mut stream).map_err(data_err)?)),
+        ('u', 4) => Loaded::Ints(IntArr::U32(Array1::read_npy(&mut stream).map_err(data_err)?)),
+        ('u', _) => Loaded::Ints(IntArr::U64(Array1::read_npy(&mut stream).map_err(data_err)?)),
+        _ => Loaded::Ints(IntArr::Bool(Array1::read_npy(&mut stream).map_err(data_err)?)),
+    };
+    drop(stream);
+    let input = r.into_inner().finish(path)?;
+    Ok((loaded, h, input))
+}
+
+fn matrix(l: Loaded) -> Option<Array2<f64>> {
+    match l {
+        Loaded::Matrix(a) => Some(a),
+        Loaded::Ints(_) => None,
+    }
+}
+
+fn ints(l: Loaded) -> Option<IntArr> {
+    match l {
+        Loaded::Ints(a) => Some(a),
+        Loaded::Matrix(_) => None,
+    }
+}
+
+fn internal(file: &str) -> DataError {
+    bad(file, "internal error: array of unexpected kind")
+}
+
+pub(crate) fn load_arrays(
+    logits: Option<&Path>,
+    probs: Option<&Path>,
+    labels: Option<&Path>,
+    member: &Path,
+    ids: Option<&Path>,
+    opts: &LoadOptions,
+) -> Result<ScoreTable, DataError> {
+    let mut notes = Vec::new();
+    let (out_path, kind) = match (logits, probs) {
+        (Some(l), p) => {
+            if let Some(p) = p {
+                notes.push(format!(
+                    "both logits ({}) and probabilities ({}) given: using the logits",
+                    show_path(l),
+                    show_path(p)
+                ));
+            }
+            (l, OutKind::Logits)
+        }
+        (None, Some(p)) => (p, OutKind::Probs),
+        (None, None) => {
+            return Err(DataError::Usage {
+                message: "no model outputs given: pass a logits or a probabilities array (.npy, records x classes)"
+                    .into(),
+            });
+        }
+    };
+    let Some(labels_path) = labels else {
+        return Err(DataError::Usage {
+            message: format!(
+                "a labels array (.npy, one true class index per record) is required with {}",
+                if kind == OutKind::Logits { "logits" } else { "probabilities" }
+            ),
+        });
+    };
+
+    let out_file = show_path(out_path);
+    let mut inputs = Vec::new();
+    let (l, _, inp) = read_array(out_path, Want::Matrix)?;
+    inputs.push(inp);
+    let values = matrix(l).ok_or_else(|| internal(&out_file))?;
+    let n = values.nrows();
+    if n == 0 {
+        return Err(DataError::Empty { file: out_file, message: "the array has no rows".into() });
+    }
+
+    let check_len = |p: &Path, len: usize| -> Result<(), DataError> {
+        if len != n {
+            return Err(DataError::LengthMismatch {
+                file_a: out_file.clone(),
+                len_a: n,
+                file_b: show_path(p),
+                len_b: len,
+            });
+        }
+        Ok(())
+    };
+    let mut read_ints = |p: &Path, want: Want| -> Result<IntArr, DataError> {
+        let (l, _, inp) = read_array(p, want)?;
+        inputs.push(inp);
+        let a = ints(l).ok_or_else(|| internal(&show_path(p)))?;
+        check_len(p, a.len())?;
+        Ok(a)
+    };
+    let label_arr = read_ints(labels_path, Want::Ints)?;
+    let member_arr = read_ints(member, Want::Member)?;
+    let id_arr = match ids {
+        Some(p) => Some(read_ints(p, Want::Ints)?),
+        None => {
+            notes.push("no ids array: record ids are the 1-based row numbers".to_string());
+            None
+        }
+    };
+
+    let c = values.ncols();
+    let spec = Spec {
+        kind,
+        id: ids.map(|p| Loc { file: show_path(p), column: None }),
+        member: Loc { file: show_path(member), column: None },
+        label: Some(Loc { file: show_path(labels_path), column: None }),
+        values: (0..c).map(|k| Loc { file: out_file.clone(), column: Some(k.to_string()) }).collect(),
+        values_desc: format!("0..{}", c - 1),
+    };
+    let mut builder = Builder::new(spec, opts, n);
+    for i in 0..n {
+        let row = NpyRow { i, values: &values, labels: &label_arr, member: &member_arr, ids: id_arr.as_ref() };
+        builder.push(i as u64 + 1, None, &row)?;
+    }
+    let built = builder.finish(&out_file)?;
+    Ok(ScoreTable {
+        ids: built.ids,
+        member: built.member,
+        labels: built.labels,
+        outputs: built.outputs,
+        inputs,
+        rows_read: built.rows_read,
+        skipped: built.skipped,
+        notes,
+    })
+}
+
+struct NpyRow<'a> {
+    i: usize,
+    values: &'a Array2<f64>,
+    labels: &'a IntArr,
+    member: &'a IntArr,
+    ids: Option<&'a IntArr>,
+}
+
+fn missing() -> CellErr {
+    CellErr::new("a value", "none".to_string(), reason::NON_NUMERIC)
+}
+
+impl RowAccess for NpyRow<'_> {
+    fn id(&self) -> Result<String, CellErr> {
+        self.ids.and_then(|a| a.get(self.i)).map(|v| v.to_string()).ok_or_else(missing)
+    }
+
+    fn member(&self) -> Result<bool, CellErr> {
+        match self.member.get(self.i) {
+            Some(1) => Ok(true),
+            Some(0) => Ok(false),
+            Some(v) => Err(CellErr::new("0/1 or true/false", v.to_string(), reason::MEMBER)),
+            None => Err(missing()),
+        }
+    }
+
+    fn label(&self) -> Result<u64, CellErr> {
+        match self.labels.get(self.i) {
+            Some(v) => u64::try_from(v)
+                .map_err(|_| CellErr::new("a non-negative integer class label", v.to_string(), reason::LABEL)),
+            None => Err(missing()),
+        }
+    }
+
+    fn value(&self, k: usize) -> Result<f64, CellErr> {
+        match self.values.get((self.i, k)) {
+            Some(&v) if v.is_finite() => Ok(v),
+            Some(&v) => Err(CellErr::new("a finite number", v.to_string(), reason::NON_FINITE)),
+            None => Err(missing()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_numpy_headers() {
+        let h =
+            parse_header_text("{'descr': '<f8', 'fortran_order': False, 'shape': (1797, 10), }          \n").unwrap();
+        assert_eq!(h.dtype, Some(('<', 'f', 8)));
+        assert!(!h.fortran);
+        assert_eq!(h.shape, [1797, 10]);
+        assert_eq!(h.dtype_name(), "float64");
+        assert_eq!(h.shape_text(), "(1797, 10)");
+        let h = parse_header_text("{\"descr\":\"|b1\",\"fortran_order\":True,\"shape\":(5,)}").unwrap();
+        assert_eq!(h.dtype_name(), "bool");
+        assert!(h.fortran);
+        assert_eq!(h.shape_text(), "(5,)");
+        let h = parse_header_text("{'descr': '|O', 'fortran_order': False, 'shape': (), }").unwrap();
+        assert_eq!(h.dtype_name(), "object");
+        assert!(h.shape.is_empty());
+        let h = parse_header_text("{'descr': [('a', '<i4')], 'fortran_order': False, 'shape': (2,), }").unwrap();
+        assert_eq!(h.dtype, None);
+        assert_eq!(h.dtype_name(), "structured (record) dtype");
+        assert_eq!(
+            parse_header_text("{'descr': '<f8', 'fortran_order': False, 'shape': (3L, 2L)}").unwrap().shape,
+            [3, 2]
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_headers() {
+        for t in [
+            "",
+            "not a dict",
+            "{'fortran_order': False, 'shape': (1,)}",
+            "{'descr': '<f8', 'shape': (1,)}",
+            "{'descr': '<f8', 'fortran_order': Maybe, 'shape': (1,)}",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': [1]}",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (-1,)}",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': ((1,),)}",
+            "{'descr': <f8, 'fortran_order': False, 'shape': (1,)}",
+        ] {
+            assert!(parse_header_text(t).is_err(), "{t}");
+        }
+        // An unknown descriptor parses, with no dtype: reported later as a wrong dtype.
+        let h = parse_header_text("{'descr': '<f8, 'fortran_order': False, 'shape': (1,)}").unwrap();
+        assert_eq!(h.dtype, None);
+    }
+}
