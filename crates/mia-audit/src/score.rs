@@ -114,14 +114,12 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
     let attack_cfg = AttackConfig { seed: opts.eval.seed, ..opts.attack.clone() };
     let attacks: Vec<AttackScores> =
         score_only_attacks(&signals, labels.as_deref(), &member, opts.attacks.as_deref(), &attack_cfg);
-    if let Some(names) = &opts.attacks {
-        if let Some(n) = names.iter().find(|n| !attacks.iter().any(|a| &a.name == *n)) {
-            return Err(AuditError::Input(format!(
-                "attack \"{n}\" needs {} which the input ({}) does not provide",
-                if n.ends_with("_per_class") { "labels" } else { "full logits or probabilities" },
-                table.outputs.kind()
-            )));
-        }
+    if let Some(n) = opts.attacks.iter().flatten().find(|n| !attacks.iter().any(|a| &a.name == *n)) {
+        return Err(AuditError::Input(format!(
+            "attack \"{n}\" needs {} which the input ({}) does not provide",
+            if n.ends_with("_per_class") { "labels" } else { "full logits or probabilities" },
+            table.outputs.kind()
+        )));
     }
     let evaluations = attacks
         .par_iter()
@@ -240,7 +238,10 @@ fn caveats(attacks: &[AttackReport], eval: &EvalConfig, saturated: usize, kind: 
         ));
     }
     if kind == "loss" {
-        c.push("Only losses were given: entropy, modified entropy, correctness and the accuracy gap need full outputs.".into());
+        c.push(
+            "Only losses were given: entropy, modified entropy, correctness and the accuracy gap need full outputs."
+                .into(),
+        );
     }
     if attacks.iter().any(|a| a.evaluation.distinct_scores < 3) {
         c.push("Some attacks produce fewer than 3 distinct scores; their ROC has few operating points.".into());

@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "mia", version, about = "Membership inference auditing: measure how much a model leaks who was in its training set.")]
+#[command(
+    name = "mia",
+    version,
+    about = "Membership inference auditing: measure how much a model leaks who was in its training set."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -160,7 +164,11 @@ fn score(a: ScoreArgs) -> Result<bool, Failure> {
                 ids: a.ids.clone(),
             }
         }
-        _ => return Err(Failure::Usage("give a score file, or --logits/--probs with --labels and --member arrays".into())),
+        _ => {
+            return Err(Failure::Usage(
+                "give a score file, or --logits/--probs with --labels and --member arrays".into(),
+            ));
+        }
     };
     let slice_attacks = a.slices.clone().map(|s| if s == ["none"] { Vec::new() } else { s });
     let opts = ScoreAuditOptions {
@@ -211,9 +219,10 @@ fn print_summary(out: &mia_audit::AuditOutput, dir: &std::path::Path) {
     for a in &r.attacks {
         let e = &a.evaluation;
         let at = |f: f64| {
-            e.tpr_at_fpr.iter().find(|t| (t.fpr - f).abs() < 1e-12).map_or("-".to_string(), |t| {
-                format!("{:.4}{}", t.tpr, if t.supported { "" } else { "†" })
-            })
+            e.tpr_at_fpr
+                .iter()
+                .find(|t| (t.fpr - f).abs() < 1e-12)
+                .map_or("-".to_string(), |t| format!("{:.4}{}", t.tpr, if t.supported { "" } else { "†" }))
         };
         println!(
             "{:<28} {:>22} {:>14} {:>14} {:>8.3}",
@@ -251,10 +260,10 @@ fn main() -> ExitCode {
     };
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Score(a) => {
-            if let Some(t) = a.threads {
-                if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(t).build_global() {
-                    return Err(Failure::Internal(format!("cannot start {t} threads: {e}")));
-                }
+            if let Some(t) = a.threads
+                && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(t).build_global()
+            {
+                return Err(Failure::Internal(format!("cannot start {t} threads: {e}")));
             }
             score(a)
         }
@@ -271,7 +280,9 @@ fn main() -> ExitCode {
             ExitCode::from(3)
         }
         Err(_) => {
-            eprintln!("internal error: the audit stopped unexpectedly (a bug; please report it with the input's shape)");
+            eprintln!(
+                "internal error: the audit stopped unexpectedly (a bug; please report it with the input's shape)"
+            );
             ExitCode::from(3)
         }
     }

@@ -40,7 +40,10 @@ fn same_seed_gives_identical_files_with_one_or_two_threads() {
     // A different seed changes the intervals (so the comparison above could fail).
     let c = tempfile::tempdir().unwrap();
     assert!(mia(&[DEMO, "--bootstrap", "200", "--seed", "8", "-q"], c.path()).status.success());
-    assert_ne!(std::fs::read(a.path().join("report.json")).unwrap(), std::fs::read(c.path().join("report.json")).unwrap());
+    assert_ne!(
+        std::fs::read(a.path().join("report.json")).unwrap(),
+        std::fs::read(c.path().join("report.json")).unwrap()
+    );
 }
 
 #[test]
@@ -69,7 +72,10 @@ fn report_validates_against_the_committed_schema() {
 #[test]
 fn gate_sets_the_exit_code_and_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
-    let o = mia(&[DEMO, "--bootstrap", "0", "-q", "--fail-if", "loss.auc > 0.6", "--fail-if", "max.tpr@0.1 > 0.99"], dir.path());
+    let o = mia(
+        &[DEMO, "--bootstrap", "0", "-q", "--fail-if", "loss.auc > 0.6", "--fail-if", "max.tpr@0.1 > 0.99"],
+        dir.path(),
+    );
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     let r = report(dir.path());
     assert_eq!(r["gate"]["verdict"], "fail");

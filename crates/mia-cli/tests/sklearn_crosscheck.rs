@@ -17,8 +17,7 @@ fn root() -> PathBuf {
 }
 
 fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
 /// Runs `mia score ARGS -o DIR` and returns the report and records.csv text.
@@ -66,8 +65,13 @@ fn check_against(expected_name: &str, args: &[&str]) {
     for rec in want["per_record"].as_array().unwrap() {
         let i = rec["row"].as_u64().unwrap() as usize;
         assert_eq!(rows[i][0], rec["id"].as_str().unwrap());
-        let checks = [("loss", "loss", -1.0), ("phi", "phi", 1.0), ("entropy", "entropy", -1.0),
-            ("modified_entropy", "modified_entropy", -1.0), ("confidence", "confidence", 1.0)];
+        let checks = [
+            ("loss", "loss", -1.0),
+            ("phi", "phi", 1.0),
+            ("entropy", "entropy", -1.0),
+            ("modified_entropy", "modified_entropy", -1.0),
+            ("confidence", "confidence", 1.0),
+        ];
         for (attack, signal, sign) in checks {
             let (Some(c), Some(w)) = (col(&format!("{attack}_score")), rec[signal].as_f64()) else { continue };
             let g: f64 = rows[i][c].parse().unwrap();
@@ -101,8 +105,14 @@ fn digits_npy_arrays_match_sklearn() {
     check_against(
         "digits_logreg.json",
         &[
-            "--logits", &format!("{p}logits.npy"), "--labels", &format!("{p}labels.npy"),
-            "--member", &format!("{p}member.npy"), "--ids", &format!("{p}ids.npy"),
+            "--logits",
+            &format!("{p}logits.npy"),
+            "--labels",
+            &format!("{p}labels.npy"),
+            "--member",
+            &format!("{p}member.npy"),
+            "--ids",
+            &format!("{p}ids.npy"),
         ],
     );
 }

@@ -106,7 +106,13 @@ fn best_threshold(scores: &[f64], member: &[bool]) -> Option<f64> {
 }
 
 /// Per-class thresholds cross-fitted over folds; see the module doc.
-fn per_class_scores(signal: &[f64], labels: &[usize], member: &[bool], fold: &[usize], folds: usize) -> (Vec<f64>, Vec<String>) {
+fn per_class_scores(
+    signal: &[f64],
+    labels: &[usize],
+    member: &[bool],
+    fold: &[usize],
+    folds: usize,
+) -> (Vec<f64>, Vec<String>) {
     let n_classes = labels.iter().copied().max().map_or(0, |m| m + 1);
     let mut out = vec![0.0; signal.len()];
     let mut fallbacks = 0usize;

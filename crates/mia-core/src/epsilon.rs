@@ -143,15 +143,7 @@ pub fn eps_lower_bound(scores: &[f64], member: &[bool], delta: f64, confidence: 
             (true, false) => fp += 1,
         }
     }
-    EpsBound {
-        value: eps_from_counts(tp, fn_, tn, fp, delta, confidence),
-        threshold: Some(t),
-        tp,
-        fn_,
-        tn,
-        fp,
-        ..none
-    }
+    EpsBound { value: eps_from_counts(tp, fn_, tn, fp, delta, confidence), threshold: Some(t), tp, fn_, tn, fp, ..none }
 }
 
 #[cfg(test)]

@@ -2,11 +2,11 @@
 //! intervals, low-FPR operating points with their power caveat, PPV, the ε lower bound and
 //! the histogram the report draws. Also the overfitting reading and per-class slices.
 
+use crate::CoreError;
 use crate::bootstrap::{bootstrap_roc, percentile_interval};
 use crate::epsilon::{EpsBound, eps_lower_bound};
 use crate::roc::{FprRule, RankedScores};
 use crate::stats::{clopper_pearson, holm_adjust, mann_whitney_p_greater, mean_interval};
-use crate::CoreError;
 use serde::Serialize;
 
 /// Settings of an evaluation. Defaults: FPR targets 1e-5…1e-1, 1,000 resamples, 95 %
@@ -158,7 +158,8 @@ fn thin_roc(r: &RankedScores, max_points: usize) -> RocPlot {
     // Keep the last point at or below each level of a log-FPR grid (the curve's upper
     // envelope there), plus the ends.
     let floor = (1.0 / r.n_neg as f64).max(1e-7);
-    let steps = max_points - 2;
+    // Three fixed points plus up to two per grid level stay within max_points.
+    let steps = (max_points / 2).saturating_sub(3).max(1);
     // The ends, and the top of the zero-FPR segment (members caught with no false alarm).
     let mut keep = vec![0usize, f.len() - 1, f.partition_point(|&x| x <= 0.0) - 1];
     for i in 0..=steps {
@@ -309,8 +310,10 @@ pub fn overfitting(loss: &[f64], correct: Option<&[bool]>, member: &[bool], conf
             let d = p1 - p0;
             let lo = d - ((p1 - l1).powi(2) + (u0 - p0).powi(2)).sqrt();
             let hi = d + ((u1 - p1).powi(2) + (p0 - l0).powi(2)).sqrt();
-            o.accuracy_members = Some(Estimate { value: p1, ci: Some(clopper_pearson(k1, n1, confidence)), note: None });
-            o.accuracy_non_members = Some(Estimate { value: p0, ci: Some(clopper_pearson(k0, n0, confidence)), note: None });
+            o.accuracy_members =
+                Some(Estimate { value: p1, ci: Some(clopper_pearson(k1, n1, confidence)), note: None });
+            o.accuracy_non_members =
+                Some(Estimate { value: p0, ci: Some(clopper_pearson(k0, n0, confidence)), note: None });
             o.accuracy_gap = Some(Estimate { value: d, ci: Some([lo, hi]), note: None });
         }
     }
@@ -344,18 +347,16 @@ pub struct SliceEvaluation {
 }
 
 /// Per-class slices of one attack, with Holm's correction across the classes.
-pub fn class_slices(
-    attack: &str,
-    scores: &[f64],
-    member: &[bool],
-    labels: &[usize],
-    cfg: &EvalConfig,
-) -> Vec<Slice> {
+pub fn class_slices(attack: &str, scores: &[f64], member: &[bool], labels: &[usize], cfg: &EvalConfig) -> Vec<Slice> {
     let n_classes = labels.iter().copied().max().map_or(0, |m| m + 1);
     let mut slices: Vec<Slice> = (0..n_classes)
         .map(|c| {
-            let (s, m): (Vec<f64>, Vec<bool>) =
-                labels.iter().zip(scores.iter().zip(member)).filter(|(l, _)| **l == c).map(|(_, (s, m))| (*s, *m)).unzip();
+            let (s, m): (Vec<f64>, Vec<bool>) = labels
+                .iter()
+                .zip(scores.iter().zip(member))
+                .filter(|(l, _)| **l == c)
+                .map(|(_, (s, m))| (*s, *m))
+                .unzip();
             let sub_cfg = EvalConfig { roc_plot_points: 2, histogram_bins: 1, ..cfg.clone() };
             match evaluate_attack(&s, &m, &sub_cfg) {
                 Ok(e) => Slice {
@@ -373,7 +374,9 @@ pub fn class_slices(
                     }),
                     note: None,
                 },
-                Err(err) => Slice { attack: attack.to_string(), class: c, evaluation: None, note: Some(err.to_string()) },
+                Err(err) => {
+                    Slice { attack: attack.to_string(), class: c, evaluation: None, note: Some(err.to_string()) }
+                }
             }
         })
         .collect();
@@ -412,6 +415,20 @@ mod tests {
         assert_eq!(sup, vec![false, false, false, true, true]);
         let [lo, hi] = e.auc.ci.unwrap();
         assert!(lo <= e.auc.value && e.auc.value <= hi);
+    }
+
+    /// Thinning keeps the top of the zero-FPR segment, which a log-log plot starts from.
+    #[test]
+    fn thinned_roc_keeps_members_caught_at_zero_fpr() {
+        let n = 5000;
+        let s: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        // The 300 highest scores are members; the rest alternate.
+        let m: Vec<bool> = (0..n).map(|i| i >= n - 300 || i % 2 == 0).collect();
+        let r = RankedScores::new(&s, &m);
+        let plot = thin_roc(&r, 50);
+        assert!(plot.fpr.len() <= 50, "{}", plot.fpr.len());
+        let top_at_zero = plot.fpr.iter().zip(&plot.tpr).filter(|(f, _)| **f == 0.0).map(|(_, t)| *t).fold(0.0, f64::max);
+        assert_eq!(top_at_zero, 300.0 / r.n_pos as f64);
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod roc;
 pub mod signals;
 pub mod stats;
 
-pub use evaluate::{AttackEvaluation, EvalConfig, Estimate, TprAtFpr};
+pub use evaluate::{AttackEvaluation, Estimate, EvalConfig, TprAtFpr};
 pub use signals::{ModelOutputs, Signals};
 
 /// Errors from the core: inputs whose shapes or values make a computation meaningless.

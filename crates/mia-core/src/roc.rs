@@ -62,7 +62,11 @@ impl RankedScores {
             let (mut p, mut n) = (0u32, 0u32);
             // `==` groups +0.0 with −0.0, as a threshold cannot separate them.
             while i < r.order.len() && scores[r.order[i] as usize] == s {
-                if member[r.order[i] as usize] { p += 1 } else { n += 1 }
+                if member[r.order[i] as usize] {
+                    p += 1
+                } else {
+                    n += 1
+                }
                 i += 1;
             }
             r.group_end.push(i as u32);
@@ -175,7 +179,13 @@ mod tests {
             for j in 0..s.len() {
                 if m[i] && !m[j] {
                     den += 1.0;
-                    num += if s[i] > s[j] { 1.0 } else if s[i] == s[j] { 0.5 } else { 0.0 };
+                    num += if s[i] > s[j] {
+                        1.0
+                    } else if s[i] == s[j] {
+                        0.5
+                    } else {
+                        0.0
+                    };
                 }
             }
         }

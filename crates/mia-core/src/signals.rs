@@ -165,14 +165,11 @@ fn row_from_logits(z: ArrayView1<f64>, y: usize) -> RowSignals {
 
 fn row_from_probs(p: ArrayView1<f64>, y: usize) -> RowSignals {
     let a = first_argmax(p);
-    let others = |i: usize| -> f64 {
-        p.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, &q)| q).sum::<f64>()
-    };
+    let others = |i: usize| -> f64 { p.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, &q)| q).sum::<f64>() };
     let ln_floor = |q: f64| q.max(PROB_FLOOR).ln();
     // ln(1 − p_i): the other classes' mass for the arg-max (avoids 1 − p_i cancelling),
     // ln_1p(−p_i) elsewhere.
-    let log_1m_p =
-        |i: usize| if i == a { ln_floor(others(i)) } else { (-p[i]).ln_1p().max(PROB_FLOOR.ln()) };
+    let log_1m_p = |i: usize| if i == a { ln_floor(others(i)) } else { (-p[i]).ln_1p().max(PROB_FLOOR.ln()) };
     let log_p_y = ln_floor(p[y]);
     let rest_y = others(y);
     let log_1m_p_y = ln_floor(rest_y);
@@ -199,8 +196,7 @@ fn row_from_probs(p: ArrayView1<f64>, y: usize) -> RowSignals {
 /// Largest `k` log-probabilities of a row, descending.
 fn top_log_probs_row(out: ArrayView1<f64>, logits: bool, k: usize, dst: &mut [f64]) {
     let lse = if logits { log_sum_exp_except(out, None) } else { 0.0 };
-    let mut v: Vec<f64> =
-        out.iter().map(|&x| if logits { x - lse } else { x.max(PROB_FLOOR).ln() }).collect();
+    let mut v: Vec<f64> = out.iter().map(|&x| if logits { x - lse } else { x.max(PROB_FLOOR).ln() }).collect();
     v.sort_by(|a, b| b.total_cmp(a));
     dst.copy_from_slice(&v[..k]);
 }
@@ -323,11 +319,7 @@ mod tests {
             assert!(close(a.loss[i], b.loss[i], 1e-12));
             assert!(close(a.phi[i], b.phi[i], 1e-12));
             assert!(close(a.entropy.as_ref().unwrap()[i], b.entropy.as_ref().unwrap()[i], 1e-12));
-            assert!(close(
-                a.modified_entropy.as_ref().unwrap()[i],
-                b.modified_entropy.as_ref().unwrap()[i],
-                1e-12
-            ));
+            assert!(close(a.modified_entropy.as_ref().unwrap()[i], b.modified_entropy.as_ref().unwrap()[i], 1e-12));
         }
     }
 

@@ -50,8 +50,9 @@ fn epsilon_bound_from_counts_matches_scipy() {
 fn bootstrap_auc_interval_agrees_with_numpy_bootstrap() {
     let s = load("stats.json");
     let u = &s["auc_uncertainty"];
-    let csv = std::fs::read_to_string(format!("{}/../../fixtures/scores/digits_logreg.csv", env!("CARGO_MANIFEST_DIR")))
-        .unwrap();
+    let csv =
+        std::fs::read_to_string(format!("{}/../../fixtures/scores/digits_logreg.csv", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
     let mut rd = csv.lines();
     let header: Vec<&str> = rd.next().unwrap().split(',').collect();
     let col = |n: &str| header.iter().position(|h| *h == n).unwrap();

@@ -502,21 +502,10 @@ fn decade_label(e: i32) -> String {
     }
 }
 
-/// The plotted ROC points of an attack. A thinned curve can lose the top of its initial
-/// vertical segment (the most members caught with no false positive); a TPR@FPR target
-/// that was reached at FPR 0 knows it, so that point is put back.
+/// The plotted ROC points of an attack (mia-core keeps the top of the zero-FPR segment
+/// when it thins the curve).
 fn roc_points(a: &AttackReport) -> Vec<(f64, f64)> {
-    let e = &a.evaluation;
-    let mut pts: Vec<(f64, f64)> = e.roc.fpr.iter().copied().zip(e.roc.tpr.iter().copied()).collect();
-    let t0 = e.tpr_at_fpr.iter().filter(|t| t.achieved_fpr == 0.0).map(|t| t.tpr).fold(f64::NAN, f64::max);
-    if t0.is_finite() {
-        let k = pts.iter().take_while(|p| p.0 == 0.0).count();
-        let have = pts[..k].iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
-        if t0 > have && pts.get(k).is_none_or(|p| p.1 >= t0) {
-            pts.insert(k, (0.0, t0));
-        }
-    }
-    pts
+    a.evaluation.roc.fpr.iter().copied().zip(a.evaluation.roc.tpr.iter().copied()).collect()
 }
 
 fn roc_section(h: &mut String, r: &Report) {
@@ -1043,44 +1032,6 @@ mod tests {
         assert_eq!(p_value(0.25), "0.250");
         assert_eq!(fmt_int(1234567u64), "1,234,567");
         assert_eq!(fmt_int(12u64), "12");
-    }
-
-    #[test]
-    fn zero_fpr_point_is_restored_from_tpr_targets() {
-        use mia_core::evaluate::{AttackEvaluation, Histogram, RocPlot, TprAtFpr};
-        let est = Estimate { value: 0.5, ci: None, note: None };
-        let t = |fpr: f64, tpr: f64, achieved: f64| TprAtFpr {
-            fpr,
-            tpr,
-            ci: None,
-            achieved_fpr: achieved,
-            threshold: None,
-            supported: true,
-            ppv: vec![],
-        };
-        let mut a = AttackReport {
-            name: "x".into(),
-            description: String::new(),
-            fitting: None,
-            evaluation: AttackEvaluation {
-                n_members: 10,
-                n_non_members: 10,
-                distinct_scores: 20,
-                auc: est.clone(),
-                advantage: est.clone(),
-                balanced_accuracy: est,
-                best_threshold: None,
-                tpr_at_fpr: vec![t(1e-3, 0.3, 0.0), t(0.1, 0.5, 0.1)],
-                eps_lower_bound: mia_core::epsilon::eps_lower_bound(&[1.0, 0.0], &[true, false], 1e-5, 0.95, 0),
-                p_value: 0.5,
-                roc: RocPlot { fpr: vec![0.0, 0.1, 1.0], tpr: vec![0.0, 0.5, 1.0] },
-                histogram: Histogram { edges: vec![0.0, 1.0], members: vec![10], non_members: vec![10] },
-            },
-        };
-        assert_eq!(roc_points(&a), vec![(0.0, 0.0), (0.0, 0.3), (0.1, 0.5), (1.0, 1.0)]);
-        // Already present: unchanged.
-        a.evaluation.roc = RocPlot { fpr: vec![0.0, 0.0, 0.1, 1.0], tpr: vec![0.0, 0.3, 0.5, 1.0] };
-        assert_eq!(roc_points(&a).len(), 4);
     }
 
     #[test]
