@@ -3,7 +3,7 @@
 
 use crate::AuditError;
 use mia_core::attacks::{AttackConfig, AttackScores, score_only_attacks};
-use mia_core::evaluate::{EvalConfig, class_slices, evaluate_attack, overfitting};
+use mia_core::evaluate::{EvalConfig, class_slices, evaluate_attacks, overfitting};
 use mia_core::signals::compute_signals;
 use mia_data::ScoreTable;
 use mia_report::gate::{self, GateExpr};
@@ -11,7 +11,6 @@ use mia_report::report::{
     AttackReport, GateResult, InputFile, MaxSummary, OutputsInfo, Report, Rows, Settings, SkipCount, Tool,
 };
 use mia_report::{RecordScores, SCHEMA_VERSION};
-use rayon::prelude::*;
 use std::path::Path;
 
 /// Everything a score audit can be told.
@@ -121,11 +120,9 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
             table.outputs.kind()
         )));
     }
-    let evaluations = attacks
-        .par_iter()
-        .map(|a| evaluate_attack(&a.scores, &member, &opts.eval))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| AuditError::Input(e.to_string()))?;
+    let score_refs: Vec<&[f64]> = attacks.iter().map(|a| a.scores.as_slice()).collect();
+    let evaluations =
+        evaluate_attacks(&score_refs, &member, &opts.eval).map_err(|e| AuditError::Input(e.to_string()))?;
     let reports: Vec<AttackReport> = attacks
         .iter()
         .zip(evaluations)
@@ -141,13 +138,15 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
         None => attacks.iter().filter(|a| a.fitting.is_none()).map(|a| a.name.clone()).collect(),
     };
     let slices = match &labels {
-        Some(l) => slice_attacks
-            .par_iter()
-            .flat_map_iter(|name| {
-                let k = attacks.iter().position(|a| &a.name == name).unwrap_or(0);
-                class_slices(name, &attacks[k].scores, &member, l, &opts.eval)
-            })
-            .collect(),
+        Some(l) => {
+            let names: Vec<&str> = slice_attacks.iter().map(String::as_str).collect();
+            let picked: Vec<&[f64]> = names
+                .iter()
+                .filter_map(|n| attacks.iter().find(|a| a.name == *n))
+                .map(|a| a.scores.as_slice())
+                .collect();
+            class_slices(&names, &picked, &member, l, &opts.eval)
+        }
         None => Vec::new(),
     };
     let overfit = overfitting(&signals.loss, signals.correct.as_deref(), &member, opts.eval.confidence);

@@ -3,9 +3,9 @@
 //!
 //! Each resample draws n_pos members and n_neg non-members with replacement, separately,
 //! so every resample keeps the audit's member/non-member counts. The scores are sorted
-//! once ([`RankedScores`]); a resample only assigns a multiplicity to each sorted position
-//! and makes one linear pass over the groups, so B resamples cost O(B·N) rather than
-//! O(B·N log N).
+//! once ([`RankedScores`]); a resample only assigns a multiplicity to each record and
+//! makes one linear pass over each attack's groups, so B resamples cost O(B·N) rather than
+//! O(B·N log N), and one draw of multiplicities serves every attack.
 //!
 //! Resample b draws from its own generator seeded by (seed, b), so results do not depend
 //! on how resamples are spread over threads.
@@ -51,68 +51,70 @@ pub struct BootstrapDraws {
     pub tpr_at_fpr: Vec<Vec<f64>>,
 }
 
-/// Runs `resamples` stratified resamples of the ranked scores.
+/// Runs `resamples` stratified resamples for several attacks at once.
+///
+/// One resample is one multiset of records (drawn once, as a multiplicity per record) and
+/// every attack is evaluated on it: attacks are compared on paired samples, and the
+/// random draws, the costliest part, are shared. `ranked[a]` must rank the same records
+/// as `member` describes.
 pub fn bootstrap_roc(
-    ranked: &RankedScores,
+    ranked: &[&RankedScores],
+    member: &[bool],
     fpr_targets: &[f64],
     rule: FprRule,
     resamples: usize,
     seed: u64,
-) -> BootstrapDraws {
-    let n = ranked.order.len();
-    // Positions in sorted order; within a group only counts matter, so members are
-    // laid out first.
-    let (mut pos_at, mut neg_at) = (Vec::new(), Vec::new());
-    let mut start = 0usize;
-    for g in 0..ranked.n_groups() {
-        let end = ranked.group_end[g] as usize;
-        let p = ranked.group_pos[g] as usize;
-        pos_at.extend((start..start + p).map(|i| i as u32));
-        neg_at.extend((start + p..end).map(|i| i as u32));
-        start = end;
+) -> Vec<BootstrapDraws> {
+    let pos_idx: Vec<u32> = (0..member.len() as u32).filter(|&i| member[i as usize]).collect();
+    let neg_idx: Vec<u32> = (0..member.len() as u32).filter(|&i| !member[i as usize]).collect();
+    let (n_pos, n_neg) = (pos_idx.len() as u64, neg_idx.len() as u64);
+    for r in ranked {
+        assert_eq!((r.n_pos, r.n_neg), (n_pos, n_neg), "ranked scores and membership disagree");
     }
-    let (n_pos, n_neg) = (ranked.n_pos, ranked.n_neg);
-    let results: Vec<(f64, f64, Vec<f64>)> = (0..resamples)
+    // Per resample: for each attack, (AUC, advantage, TPR at each target).
+    type Stats = Vec<(f64, f64, Vec<f64>)>;
+    let results: Vec<Stats> = (0..resamples)
         .into_par_iter()
         .map_init(
-            || vec![0u32; n],
+            // u16 multiplicities keep the array cache-resident; a record drawn more than
+            // 65,535 times in one resample (probability below 1e-100,000) would saturate.
+            || vec![0u16; member.len()],
             |w, b| {
                 w.fill(0);
                 let mut rng = rng_for(seed, b as u64);
                 for _ in 0..n_pos {
-                    w[pos_at[uniform_below(&mut rng, n_pos) as usize] as usize] += 1;
+                    let c = &mut w[pos_idx[uniform_below(&mut rng, n_pos) as usize] as usize];
+                    *c = c.saturating_add(1);
                 }
                 for _ in 0..n_neg {
-                    w[neg_at[uniform_below(&mut rng, n_neg) as usize] as usize] += 1;
+                    let c = &mut w[neg_idx[uniform_below(&mut rng, n_neg) as usize] as usize];
+                    *c = c.saturating_add(1);
                 }
-                let mut gp = Vec::with_capacity(ranked.n_groups());
-                let mut gn = Vec::with_capacity(ranked.n_groups());
-                let mut s = 0usize;
-                for g in 0..ranked.n_groups() {
-                    let e = ranked.group_end[g] as usize;
-                    let p = ranked.group_pos[g] as usize;
-                    gp.push(w[s..s + p].iter().map(|&c| c as u64).sum::<u64>());
-                    gn.push(w[s + p..e].iter().map(|&c| c as u64).sum::<u64>());
-                    s = e;
-                }
-                let m = roc_pass(gp.into_iter(), gn.into_iter(), n_pos, n_neg, fpr_targets, rule);
-                (m.auc, m.advantage, m.tpr_at_fpr.iter().map(|t| t.0).collect())
+                ranked
+                    .iter()
+                    .map(|r| {
+                        let sum = |ix: &[u32]| ix.iter().map(|&i| w[i as usize] as u64).sum::<u64>();
+                        let mut s = 0usize;
+                        let groups = r.group_end.iter().zip(&r.group_pos).map(|(&e, &members)| {
+                            let (e, mid) = (e as usize, s + members as usize);
+                            let g = (sum(&r.order[s..mid]), sum(&r.order[mid..e]));
+                            s = e;
+                            g
+                        });
+                        let m = roc_pass(groups, n_pos, n_neg, fpr_targets, rule);
+                        (m.auc, m.advantage, m.tpr_at_fpr.iter().map(|t| t.0).collect())
+                    })
+                    .collect()
             },
         )
         .collect();
-    let mut draws = BootstrapDraws {
-        auc: Vec::with_capacity(resamples),
-        advantage: Vec::with_capacity(resamples),
-        tpr_at_fpr: vec![Vec::with_capacity(resamples); fpr_targets.len()],
-    };
-    for (a, adv, t) in results {
-        draws.auc.push(a);
-        draws.advantage.push(adv);
-        for (k, v) in t.into_iter().enumerate() {
-            draws.tpr_at_fpr[k].push(v);
-        }
-    }
-    draws
+    (0..ranked.len())
+        .map(|a| BootstrapDraws {
+            auc: results.iter().map(|r| r[a].0).collect(),
+            advantage: results.iter().map(|r| r[a].1).collect(),
+            tpr_at_fpr: (0..fpr_targets.len()).map(|k| results.iter().map(|r| r[a].2[k]).collect()).collect(),
+        })
+        .collect()
 }
 
 /// Percentile interval [q_{α/2}, q_{1−α/2}] of bootstrap draws; `None` without draws.
@@ -150,9 +152,12 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| bootstrap_roc(&r, &[0.1], FprRule::AtMost, 64, 42))
+                .install(|| bootstrap_roc(&[&r, &r], &m, &[0.1], FprRule::AtMost, 64, 42))
         };
-        let (a, b) = (run(1), run(2));
+        let (x, y) = (run(1), run(2));
+        // Both attacks saw the same resamples.
+        assert_eq!(x[0].auc, x[1].auc);
+        let (a, b) = (&x[0], &y[0]);
         assert_eq!(a.auc, b.auc);
         assert_eq!(a.tpr_at_fpr, b.tpr_at_fpr);
         // Resamples differ from each other and from the point estimate's data.

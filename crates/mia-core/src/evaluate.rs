@@ -3,10 +3,11 @@
 //! the histogram the report draws. Also the overfitting reading and per-class slices.
 
 use crate::CoreError;
-use crate::bootstrap::{bootstrap_roc, percentile_interval};
+use crate::bootstrap::{BootstrapDraws, bootstrap_roc, percentile_interval};
 use crate::epsilon::{EpsBound, eps_lower_bound};
 use crate::roc::{FprRule, RankedScores};
 use crate::stats::{clopper_pearson, holm_adjust, mann_whitney_p_greater, mean_interval};
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// Settings of an evaluation. Defaults: FPR targets 1e-5…1e-1, 1,000 resamples, 95 %
@@ -197,15 +198,44 @@ pub fn histogram(scores: &[f64], member: &[bool], bins: usize) -> Histogram {
     h
 }
 
-/// Evaluates one attack's scores. Every attack draws the same bootstrap resamples and
-/// the same ε-bound split of the records (all from `cfg.seed`), so attacks are compared on
-/// paired samples and rank-equivalent attacks get identical figures.
+/// Evaluates one attack's scores; see [`evaluate_attacks`].
 pub fn evaluate_attack(scores: &[f64], member: &[bool], cfg: &EvalConfig) -> Result<AttackEvaluation, CoreError> {
-    let (np, nn) = check_inputs(scores, member)?;
-    let r = RankedScores::new(scores, member);
+    Ok(evaluate_attacks(&[scores], member, cfg)?.remove(0))
+}
+
+/// Evaluates several attacks' scores on the same records. Every attack is measured on
+/// the same bootstrap resamples and the same ε-bound split (all drawn from `cfg.seed`),
+/// so attacks are compared on paired samples and rank-equivalent attacks get identical
+/// figures.
+pub fn evaluate_attacks(
+    scores: &[&[f64]],
+    member: &[bool],
+    cfg: &EvalConfig,
+) -> Result<Vec<AttackEvaluation>, CoreError> {
+    for s in scores {
+        check_inputs(s, member)?;
+    }
+    let ranked: Vec<RankedScores> = scores.par_iter().map(|s| RankedScores::new(s, member)).collect();
+    let refs: Vec<&RankedScores> = ranked.iter().collect();
+    let draws = bootstrap_roc(&refs, member, &cfg.fpr_targets, cfg.fpr_rule, cfg.bootstrap_resamples, cfg.seed);
+    ranked
+        .par_iter()
+        .zip(draws)
+        .zip(scores.par_iter())
+        .map(|((r, d), s)| Ok(summarise(r, &d, s, member, cfg)))
+        .collect()
+}
+
+/// Everything but the bootstrap, for one attack.
+fn summarise(
+    r: &RankedScores,
+    draws: &BootstrapDraws,
+    scores: &[f64],
+    member: &[bool],
+    cfg: &EvalConfig,
+) -> AttackEvaluation {
+    let (np, nn) = (r.n_pos, r.n_neg);
     let m = r.metrics(&cfg.fpr_targets, cfg.fpr_rule);
-    let seed = cfg.seed;
-    let draws = bootstrap_roc(&r, &cfg.fpr_targets, cfg.fpr_rule, cfg.bootstrap_resamples, seed);
     let ci = |d: &[f64]| percentile_interval(d, cfg.confidence);
     let boot_note = (cfg.bootstrap_resamples == 0).then(|| "no interval: bootstrap disabled".to_string());
     let adv_ci = ci(&draws.advantage);
@@ -238,7 +268,7 @@ pub fn evaluate_attack(scores: &[f64], member: &[bool], cfg: &EvalConfig) -> Res
         }
     });
     let u = m.auc * np as f64 * nn as f64;
-    Ok(AttackEvaluation {
+    AttackEvaluation {
         n_members: np,
         n_non_members: nn,
         distinct_scores: r.n_groups(),
@@ -251,11 +281,11 @@ pub fn evaluate_attack(scores: &[f64], member: &[bool], cfg: &EvalConfig) -> Res
         },
         best_threshold,
         tpr_at_fpr,
-        eps_lower_bound: eps_lower_bound(scores, member, cfg.delta, cfg.confidence, seed),
-        p_value: mann_whitney_p_greater(u, np, nn, tie_term(&r)),
-        roc: thin_roc(&r, cfg.roc_plot_points),
+        eps_lower_bound: eps_lower_bound(scores, member, cfg.delta, cfg.confidence, cfg.seed),
+        p_value: mann_whitney_p_greater(u, np, nn, tie_term(r)),
+        roc: thin_roc(r, cfg.roc_plot_points),
         histogram: histogram(scores, member, cfg.histogram_bins),
-    })
+    }
 }
 
 /// Accuracy and loss of members vs non-members: the overfitting that attacks exploit.
@@ -346,51 +376,64 @@ pub struct SliceEvaluation {
     pub leaks: bool,
 }
 
-/// Per-class slices of one attack, with Holm's correction across the classes.
-pub fn class_slices(attack: &str, scores: &[f64], member: &[bool], labels: &[usize], cfg: &EvalConfig) -> Vec<Slice> {
+/// Per-class slices of several attacks (`attacks[a]` names `scores[a]`), with Holm's
+/// correction across the classes of each attack. Slices are ordered by attack, then class.
+pub fn class_slices(
+    attacks: &[&str],
+    scores: &[&[f64]],
+    member: &[bool],
+    labels: &[usize],
+    cfg: &EvalConfig,
+) -> Vec<Slice> {
     let n_classes = labels.iter().copied().max().map_or(0, |m| m + 1);
-    let mut slices: Vec<Slice> = (0..n_classes)
+    let sub_cfg = EvalConfig { roc_plot_points: 2, histogram_bins: 1, ..cfg.clone() };
+    // per_class[c][a]
+    let per_class: Vec<Result<Vec<AttackEvaluation>, CoreError>> = (0..n_classes)
+        .into_par_iter()
         .map(|c| {
-            let (s, m): (Vec<f64>, Vec<bool>) = labels
-                .iter()
-                .zip(scores.iter().zip(member))
-                .filter(|(l, _)| **l == c)
-                .map(|(_, (s, m))| (*s, *m))
-                .unzip();
-            let sub_cfg = EvalConfig { roc_plot_points: 2, histogram_bins: 1, ..cfg.clone() };
-            match evaluate_attack(&s, &m, &sub_cfg) {
-                Ok(e) => Slice {
-                    attack: attack.to_string(),
-                    class: c,
-                    evaluation: Some(SliceEvaluation {
-                        n_members: e.n_members,
-                        n_non_members: e.n_non_members,
-                        auc: e.auc,
-                        advantage: e.advantage,
-                        tpr_at_fpr: e.tpr_at_fpr,
-                        p_value: e.p_value,
-                        p_holm: f64::NAN,
-                        leaks: false,
-                    }),
-                    note: None,
-                },
-                Err(err) => {
-                    Slice { attack: attack.to_string(), class: c, evaluation: None, note: Some(err.to_string()) }
-                }
-            }
+            let rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == c).collect();
+            let m: Vec<bool> = rows.iter().map(|&i| member[i]).collect();
+            let sub: Vec<Vec<f64>> = scores.iter().map(|s| rows.iter().map(|&i| s[i]).collect()).collect();
+            let refs: Vec<&[f64]> = sub.iter().map(|v| v.as_slice()).collect();
+            evaluate_attacks(&refs, &m, &sub_cfg)
         })
         .collect();
-    let ps: Vec<f64> = slices.iter().filter_map(|s| s.evaluation.as_ref().map(|e| e.p_value)).collect();
-    let adj = holm_adjust(&ps);
-    let mut k = 0;
-    for s in slices.iter_mut() {
-        if let Some(e) = s.evaluation.as_mut() {
-            e.p_holm = adj[k];
-            e.leaks = adj[k] < 1.0 - cfg.confidence;
-            k += 1;
+    let mut out = Vec::new();
+    for (a, name) in attacks.iter().enumerate() {
+        let mut slices: Vec<Slice> = per_class
+            .iter()
+            .enumerate()
+            .map(|(c, res)| match res {
+                Ok(evals) => {
+                    let e = &evals[a];
+                    Slice {
+                        attack: name.to_string(),
+                        class: c,
+                        evaluation: Some(SliceEvaluation {
+                            n_members: e.n_members,
+                            n_non_members: e.n_non_members,
+                            auc: e.auc.clone(),
+                            advantage: e.advantage.clone(),
+                            tpr_at_fpr: e.tpr_at_fpr.clone(),
+                            p_value: e.p_value,
+                            p_holm: f64::NAN,
+                            leaks: false,
+                        }),
+                        note: None,
+                    }
+                }
+                Err(err) => Slice { attack: name.to_string(), class: c, evaluation: None, note: Some(err.to_string()) },
+            })
+            .collect();
+        let ps: Vec<f64> = slices.iter().filter_map(|s| s.evaluation.as_ref().map(|e| e.p_value)).collect();
+        let adj = holm_adjust(&ps);
+        for (e, p) in slices.iter_mut().filter_map(|s| s.evaluation.as_mut()).zip(adj) {
+            e.p_holm = p;
+            e.leaks = p < 1.0 - cfg.confidence;
         }
+        out.extend(slices);
     }
-    slices
+    out
 }
 
 #[cfg(test)]
@@ -427,7 +470,8 @@ mod tests {
         let r = RankedScores::new(&s, &m);
         let plot = thin_roc(&r, 50);
         assert!(plot.fpr.len() <= 50, "{}", plot.fpr.len());
-        let top_at_zero = plot.fpr.iter().zip(&plot.tpr).filter(|(f, _)| **f == 0.0).map(|(_, t)| *t).fold(0.0, f64::max);
+        let top_at_zero =
+            plot.fpr.iter().zip(&plot.tpr).filter(|(f, _)| **f == 0.0).map(|(_, t)| *t).fold(0.0, f64::max);
         assert_eq!(top_at_zero, 300.0 / r.n_pos as f64);
     }
 

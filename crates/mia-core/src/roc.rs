@@ -25,7 +25,7 @@ pub enum FprRule {
 /// Records sorted by descending score, grouped by equal score.
 #[derive(Debug, Clone)]
 pub struct RankedScores {
-    /// Record indices in descending score order.
+    /// Record indices in descending score order; within a group, members first.
     pub order: Vec<u32>,
     /// `group_end[g]` is one past the last position (in `order`) of group g.
     pub group_end: Vec<u32>,
@@ -45,8 +45,14 @@ impl RankedScores {
         assert_eq!(scores.len(), member.len());
         assert!(scores.len() < u32::MAX as usize, "at most 4 billion records");
         let mut order: Vec<u32> = (0..scores.len() as u32).collect();
-        // Descending; stable on ties so group contents are deterministic.
-        order.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]));
+        // Descending; within tied scores members first (so a group's members are its first
+        // `group_pos` entries), then by index, so group contents are deterministic.
+        order.sort_unstable_by(|&a, &b| {
+            scores[b as usize]
+                .total_cmp(&scores[a as usize])
+                .then(member[b as usize].cmp(&member[a as usize]))
+                .then(a.cmp(&b))
+        });
         let mut r = RankedScores {
             order,
             group_end: Vec::new(),
@@ -86,8 +92,7 @@ impl RankedScores {
     /// The full metric pass on the unweighted data.
     pub fn metrics(&self, fpr_targets: &[f64], rule: FprRule) -> RocMetrics {
         roc_pass(
-            self.group_pos.iter().map(|&c| c as u64),
-            self.group_neg.iter().map(|&c| c as u64),
+            self.group_pos.iter().zip(&self.group_neg).map(|(&p, &n)| (p as u64, n as u64)),
             self.n_pos,
             self.n_neg,
             fpr_targets,
@@ -122,43 +127,73 @@ pub struct RocMetrics {
     pub advantage_group: Option<usize>,
 }
 
+/// Largest false-positive count f with f / n_neg ≤ t (or < t under [`FprRule::Strict`]),
+/// decided with the same floating-point division the pass reports, or −1 when none.
+fn max_false_positives(t: f64, n_neg: u64, rule: FprRule) -> i64 {
+    let ok = |f: i64| {
+        let r = f as f64 / n_neg as f64;
+        match rule {
+            FprRule::AtMost => r <= t,
+            FprRule::Strict => r < t,
+        }
+    };
+    let mut f = ((t * n_neg as f64).floor() as i64).clamp(-1, n_neg as i64);
+    while f >= 0 && !ok(f) {
+        f -= 1;
+    }
+    while f < n_neg as i64 && ok(f + 1) {
+        f += 1;
+    }
+    f
+}
+
 /// One pass over groups in descending score order, with per-group member and non-member
-/// weights (counts, or bootstrap multiplicities).
+/// weights (counts, or bootstrap multiplicities) as `(pos, neg)` pairs.
 pub fn roc_pass(
-    pos: impl Iterator<Item = u64>,
-    neg: impl Iterator<Item = u64>,
+    groups: impl Iterator<Item = (u64, u64)>,
     n_pos: u64,
     n_neg: u64,
     fpr_targets: &[f64],
     rule: FprRule,
 ) -> RocMetrics {
     let (np, nn) = (n_pos as f64, n_neg as f64);
-    let (mut tp, mut fp) = (0u64, 0u64);
-    // Twice the Mann–Whitney U: counting pairs (member above non-member) twice and
-    // tied pairs once keeps it an exact integer.
-    let mut u2: u128 = 0;
-    let mut best_adv = 0.0;
-    let mut best_group = None;
+    // Targets in order of their false-positive budget; each is closed (answered with the
+    // previous point) when the running false-positive count first exceeds its budget.
+    let budget: Vec<i64> = fpr_targets.iter().map(|&t| max_false_positives(t, n_neg, rule)).collect();
+    let mut by_budget: Vec<usize> = (0..fpr_targets.len()).collect();
+    by_budget.sort_by_key(|&k| budget[k]);
+    let mut next = 0;
+    // Points are kept as integer counts; rates are divided out only when reported, with
+    // the same divisions scikit-learn's `roc_curve` makes (tps / tps[-1], fps / fps[-1]).
+    let rates = |(tp, fp, g): (u64, u64, Option<usize>)| (tp as f64 / np, fp as f64 / nn, g);
     let mut tpr_at: Vec<(f64, f64, Option<usize>)> = vec![(0.0, 0.0, None); fpr_targets.len()];
-    for (g, (p, n)) in pos.zip(neg).enumerate() {
-        u2 += n as u128 * (2 * tp as u128 + p as u128);
+    let mut last: (u64, u64, Option<usize>) = (0, 0, None);
+    let (mut tp, mut fp) = (0u64, 0u64);
+    // Twice the Mann–Whitney U: pairs with the member above count 2, tied pairs 1, so it
+    // stays an exact integer (≤ 2·n_pos·n_neg < 2^64 for fewer than 2^32 records).
+    let mut u2: u64 = 0;
+    // Advantage compared exactly as tp·n_neg − fp·n_pos; exact ties go to the larger
+    // floating-point value, which is what a max over the float rates returns.
+    let (mut best_int, mut best_adv, mut best_group) = (0i128, 0.0f64, None);
+    for (g, (p, n)) in groups.enumerate() {
+        u2 += n * (2 * tp + p);
         tp += p;
         fp += n;
-        let (tpr, fpr) = (tp as f64 / np, fp as f64 / nn);
-        if tpr - fpr > best_adv {
-            best_adv = tpr - fpr;
-            best_group = Some(g);
+        while next < by_budget.len() && fp as i64 > budget[by_budget[next]] {
+            tpr_at[by_budget[next]] = rates(last);
+            next += 1;
         }
-        for (k, &t) in fpr_targets.iter().enumerate() {
-            let ok = match rule {
-                FprRule::AtMost => fpr <= t,
-                FprRule::Strict => fpr < t,
-            };
-            // TPR only grows along the pass, so the last qualifying point is the largest.
-            if ok {
-                tpr_at[k] = (tpr, fpr, Some(g));
+        let adv_int = tp as i128 * n_neg as i128 - fp as i128 * n_pos as i128;
+        if adv_int >= best_int {
+            let adv = tp as f64 / np - fp as f64 / nn;
+            if adv_int > best_int || adv > best_adv {
+                (best_int, best_adv, best_group) = (adv_int, adv, Some(g));
             }
         }
+        last = (tp, fp, Some(g));
+    }
+    for &k in &by_budget[next..] {
+        tpr_at[k] = rates(last);
     }
     RocMetrics {
         auc: u2 as f64 / (2.0 * np * nn),

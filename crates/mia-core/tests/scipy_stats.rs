@@ -70,7 +70,7 @@ fn bootstrap_auc_interval_agrees_with_numpy_bootstrap() {
     }
     let r = RankedScores::new(&score, &member);
     assert!((r.metrics(&[], FprRule::AtMost).auc - f(&u["auc"])).abs() < 1e-12);
-    let draws = bootstrap_roc(&r, &[0.01, 0.1], FprRule::AtMost, 10_000, 0);
+    let draws = bootstrap_roc(&[&r], &member, &[0.01, 0.1], FprRule::AtMost, 10_000, 0).remove(0);
     let [lo, hi] = percentile_interval(&draws.auc, 0.95).unwrap();
     let want = &u["bootstrap"]["auc_ci95"];
     // 4 × combined Monte Carlo SE at 20,000 vs 10,000 resamples ≈ 0.0018.

@@ -87,7 +87,7 @@ fn fixture() -> Fixture {
             evaluation,
         });
         if a.fitting.is_none() {
-            slices.extend(class_slices(&a.name, &a.scores, &member, &labels, &cfg));
+            slices.extend(class_slices(&[&a.name], &[&a.scores], &member, &labels, &cfg));
         }
     }
     let max = MaxSummary::from_attacks(&reports);
