@@ -185,17 +185,7 @@ fn read_table<R: Read>(
             message: "no data rows: the file has a header but no records".into(),
         });
     }
-    let built = builder.finish(file)?;
-    Ok(ScoreTable {
-        ids: built.ids,
-        member: built.member,
-        labels: built.labels,
-        outputs: built.outputs,
-        inputs: Vec::new(),
-        rows_read: built.rows_read,
-        skipped: built.skipped,
-        notes,
-    })
+    builder.finish(file, Vec::new(), notes)
 }
 
 struct CsvRow<'a> {

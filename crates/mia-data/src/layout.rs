@@ -9,7 +9,7 @@ use mia_core::signals::ModelOutputs;
 use ndarray::Array2;
 
 use crate::error::{CellLocation, quote};
-use crate::{DataError, LoadOptions, ScoreColumns, SkipCount};
+use crate::{DataError, InputFile, LoadOptions, ScoreColumns, ScoreTable, SkipCount};
 
 /// Which model outputs a table holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,16 +253,6 @@ pub(crate) struct Builder<'o> {
     rows_read: usize,
 }
 
-/// What a builder produces; the caller adds inputs and notes.
-pub(crate) struct Built {
-    pub ids: Vec<String>,
-    pub member: Vec<bool>,
-    pub labels: Option<Vec<usize>>,
-    pub outputs: ModelOutputs,
-    pub rows_read: usize,
-    pub skipped: Vec<SkipCount>,
-}
-
 impl<'o> Builder<'o> {
     pub fn new(spec: Spec, opts: &'o LoadOptions, capacity: usize) -> Self {
         let n_values = spec.values.len();
@@ -398,7 +388,8 @@ impl<'o> Builder<'o> {
 
     /// Checks the table as a whole (non-empty, unique ids, both membership classes).
     /// `file` names the source for table-wide messages.
-    pub fn finish(self, file: &str) -> Result<Built, DataError> {
+    /// The table, with the given input fingerprints and notes attached.
+    pub fn finish(self, file: &str, inputs: Vec<InputFile>, notes: Vec<String>) -> Result<ScoreTable, DataError> {
         let kept = self.member.len();
         if self.rows_read == 0 {
             return Err(DataError::Empty { file: file.to_string(), message: "no data rows".to_string() });
@@ -444,13 +435,15 @@ impl<'o> Builder<'o> {
                 if kind == OutKind::Logits { ModelOutputs::Logits(a) } else { ModelOutputs::Probabilities(a) }
             }
         };
-        Ok(Built {
+        Ok(ScoreTable {
             ids: self.ids,
             member: self.member,
             labels: self.spec.label.as_ref().map(|_| self.labels),
             outputs,
+            inputs,
             rows_read: self.rows_read,
             skipped,
+            notes,
         })
     }
 }

@@ -452,17 +452,7 @@ pub(crate) fn load_arrays(
         let row = NpyRow { i, values: &values, labels: &label_arr, member: &member_arr, ids: id_arr.as_ref() };
         builder.push(i as u64 + 1, None, &row)?;
     }
-    let built = builder.finish(&out_file)?;
-    Ok(ScoreTable {
-        ids: built.ids,
-        member: built.member,
-        labels: built.labels,
-        outputs: built.outputs,
-        inputs,
-        rows_read: built.rows_read,
-        skipped: built.skipped,
-        notes,
-    })
+    builder.finish(&out_file, inputs, notes)
 }
 
 struct NpyRow<'a> {

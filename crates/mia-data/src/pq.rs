@@ -224,17 +224,7 @@ fn read_table(f: File, file: &str, cols: &ScoreColumns, opts: &LoadOptions) -> R
     if b.rows_read() == 0 {
         return Err(DataError::Empty { file: file.to_string(), message: "no data rows: the table has 0 rows".into() });
     }
-    let built = b.finish(file)?;
-    Ok(ScoreTable {
-        ids: built.ids,
-        member: built.member,
-        labels: built.labels,
-        outputs: built.outputs,
-        inputs: Vec::new(),
-        rows_read: built.rows_read,
-        skipped: built.skipped,
-        notes,
-    })
+    b.finish(file, Vec::new(), notes)
 }
 
 macro_rules! prim {
