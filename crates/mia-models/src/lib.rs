@@ -1,0 +1,82 @@
+//! `mia-models`: things that turn feature rows into per-record model outputs.
+//!
+//! One trait pair at the seam, as linfa's `Fit`/`Predict`: a [`Learner`] fits a [`Model`]
+//! on chosen rows of an encoded feature matrix with a seed; a [`Model`] returns logits for
+//! any rows. Built-in learners are chosen by a serde-tagged [`LearnerSpec`] so an audit
+//! config can name one with its hyper-parameters.
+//!
+//! Every fit is single-threaded and deterministic (same data, rows and seed give the same
+//! bits), so an audit can run many fits in parallel across cores and still produce a
+//! byte-identical report whatever the thread count.
+
+use ndarray::{Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+/// The rows a learner trains on: the encoded feature matrix of every record (N × D, f32),
+/// every record's class (`0..n_classes`), and the indices of the training rows.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainSet<'a> {
+    pub x: ArrayView2<'a, f32>,
+    pub y: &'a [usize],
+    pub n_classes: usize,
+    pub rows: &'a [usize],
+}
+
+/// A fitted model.
+pub trait Model: Send + Sync {
+    /// Logits for every row of `x` (N × C, computed in f32, returned as f64 for the
+    /// signals). Softmax of a row gives the model's class probabilities; a binary model
+    /// returns two columns `[0, margin]`.
+    fn logits(&self, x: ArrayView2<'_, f32>) -> Array2<f64>;
+}
+
+/// Something that fits a [`Model`].
+pub trait Learner: Send + Sync {
+    /// Fits on `data.rows`, single-threaded, deterministic given `seed`.
+    fn fit(&self, data: &TrainSet<'_>, seed: u64) -> Result<Box<dyn Model>, ModelError>;
+}
+
+/// Why a fit could not run.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ModelError {
+    /// Parameters that make no sense (zero epochs, a negative penalty, ...).
+    #[error("learner parameter {param}: {message}")]
+    Param { param: &'static str, message: String },
+    /// Data the learner cannot fit (no rows, a class index out of range, ...).
+    #[error("{0}")]
+    Data(String),
+}
+
+/// A built-in learner and its hyper-parameters, as written in an audit config
+/// (`kind = "mlp"`, then the parameters). Unknown keys are errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LearnerSpec {
+    Logistic(logistic::LogisticParams),
+    Mlp(mlp::MlpParams),
+    Gbt(gbt::GbtParams),
+}
+
+impl LearnerSpec {
+    /// The learner this spec describes, after checking its parameters.
+    pub fn learner(&self) -> Result<Box<dyn Learner>, ModelError> {
+        match self {
+            LearnerSpec::Logistic(p) => Ok(Box::new(logistic::LogisticLearner::new(p.clone())?)),
+            LearnerSpec::Mlp(p) => Ok(Box::new(mlp::MlpLearner::new(p.clone())?)),
+            LearnerSpec::Gbt(p) => Ok(Box::new(gbt::GbtLearner::new(p.clone())?)),
+        }
+    }
+
+    /// The name used in reports (`logistic`, `mlp`, `gbt`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LearnerSpec::Logistic(_) => "logistic",
+            LearnerSpec::Mlp(_) => "mlp",
+            LearnerSpec::Gbt(_) => "gbt",
+        }
+    }
+}
+
+pub mod gbt;
+pub mod logistic;
+pub mod mlp;
