@@ -1,11 +1,23 @@
-//! `mia-audit`: runs audits end to end. For score files ([`score`]): a loaded
-//! [`mia_data::ScoreTable`] becomes signals, every score-only attack's scores, their
-//! evaluation, the report document and the gate verdict; [`write_outputs`] writes the
-//! report files atomically.
+//! `mia-audit`: runs audits end to end.
+//!
+//! * [`score`]: precomputed per-record outputs (`mia score`): a loaded
+//!   [`mia_data::ScoreTable`] becomes signals and every score-only attack's scores.
+//! * [`model_audit`]: a config ([`config`]) becomes a plan, trained target and reference
+//!   models (outputs kept in the [`store`]), and every reference and score-only attack
+//!   (`mia audit`, `mia demo`).
+//! * [`assemble`]: both end in the same evaluation, report and gate; [`write_outputs`]
+//!   writes the report files atomically.
 
+pub mod assemble;
+pub mod config;
+pub mod model_audit;
 pub mod score;
+pub mod store;
 
-pub use score::{AuditOutput, ScoreAuditOptions, run_score_audit, write_outputs};
+pub use assemble::{AuditOutput, write_outputs};
+pub use config::AuditConfig;
+pub use model_audit::{Progress, RunOptions, run_model_audit};
+pub use score::{ScoreAuditOptions, run_score_audit};
 
 /// Errors of a run, split by whose fault they are (the CLI maps them to exit codes).
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +29,7 @@ pub enum AuditError {
     Gate(#[from] mia_report::gate::GateError),
     #[error("{0}")]
     Input(String),
-    /// Writing the report failed.
+    /// Writing the report or an artifact failed.
     #[error("cannot write {path}: {source}")]
     Write { path: String, source: std::io::Error },
 }

@@ -2,16 +2,12 @@
 //! membership in, report out.
 
 use crate::AuditError;
+use crate::assemble::{Assembly, AuditOutput, assemble, report_inputs, report_skips};
 use mia_core::attacks::{AttackConfig, AttackScores, score_only_attacks};
-use mia_core::evaluate::{EvalConfig, class_slices, evaluate_attacks, overfitting};
+use mia_core::evaluate::EvalConfig;
 use mia_core::signals::compute_signals;
 use mia_data::ScoreTable;
 use mia_report::gate::{self, GateExpr};
-use mia_report::report::{
-    AttackReport, GateResult, InputFile, MaxSummary, OutputsInfo, Report, Rows, Settings, SkipCount, Tool,
-};
-use mia_report::{RecordScores, SCHEMA_VERSION};
-use std::path::Path;
 
 /// Everything a score audit can be told.
 #[derive(Debug, Clone)]
@@ -39,27 +35,6 @@ impl Default for ScoreAuditOptions {
             top_records: 25,
             prob_tolerance: 1e-3,
         }
-    }
-}
-
-/// A finished audit: the report and the per-record data behind it.
-#[derive(Debug, Clone)]
-pub struct AuditOutput {
-    pub report: Report,
-    pub ids: Vec<String>,
-    pub member: Vec<bool>,
-    pub labels: Option<Vec<usize>>,
-    pub scores: Vec<(String, Vec<f64>)>,
-    pub top_records: usize,
-}
-
-impl AuditOutput {
-    pub fn records(&self) -> RecordScores<'_> {
-        RecordScores { ids: &self.ids, member: &self.member, labels: self.labels.as_deref(), attacks: &self.scores }
-    }
-    /// Whether the gate failed (exit code 1).
-    pub fn gate_failed(&self) -> bool {
-        self.report.gate.verdict == "fail"
     }
 }
 
@@ -120,151 +95,23 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
             table.outputs.kind()
         )));
     }
-    let score_refs: Vec<&[f64]> = attacks.iter().map(|a| a.scores.as_slice()).collect();
-    let evaluations =
-        evaluate_attacks(&score_refs, &member, &opts.eval).map_err(|e| AuditError::Input(e.to_string()))?;
-    let reports: Vec<AttackReport> = attacks
-        .iter()
-        .zip(evaluations)
-        .map(|(a, e)| AttackReport {
-            name: a.name.clone(),
-            description: a.description.clone(),
-            fitting: a.fitting.clone(),
-            evaluation: e,
-        })
-        .collect();
-    let slice_attacks: Vec<String> = match &opts.slice_attacks {
-        Some(s) => s.iter().filter(|n| attacks.iter().any(|a| &&a.name == n)).cloned().collect(),
-        None => attacks.iter().filter(|a| a.fitting.is_none()).map(|a| a.name.clone()).collect(),
-    };
-    let slices = match &labels {
-        Some(l) => {
-            let names: Vec<&str> = slice_attacks.iter().map(String::as_str).collect();
-            let picked: Vec<&[f64]> = names
-                .iter()
-                .filter_map(|n| attacks.iter().find(|a| a.name == *n))
-                .map(|a| a.scores.as_slice())
-                .collect();
-            class_slices(&names, &picked, &member, l, &opts.eval)
-        }
-        None => Vec::new(),
-    };
-    let overfit = overfitting(&signals.loss, signals.correct.as_deref(), &member, opts.eval.confidence);
-    let max = MaxSummary::from_attacks(&reports);
-    let caveats = caveats(&reports, &opts.eval, signals.saturated, table.outputs.kind(), n_non);
-    let mut report = Report {
-        schema_version: SCHEMA_VERSION,
-        tool: Tool { name: "mia-audit", version: env!("CARGO_PKG_VERSION") },
-        command: "score".into(),
-        seed: opts.eval.seed,
-        settings: Settings {
-            eval: opts.eval.clone(),
-            cross_fit_folds: opts.attack.folds,
-            prob_tolerance: opts.prob_tolerance,
-            slices_attacks: if labels.is_some() { slice_attacks } else { Vec::new() },
-        },
-        inputs: table
-            .inputs
-            .iter()
-            .map(|f| InputFile { path: f.path.clone(), sha256: f.sha256.clone(), bytes: f.bytes })
-            .collect(),
-        rows: Rows {
-            read: table.rows_read,
-            kept: member.len(),
-            skipped: table.skipped.iter().map(|s| SkipCount { reason: s.reason.clone(), count: s.count }).collect(),
-            members: n_members,
-            non_members: n_non,
-        },
-        outputs: OutputsInfo {
-            kind: table.outputs.kind().into(),
-            n_classes: table.outputs.n_classes(),
-            saturated_records: signals.saturated,
-        },
-        attacks: reports,
-        max,
-        overfitting: overfit,
-        slices,
-        gate: GateResult { verdict: "none".into(), rules: Vec::new() },
-        caveats,
-        notes: table.notes,
-    };
-    report.gate = gate::evaluate(&rules, &report)?;
-    Ok(AuditOutput {
-        report,
-        ids: table.ids,
-        member,
-        labels,
-        scores: attacks.into_iter().map(|a| (a.name, a.scores)).collect(),
+    let assembly = Assembly {
+        command: "score",
+        eval: opts.eval.clone(),
+        folds: opts.attack.folds,
+        prob_tolerance: opts.prob_tolerance,
+        slice_attacks: opts.slice_attacks.clone(),
+        rules,
         top_records: opts.top_records,
-    })
-}
-
-/// The limits of what this report can say, in plain words.
-fn caveats(attacks: &[AttackReport], eval: &EvalConfig, saturated: usize, kind: &str, n_non: usize) -> Vec<String> {
-    let mut c = vec![
-        "These figures measure what the listed attacks achieve on these records. A low score does not prove \
-         the model is private: stronger attacks (e.g. with reference models) may do better."
-            .to_string(),
-        format!(
-            "The epsilon lower bound (delta = {}) holds for this audit game at {:.0} % confidence; it is evidence of \
-             leakage, not a privacy guarantee, and a small value does not show differential privacy.",
-            eval.delta,
-            eval.confidence * 100.0
-        ),
-        "Advantage and balanced accuracy use the best threshold on these same records, so they are optimistic; \
-         the epsilon bound chooses its threshold on one half and measures on the other."
-            .to_string(),
-    ];
-    let unsupported: Vec<String> = eval
-        .fpr_targets
-        .iter()
-        .filter(|&&t| (n_non as f64) < eval.min_negatives_per_fpr / t)
-        .map(|t| format!("{t}"))
-        .collect();
-    if !unsupported.is_empty() {
-        c.push(format!(
-            "TPR at FPR {} is not supported by the sample: {} non-members, fewer than {}/FPR. Such entries are marked \
-             \"supported\": false and should not be quoted.",
-            unsupported.join(", "),
-            n_non,
-            eval.min_negatives_per_fpr
-        ));
-    }
-    if saturated > 0 {
-        c.push(format!(
-            "{saturated} records have a true-class probability (or its complement) at the limit of the number format, \
-             so their loss and phi are pinned and tie with each other; supply logits for exact signals."
-        ));
-    }
-    if kind == "loss" {
-        c.push(
-            "Only losses were given: entropy, modified entropy, correctness and the accuracy gap need full outputs."
-                .into(),
-        );
-    }
-    if attacks.iter().any(|a| a.evaluation.distinct_scores < 3) {
-        c.push("Some attacks produce fewer than 3 distinct scores; their ROC has few operating points.".into());
-    }
-    c
-}
-
-/// Writes `report.json`, `records.csv` and `report.html` into `dir` (created if needed).
-/// Each file is written to a temporary name and renamed, so a reader never sees half a file.
-pub fn write_outputs(out: &AuditOutput, dir: &Path) -> Result<(), AuditError> {
-    let werr = |p: &Path, e: std::io::Error| AuditError::Write { path: p.display().to_string(), source: e };
-    std::fs::create_dir_all(dir).map_err(|e| werr(dir, e))?;
-    let write = |name: &str, bytes: &[u8]| -> Result<(), AuditError> {
-        let path = dir.join(name);
-        let tmp = dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, bytes).map_err(|e| werr(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| werr(&path, e))
+        inputs: report_inputs(&table.inputs),
+        rows_read: table.rows_read,
+        skipped: report_skips(&table.skipped),
+        notes: table.notes,
+        extra_caveats: Vec::new(),
+        models: None,
+        outputs_kind: table.outputs.kind(),
+        n_classes: table.outputs.n_classes(),
     };
-    let mut json = serde_json::to_vec_pretty(&out.report).map_err(|e| werr(dir, e.into()))?;
-    json.push(b'\n');
-    write("report.json", &json)?;
-    let mut csv = Vec::new();
-    mia_report::records::write_records_csv(&mut csv, &out.records()).map_err(|e| werr(dir, e))?;
-    write("records.csv", &csv)?;
-    let html = mia_report::html::render_html(&out.report, &out.records(), out.top_records);
-    write("report.html", html.as_bytes())
+    assemble(assembly, attacks, &signals, table.ids, member, labels)
 }
+

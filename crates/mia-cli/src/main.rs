@@ -11,6 +11,8 @@ use mia_data::{LoadOptions, ScoreColumns, ScoreSource};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod progress;
+
 #[derive(Parser)]
 #[command(
     name = "mia",
@@ -26,6 +28,57 @@ struct Cli {
 enum Command {
     /// Audit precomputed per-record model outputs (logits, probabilities or losses) with known membership.
     Score(ScoreArgs),
+    /// Train a target and reference models from a config (audit.toml) and run every attack on them.
+    Audit(AuditArgs),
+    /// Audit a model on bundled real data (Location-30 MLP with 16 reference models, or Adult).
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct AuditArgs {
+    /// The audit config (TOML): data and schema, plan, learner, attacks, evaluation, gate.
+    config: PathBuf,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DemoDataset {
+    /// Location-30 (Foursquare check-ins, 30 classes): an overfitting MLP, 16 reference models.
+    Location,
+    /// UCI Adult (census income, binary): gradient-boosted trees, 16 reference models.
+    Adult,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Which bundled audit to run.
+    #[arg(long, value_enum, default_value = "location")]
+    dataset: DemoDataset,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Report directory (report.json, records.csv, report.html).
+    #[arg(short = 'o', long = "out", default_value = "mia-report")]
+    out: PathBuf,
+    /// Folder for trained models' outputs (default: OUT/models). A rerun reuses what is there.
+    #[arg(long)]
+    artifacts: Option<PathBuf>,
+    /// Release gate, added to the config's report.fail_if. Repeatable.
+    #[arg(long = "fail-if")]
+    fail_if: Vec<String>,
+    /// Skip table rows with invalid values (counted in the report) instead of stopping.
+    #[arg(long)]
+    skip_invalid_rows: bool,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print nothing on success (no progress bars, no summary).
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -204,6 +257,76 @@ fn score(a: ScoreArgs) -> Result<bool, Failure> {
     Ok(!out.gate_failed())
 }
 
+/// Folder of the bundled example configs: `examples/` under the working directory when
+/// run from a checkout, else the one this binary was built from.
+fn examples_dir() -> PathBuf {
+    let here = PathBuf::from("examples");
+    if here.join("location_mlp.toml").is_file() {
+        return here;
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples"))
+}
+
+fn demo(a: DemoArgs) -> Result<bool, Failure> {
+    let name = match a.dataset {
+        DemoDataset::Location => "location_mlp.toml",
+        DemoDataset::Adult => "adult_gbt.toml",
+    };
+    let path = examples_dir().join(name);
+    if !path.is_file() {
+        return Err(Failure::Usage(format!(
+            "the demo config {} is missing: run `mia demo` from a checkout of mia-audit",
+            path.display()
+        )));
+    }
+    if !a.run.quiet {
+        eprintln!("mia demo: auditing with {} (a config you can copy and edit)", path.display());
+    }
+    audit(AuditArgs { config: path, run: a.run })
+}
+
+fn audit(a: AuditArgs) -> Result<bool, Failure> {
+    let (cfg, base) = mia_audit::AuditConfig::load(&a.config)?;
+    mia_audit::score::parse_gate(&a.run.fail_if)?;
+    let artifacts = a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("models"));
+    let bars = progress::Bars::new(a.run.quiet);
+    let report_progress = |p: mia_audit::Progress| bars.update(p);
+    let opts = mia_audit::RunOptions {
+        artifacts,
+        extra_gate: a.run.fail_if.clone(),
+        progress: &report_progress,
+        table: mia_data::tabular::TableOptions { skip_invalid_rows: a.run.skip_invalid_rows },
+    };
+    let out = mia_audit::run_model_audit(&cfg, &base, &opts)?;
+    bars.finish();
+    mia_audit::write_outputs(&out, &a.run.out)?;
+    if !a.run.quiet {
+        use std::sync::atomic::Ordering::Relaxed;
+        eprintln!(
+            "models: {} trained, {} reused from {}",
+            bars.trained.load(Relaxed),
+            bars.reused.load(Relaxed),
+            opts.artifacts.display()
+        );
+        if let Some(m) = &out.report.models {
+            println!(
+                "target: {} accuracy on its {} training rows, {} on {} held-out rows; {} reference models",
+                fmt_pct(m.target.train_accuracy),
+                m.target.train_rows,
+                fmt_pct(m.target.held_out_accuracy),
+                m.target.held_out_rows,
+                m.reference_models
+            );
+        }
+        print_summary(&out, &a.run.out);
+    }
+    Ok(!out.gate_failed())
+}
+
+fn fmt_pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
 fn print_summary(out: &mia_audit::AuditOutput, dir: &std::path::Path) {
     let r = &out.report;
     println!(
@@ -258,14 +381,21 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let result = std::panic::catch_unwind(|| match cli.command {
-        Command::Score(a) => {
-            if let Some(t) = a.threads
-                && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(t).build_global()
-            {
-                return Err(Failure::Internal(format!("cannot start {t} threads: {e}")));
-            }
-            score(a)
+    let threads = match &cli.command {
+        Command::Score(a) => a.threads,
+        Command::Audit(a) => a.run.threads,
+        Command::Demo(a) => a.run.threads,
+    };
+    let result = std::panic::catch_unwind(|| {
+        if let Some(t) = threads
+            && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(t).build_global()
+        {
+            return Err(Failure::Internal(format!("cannot start {t} threads: {e}")));
+        }
+        match cli.command {
+            Command::Score(a) => score(a),
+            Command::Audit(a) => audit(a),
+            Command::Demo(a) => demo(a),
         }
     });
     match result {

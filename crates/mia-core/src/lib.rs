@@ -11,6 +11,7 @@ pub mod bootstrap;
 pub mod epsilon;
 pub mod evaluate;
 pub mod learned;
+pub mod reference;
 pub mod roc;
 pub mod signals;
 pub mod stats;

@@ -121,6 +121,21 @@ pub enum DataError {
     #[error("{file}: expected {expected}, found shape {found}")]
     NpyShape { file: String, expected: String, found: String },
 
+    /// A row with a different number of fields than the table's columns (tabular data:
+    /// `basis` says where the column count comes from, e.g. "as in the header").
+    #[error(
+        "{file}: row {row}{line}: expected {expected} fields {basis}, found {found}",
+        line = .line.map(|l| format!(" (line {l})")).unwrap_or_default()
+    )]
+    RowLength { file: String, row: u64, line: Option<u64>, expected: usize, found: usize, basis: String },
+
+    /// A label column holding fewer than two classes.
+    #[error(
+        "{file}: column {column} (label): expected at least two classes, found only {class} in {rows} row(s){after}",
+        after = if *.skipped > 0 { format!(" after skipping {} invalid row(s)", .skipped) } else { String::new() }
+    )]
+    OneLabelClass { file: String, column: String, class: String, rows: usize, skipped: usize },
+
     /// Inputs or options that cannot be used together (e.g. logits without labels), or an
     /// option out of range.
     #[error("{message}")]

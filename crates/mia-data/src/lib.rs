@@ -28,6 +28,8 @@ mod layout;
 mod npy;
 #[cfg(feature = "parquet")]
 mod pq;
+pub mod splits;
+pub mod tabular;
 
 use std::path::{Path, PathBuf};
 

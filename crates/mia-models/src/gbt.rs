@@ -1,24 +1,1285 @@
-//! STUB: to be written (see lib.rs for the contract).
+//! Histogram gradient-boosted trees for classification (log-loss), with the semantics of
+//! scikit-learn's `HistGradientBoostingClassifier`.
+//!
+//! # What this module owns
+//!
+//! [`GbtParams`] (the hyper-parameters, named as scikit-learn names them), [`GbtLearner`] (the
+//! [`Learner`] that fits on the chosen rows of a [`TrainSet`]) and [`GbtModel`] (the fitted
+//! ensemble, a [`Model`] that returns raw scores as logits). Everything from binning to prediction
+//! is here; nothing else in the crate depends on its internals.
+//!
+//! # The method
+//!
+//! Gradient boosting (Friedman 2001, "Greedy function approximation: a gradient boosting
+//! machine", Ann. Statist. 29(5)) builds an additive model of raw scores `F(x)`: it starts from a
+//! constant and then, at every iteration, fits a regression tree to the per-row gradient of the
+//! loss at the current scores and adds it, shrunk by the learning rate. With a second-order
+//! (Newton) step, as in XGBoost and LightGBM, each row contributes its gradient `g` and hessian `h`
+//! of the loss with respect to its raw score, and:
+//!
+//! - the value of a leaf whose rows have sums `G = Σg`, `H = Σh` is the Newton step
+//!   `−G / (H + λ)`, multiplied by the learning rate once the tree is grown;
+//! - splitting a node with value `v` into children L and R reduces the (second-order) loss by
+//!   `gain = G·v − G_L·v_L − G_R·v_R`, which for `v = −G/(H+λ)` is
+//!   `G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)` (no factor ½ and no complexity penalty, as in
+//!   scikit-learn). As in scikit-learn, the root's own value is taken as 0, so its gain omits the
+//!   last term; this changes no chosen split, only the root's reported gain. A split must have a
+//!   positive gain, at least `min_samples_leaf` rows and a hessian sum of at least 1e-3 on each side;
+//!   ties go to the lowest feature, then the lowest bin.
+//!
+//! Losses: binary log-loss uses one tree per iteration on the margin `F`, with `p = σ(F)`,
+//! `g = p − y`, `h = p(1 − p)`, starting from the log-odds of the training class prior.
+//! Multiclass log-loss uses one tree per class per iteration on the per-class scores `F_k`, with
+//! `p = softmax(F)`, `g_k = p_k − [y = k]`, `h_k = p_k(1 − p_k)`, all K trees of an iteration fitted
+//! to the gradients at the scores before that iteration, starting from `log p_k − mean_j log p_j`
+//! (the log class prior made symmetric, as scikit-learn's `fit_intercept_only`; a class absent from
+//! the training rows gets prior `f64::EPSILON`). Gradients and hessians are stored as f32, sums and
+//! scores as f64, as in scikit-learn.
+//!
+//! The histogram method and leaf-wise growth follow LightGBM (Ke et al. 2017, "LightGBM: a highly
+//! efficient gradient boosting decision tree", NeurIPS 30):
+//!
+//! - **Binning.** Each feature is mapped to at most `max_bins` ordered bins from the training rows
+//!   only: with at most `max_bins` distinct values the bin edges are the midpoints between
+//!   consecutive distinct values; otherwise they are the `k/max_bins` quantiles (numpy's
+//!   `averaged_inverted_cdf`, k = 1..max_bins−1, duplicates dropped), exactly as scikit-learn
+//!   computes them (scikit-learn subsamples 200,000 rows first; we always use every training row).
+//!   A value `x` falls in bin `i` when `edge[i−1] < x ≤ edge[i]`; a split "bin ≤ b" is stored as
+//!   the raw threshold `x ≤ edge[b]`, so prediction needs no binning.
+//! - **Histograms.** A node's candidate splits are read off per-feature histograms of
+//!   `(Σg, Σh, count)` per bin. Only the smaller child's histogram is built from its rows; the
+//!   larger child's is the parent's minus the smaller's (the subtraction trick).
+//! - **Sparse / binary features.** For each feature the most frequent bin is its *default*; each
+//!   row stores only its non-default (feature, bin) entries. A histogram pass touches only those
+//!   entries and fills each default bin as node total minus the other bins. A one-hot or other
+//!   binary feature (two bins) therefore costs one entry in the rows that hold its minority value
+//!   and nothing in the others (Adult's 102 one-hot columns cost about 8 entries a row).
+//! - **Leaf-wise (best-first) growth.** The splittable leaf with the largest gain is split next,
+//!   until `max_leaf_nodes` leaves exist (the remaining splittable nodes become leaves), a child
+//!   reaches `max_depth`, or no positive-gain split is left; a node with fewer than
+//!   `2·min_samples_leaf` rows is not split. Ties in gain go to the older node.
+//!
+//! Early stopping is **off** and cannot be switched on (`early_stopping = false` is accepted for
+//! configs written for scikit-learn, whose default `'auto'` turns it on above 10,000 rows): every
+//! fit grows `max_iter` iterations, so reference models of one audit all have the same capacity.
+//!
+//! Features must be finite in the training rows (a missing-value encoding is the data layer's
+//! job). At prediction, a NaN goes to the child that received more training rows (scikit-learn's
+//! rule for features that had no missing values in training) and ±∞ compare as numbers.
+//!
+//! # Determinism and threads
+//!
+//! A fit is single-threaded and uses no randomness (no parameter subsamples rows or features, so
+//! the seed is not used): the same rows give the same bits. The training rows are visited in the
+//! order given, and every partition is stable.
+//!
+//! # Why our own code
+//!
+//! The audit trains many reference models at once, one per core, each single-threaded and
+//! bit-reproducible. forust-ml (see ECOSYSTEM.md) fits binary log-loss only (Location-30 has 30
+//! classes) and parallelises inside a fit; scikit-learn and LightGBM are not Rust. The method is
+//! small enough to own, and owning it lets us exploit the mostly binary, one-hot tabular inputs.
 
 use crate::{Learner, Model, ModelError, TrainSet};
+use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GbtParams {}
+/// Smallest hessian sum allowed on each side of a split (scikit-learn's `min_hessian_to_split`).
+const MIN_HESSIAN_TO_SPLIT: f64 = 1e-3;
+/// Added to every leaf's hessian sum, as scikit-learn does, so that an empty sum cannot divide by 0.
+const HESSIAN_EPS: f64 = 1e-15;
 
+/// Hyper-parameters of [`GbtLearner`], named and defaulted as in scikit-learn's
+/// `HistGradientBoostingClassifier`, except that early stopping is always off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GbtParams {
+    /// Boosting iterations: trees per class (one tree per iteration for two classes).
+    pub max_iter: usize,
+    /// Shrinkage applied to every leaf value (> 0).
+    pub learning_rate: f64,
+    /// Most leaves per tree (≥ 2), or no limit (`None`; JSON `null`).
+    pub max_leaf_nodes: Option<usize>,
+    /// Most edges from the root to a leaf (≥ 1), or no limit (`None`, the default).
+    pub max_depth: Option<usize>,
+    /// Fewest training rows in a leaf (≥ 1).
+    pub min_samples_leaf: usize,
+    /// L2 penalty λ on leaf values (≥ 0).
+    pub l2_regularization: f64,
+    /// Most bins per feature (2..=255).
+    pub max_bins: usize,
+    /// Must be `false`: early stopping is not offered (see the module documentation).
+    pub early_stopping: bool,
+}
+
+impl Default for GbtParams {
+    fn default() -> Self {
+        GbtParams {
+            max_iter: 100,
+            learning_rate: 0.1,
+            max_leaf_nodes: Some(31),
+            max_depth: None,
+            min_samples_leaf: 20,
+            l2_regularization: 0.0,
+            max_bins: 255,
+            early_stopping: false,
+        }
+    }
+}
+
+impl GbtParams {
+    fn validate(&self) -> Result<(), ModelError> {
+        let bad = |param: &'static str, message: String| Err(ModelError::Param { param, message });
+        if self.max_iter == 0 {
+            return bad("max_iter", "must be at least 1".into());
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad("learning_rate", format!("must be finite and > 0, got {}", self.learning_rate));
+        }
+        if let Some(n) = self.max_leaf_nodes
+            && n < 2
+        {
+            return bad("max_leaf_nodes", format!("must be at least 2 (or absent for no limit), got {n}"));
+        }
+        if let Some(d) = self.max_depth
+            && d < 1
+        {
+            return bad("max_depth", format!("must be at least 1 (or absent for no limit), got {d}"));
+        }
+        if self.min_samples_leaf == 0 {
+            return bad("min_samples_leaf", "must be at least 1".into());
+        }
+        if !(self.l2_regularization.is_finite() && self.l2_regularization >= 0.0) {
+            return bad("l2_regularization", format!("must be finite and >= 0, got {}", self.l2_regularization));
+        }
+        if !(2..=255).contains(&self.max_bins) {
+            return bad("max_bins", format!("must be in 2..=255, got {}", self.max_bins));
+        }
+        if self.early_stopping {
+            return bad("early_stopping", "early stopping is not offered; every fit runs max_iter iterations".into());
+        }
+        Ok(())
+    }
+}
+
+/// Fits [`GbtModel`]s; see the module documentation for the method.
+#[derive(Debug, Clone)]
 pub struct GbtLearner {
-    _params: GbtParams,
+    params: GbtParams,
 }
 
 impl GbtLearner {
+    /// A learner with checked parameters.
     pub fn new(params: GbtParams) -> Result<Self, ModelError> {
-        Ok(GbtLearner { _params: params })
+        params.validate()?;
+        Ok(GbtLearner { params })
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &GbtParams {
+        &self.params
+    }
+
+    /// Fits on `data.rows` and returns the concrete model (the [`Learner`] impl boxes it).
+    /// The fit draws no random numbers, so no seed is taken.
+    pub fn fit_gbt(&self, data: &TrainSet<'_>) -> Result<GbtModel, ModelError> {
+        check_data(data)?;
+        let binned = Binned::new(data, self.params.max_bins);
+        Ok(boost(&self.params, data, &binned).0)
     }
 }
 
 impl Learner for GbtLearner {
-    fn fit(&self, _data: &TrainSet<'_>, _seed: u64) -> Result<Box<dyn Model>, ModelError> {
-        todo!()
+    fn fit(&self, data: &TrainSet<'_>, _seed: u64) -> Result<Box<dyn Model>, ModelError> {
+        Ok(Box::new(self.fit_gbt(data)?))
+    }
+}
+
+fn check_data(data: &TrainSet<'_>) -> Result<(), ModelError> {
+    let (n, d) = data.x.dim();
+    if data.y.len() != n {
+        return Err(ModelError::Data(format!("{} labels for {n} feature rows", data.y.len())));
+    }
+    if data.n_classes < 2 {
+        return Err(ModelError::Data(format!("need at least 2 classes, got n_classes = {}", data.n_classes)));
+    }
+    if data.rows.is_empty() {
+        return Err(ModelError::Data("no training rows".into()));
+    }
+    if data.rows.len() > u32::MAX as usize {
+        return Err(ModelError::Data(format!("{} training rows; at most {} are supported", data.rows.len(), u32::MAX)));
+    }
+    for &r in data.rows {
+        if r >= n {
+            return Err(ModelError::Data(format!("training row index {r} is out of range (the data has {n} rows)")));
+        }
+        if data.y[r] >= data.n_classes {
+            return Err(ModelError::Data(format!(
+                "row {r}: class {} is out of range (n_classes = {})",
+                data.y[r], data.n_classes
+            )));
+        }
+        let row = data.x.row(r);
+        if let Some(j) = row.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::Data(format!("row {r}, feature {j}: value {} is not finite", row[j])));
+        }
+    }
+    if d > u32::MAX as usize {
+        return Err(ModelError::Data(format!("{d} features; at most {} are supported", u32::MAX)));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binning
+
+/// Bin edges of one feature from its training values, as scikit-learn's `_find_binning_thresholds`.
+/// `values` are finite; it is reordered.
+fn bin_edges(values: &mut [f64], max_bins: usize) -> Vec<f64> {
+    // Fast path for constant and two-valued (binary, one-hot) columns: no sort needed.
+    let first = values[0];
+    let mut second = None;
+    let mut few = true;
+    for &v in values.iter() {
+        if v != first {
+            match second {
+                None => second = Some(v),
+                Some(s) if s == v => {}
+                Some(_) => {
+                    few = false;
+                    break;
+                }
+            }
+        }
+    }
+    if few {
+        return match second {
+            None => Vec::new(),
+            Some(s) => {
+                let (a, b) = if first < s { (first, s) } else { (s, first) };
+                vec![(a + b) / 2.0]
+            }
+        };
+    }
+    values.sort_unstable_by(f64::total_cmp);
+    let mut distinct: Vec<f64> = Vec::new();
+    for &v in values.iter() {
+        if distinct.last() != Some(&v) {
+            distinct.push(v);
+        }
+    }
+    if distinct.len() <= max_bins {
+        return distinct.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
+    }
+    // numpy.percentile(values, linspace(0, 100, max_bins + 1)[1:-1], method="averaged_inverted_cdf"),
+    // with numpy's floating-point steps, so that the edges are the same numbers.
+    let n = values.len();
+    let step = 100.0 / max_bins as f64;
+    let mut edges: Vec<f64> = (1..max_bins)
+        .map(|k| {
+            let q = (k as f64 * step) / 100.0;
+            let virtual_index = n as f64 * q - 1.0;
+            let prev = virtual_index.floor();
+            let gamma = virtual_index - prev;
+            let clip = |i: f64| (i.max(0.0) as usize).min(n - 1);
+            let a = values[clip(prev)];
+            let b = values[clip(prev + 1.0)];
+            if gamma == 0.0 { b - (b - a) * 0.5 } else { b }
+        })
+        .collect();
+    edges.dedup();
+    edges
+}
+
+/// The training rows in binned form.
+struct Binned {
+    /// Number of training rows (positions `0..n` index `data.rows`).
+    n: usize,
+    /// Bin edges per feature; feature `f` has `edges[f].len() + 1` bins.
+    edges: Vec<Vec<f64>>,
+    /// Start of feature `f`'s bins in a flat histogram; `offset[d]` = total bins.
+    offset: Vec<usize>,
+    /// Most frequent bin of each feature (ties: the lowest).
+    default_bin: Vec<u8>,
+    /// Column-major bins, `bins[f * n + i]`.
+    bins: Vec<u8>,
+    /// Row `i`'s non-default entries are `entries[row_start[i]..row_start[i + 1]]`, each a flat
+    /// histogram index `offset[f] + bin`.
+    row_start: Vec<usize>,
+    entries: Vec<u32>,
+}
+
+impl Binned {
+    fn new(data: &TrainSet<'_>, max_bins: usize) -> Binned {
+        let n = data.rows.len();
+        let d = data.x.ncols();
+        let mut edges = Vec::with_capacity(d);
+        let mut offset = Vec::with_capacity(d + 1);
+        let mut default_bin = Vec::with_capacity(d);
+        let mut bins = vec![0u8; n * d];
+        let mut column = vec![0.0f64; n];
+        let mut counts = [0usize; 256];
+        let mut total = 0usize;
+        for f in 0..d {
+            let col = data.x.column(f);
+            for (c, &r) in column.iter_mut().zip(data.rows) {
+                *c = f64::from(col[r]);
+            }
+            let e = bin_edges(&mut column, max_bins);
+            counts.fill(0);
+            let out = &mut bins[f * n..(f + 1) * n];
+            for (b, &r) in out.iter_mut().zip(data.rows) {
+                let bin = bin_of(&e, f64::from(col[r]));
+                *b = bin;
+                counts[bin as usize] += 1;
+            }
+            // Most frequent bin; the first maximum wins.
+            let mut best = 0;
+            for (i, &c) in counts.iter().enumerate().take(e.len() + 1) {
+                if c > counts[best] {
+                    best = i;
+                }
+            }
+            offset.push(total);
+            total += e.len() + 1;
+            default_bin.push(best as u8);
+            edges.push(e);
+        }
+        offset.push(total);
+
+        // Row-major sparse entries (non-default bins), built column by column with a counting pass.
+        let mut row_len = vec![0usize; n + 1];
+        for f in 0..d {
+            let def = default_bin[f];
+            for (i, &b) in bins[f * n..(f + 1) * n].iter().enumerate() {
+                row_len[i + 1] += usize::from(b != def);
+            }
+        }
+        for i in 0..n {
+            row_len[i + 1] += row_len[i];
+        }
+        let row_start = row_len;
+        let mut fill = row_start.clone();
+        let mut entries = vec![0u32; row_start[n]];
+        for f in 0..d {
+            let def = default_bin[f];
+            for (i, &b) in bins[f * n..(f + 1) * n].iter().enumerate() {
+                if b != def {
+                    entries[fill[i]] = (offset[f] + b as usize) as u32;
+                    fill[i] += 1;
+                }
+            }
+        }
+        Binned { n, edges, offset, default_bin, bins, row_start, entries }
+    }
+
+    fn n_features(&self) -> usize {
+        self.edges.len()
+    }
+
+    fn total_bins(&self) -> usize {
+        self.offset[self.n_features()]
+    }
+}
+
+/// The bin of `x` given sorted edges: the number of edges below `x`.
+fn bin_of(edges: &[f64], x: f64) -> u8 {
+    edges.partition_point(|&t| t < x) as u8
+}
+
+// ---------------------------------------------------------------------------------------------
+// Histograms and splits
+
+#[derive(Debug, Clone, Copy, Default)]
+struct HistBin {
+    g: f64,
+    h: f64,
+    n: u32,
+}
+
+/// Node totals.
+#[derive(Debug, Clone, Copy)]
+struct Sums {
+    g: f64,
+    h: f64,
+    n: u32,
+}
+
+/// Builds the histogram of the rows `pos` (positions into the training rows) into `hist`.
+fn build_histogram(b: &Binned, pos: &[u32], grad: &[f32], hess: &[f32], sums: Sums, hist: &mut [HistBin]) {
+    hist.fill(HistBin::default());
+    for &i in pos {
+        let i = i as usize;
+        let g = f64::from(grad[i]);
+        let h = f64::from(hess[i]);
+        for &e in &b.entries[b.row_start[i]..b.row_start[i + 1]] {
+            let bin = &mut hist[e as usize];
+            bin.g += g;
+            bin.h += h;
+            bin.n += 1;
+        }
+    }
+    // Default bins: node total minus the other bins of the feature.
+    for f in 0..b.n_features() {
+        let (lo, hi) = (b.offset[f], b.offset[f + 1]);
+        if hi - lo < 2 {
+            continue;
+        }
+        let (mut g, mut h, mut n) = (sums.g, sums.h, sums.n);
+        for bin in &hist[lo..hi] {
+            g -= bin.g;
+            h -= bin.h;
+            n -= bin.n;
+        }
+        hist[lo + b.default_bin[f] as usize] = HistBin { g, h, n };
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    gain: f64,
+    feature: usize,
+    bin: u8,
+    left: Sums,
+    right: Sums,
+}
+
+fn node_value(g: f64, h: f64, l2: f64) -> f64 {
+    -g / (h + l2 + HESSIAN_EPS)
+}
+
+/// The best split of a node (scikit-learn's `find_node_split` without missing values or
+/// categorical features), or `None` when no split has a positive gain.
+fn best_split(b: &Binned, hist: &[HistBin], sums: Sums, value: f64, p: &GbtParams) -> Option<Split> {
+    let l2 = p.l2_regularization;
+    let msl = p.min_samples_leaf as u32;
+    let loss_current = sums.g * value;
+    let mut best: Option<Split> = None;
+    for f in 0..b.n_features() {
+        let (lo, hi) = (b.offset[f], b.offset[f + 1]);
+        // The last bin never goes left (the right child would be empty).
+        let end = hi - lo - 1;
+        let (mut gl, mut hl, mut nl) = (0.0f64, 0.0f64, 0u32);
+        let mut best_f: Option<Split> = None;
+        for (bin_idx, bin) in hist[lo..lo + end].iter().enumerate() {
+            gl += bin.g;
+            hl += bin.h;
+            nl += bin.n;
+            let nr = sums.n - nl;
+            let hr = sums.h - hl;
+            let gr = sums.g - gl;
+            if nl < msl {
+                continue;
+            }
+            if nr < msl {
+                break;
+            }
+            if hl < MIN_HESSIAN_TO_SPLIT {
+                continue;
+            }
+            if hr < MIN_HESSIAN_TO_SPLIT {
+                break;
+            }
+            let gain = loss_current - gl * node_value(gl, hl, l2) - gr * node_value(gr, hr, l2);
+            if gain > 0.0 && best_f.is_none_or(|s| gain > s.gain) {
+                best_f = Some(Split {
+                    gain,
+                    feature: f,
+                    bin: bin_idx as u8,
+                    left: Sums { g: gl, h: hl, n: nl },
+                    right: Sums { g: gr, h: hr, n: nr },
+                });
+            }
+        }
+        if let Some(s) = best_f
+            && best.is_none_or(|bs| s.gain > bs.gain)
+        {
+            best = Some(s);
+        }
+    }
+    best
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trees
+
+/// An internal node of a fitted tree: `x[feature] <= threshold` (or NaN and `missing_left`) goes to
+/// the child `left`, anything else to `left + 1` (children are stored side by side). A node whose
+/// `left` is 0 is a leaf; its value is in [`Tree::values`]. 16 bytes, so a tree of 31 leaves is
+/// under 1 KiB.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Node {
+    /// The split threshold rounded down to f32: for every f32 `x`, `x <= threshold` exactly when
+    /// `x <= ` the f64 bin edge.
+    threshold: f32,
+    feature: u32,
+    left: u32,
+    missing_left: bool,
+}
+
+impl Node {
+    const LEAF: Node = Node { threshold: 0.0, feature: 0, left: 0, missing_left: false };
+
+    fn is_leaf(&self) -> bool {
+        self.left == 0
+    }
+}
+
+/// The largest f32 not above `t` (a finite bin edge between f32 values).
+fn f32_at_or_below(t: f64) -> f32 {
+    let r = t as f32;
+    if f64::from(r) > t { r.next_down() } else { r }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Tree {
+    nodes: Vec<Node>,
+    /// Shrunk leaf values (0 for internal nodes), indexed like `nodes`.
+    values: Vec<f64>,
+}
+
+impl Tree {
+    /// The leaf value for a row given as a contiguous slice of at least `n_features` values.
+    #[inline]
+    fn predict(&self, row: &[f32]) -> f64 {
+        let mut i = 0usize;
+        let mut node = self.nodes[0];
+        while !node.is_leaf() {
+            let x = row[node.feature as usize];
+            let go_left = (x <= node.threshold) | (x.is_nan() & node.missing_left);
+            i = node.left as usize + usize::from(!go_left);
+            node = self.nodes[i];
+        }
+        self.values[i]
+    }
+
+    fn n_leaves(&self) -> usize {
+        self.nodes.iter().filter(|n| n.is_leaf()).count()
+    }
+}
+
+/// A node while its tree grows.
+struct Grow {
+    start: usize,
+    stop: usize,
+    depth: usize,
+    sums: Sums,
+    /// Unshrunk Newton value (0 for the root, as in scikit-learn).
+    value: f64,
+    split: Option<Split>,
+    hist: Option<usize>,
+}
+
+/// Reusable buffers for growing trees.
+struct Workspace {
+    /// Positions of the training rows, partitioned so that every node owns a contiguous range.
+    partition: Vec<u32>,
+    scratch: Vec<u32>,
+    /// Histogram buffers and the free list.
+    hists: Vec<Vec<HistBin>>,
+    free: Vec<usize>,
+}
+
+impl Workspace {
+    fn new(n: usize) -> Workspace {
+        Workspace { partition: Vec::with_capacity(n), scratch: Vec::with_capacity(n), hists: Vec::new(), free: Vec::new() }
+    }
+
+    fn take_hist(&mut self, total_bins: usize) -> usize {
+        match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.hists.push(vec![HistBin::default(); total_bins]);
+                self.hists.len() - 1
+            }
+        }
+    }
+
+    fn give_hist(&mut self, slot: &mut Option<usize>) {
+        if let Some(i) = slot.take() {
+            self.free.push(i);
+        }
+    }
+}
+
+/// Grows one tree on the gradients `grad`, `hess` (one per training position), adds its shrunk
+/// leaf values to `raw[i * stride + k]`, and returns it.
+#[allow(clippy::too_many_arguments)]
+fn grow_tree(
+    b: &Binned,
+    p: &GbtParams,
+    grad: &[f32],
+    hess: &[f32],
+    raw: &mut [f64],
+    stride: usize,
+    k: usize,
+    ws: &mut Workspace,
+) -> Tree {
+    let n = b.n;
+    let total_bins = b.total_bins();
+    let msl = p.min_samples_leaf;
+    ws.partition.clear();
+    ws.partition.extend(0..n as u32);
+    let (mut g, mut h) = (0.0f64, 0.0f64);
+    for i in 0..n {
+        g += f64::from(grad[i]);
+        h += f64::from(hess[i]);
+    }
+    let root = Grow { start: 0, stop: n, depth: 0, sums: Sums { g, h, n: n as u32 }, value: 0.0, split: None, hist: None };
+    let mut grow = vec![root];
+    let mut nodes = vec![Node::LEAF];
+    let mut leaves: Vec<usize> = Vec::new();
+    let mut splittable: Vec<usize> = Vec::new();
+
+    if n >= 2 * msl && h >= MIN_HESSIAN_TO_SPLIT {
+        let slot = ws.take_hist(total_bins);
+        build_histogram(b, &ws.partition, grad, hess, grow[0].sums, &mut ws.hists[slot]);
+        grow[0].hist = Some(slot);
+        grow[0].split = best_split(b, &ws.hists[slot], grow[0].sums, 0.0, p);
+        if grow[0].split.is_some() {
+            splittable.push(0);
+        } else {
+            ws.give_hist(&mut grow[0].hist);
+            leaves.push(0);
+        }
+    } else {
+        leaves.push(0);
+    }
+
+    while !splittable.is_empty() {
+        // Largest gain first; ties go to the older node (the first in `splittable`).
+        let mut at = 0;
+        for (j, &id) in splittable.iter().enumerate() {
+            if grow[id].split.map(|s| s.gain) > grow[splittable[at]].split.map(|s| s.gain) {
+                at = j;
+            }
+        }
+        let id = splittable.remove(at);
+        let Some(split) = grow[id].split else { unreachable!("only nodes with a split are splittable") };
+        let (start, stop, depth) = (grow[id].start, grow[id].stop, grow[id].depth + 1);
+
+        // Stable partition of the node's rows.
+        let col = &b.bins[split.feature * n..(split.feature + 1) * n];
+        ws.scratch.clear();
+        let mut w = start;
+        for r in start..stop {
+            let i = ws.partition[r];
+            if col[i as usize] <= split.bin {
+                ws.partition[w] = i;
+                w += 1;
+            } else {
+                ws.scratch.push(i);
+            }
+        }
+        debug_assert_eq!(w - start, split.left.n as usize);
+        ws.partition[w..stop].copy_from_slice(&ws.scratch);
+
+        let l2 = p.l2_regularization;
+        let left_id = grow.len();
+        let right_id = left_id + 1;
+        for (s, a, z) in [(split.left, start, w), (split.right, w, stop)] {
+            grow.push(Grow {
+                start: a,
+                stop: z,
+                depth,
+                sums: s,
+                value: node_value(s.g, s.h, l2),
+                split: None,
+                hist: None,
+            });
+            nodes.push(Node::LEAF);
+        }
+        let f = split.feature;
+        nodes[id] = Node {
+            threshold: f32_at_or_below(b.edges[f][split.bin as usize]),
+            feature: f as u32,
+            left: left_id as u32,
+            missing_left: split.left.n > split.right.n,
+        };
+
+        let n_leaf_nodes = leaves.len() + splittable.len() + 2;
+        if p.max_leaf_nodes == Some(n_leaf_nodes) {
+            leaves.extend([left_id, right_id]);
+            for s in splittable.drain(..) {
+                ws.give_hist(&mut grow[s].hist);
+                leaves.push(s);
+            }
+            ws.give_hist(&mut grow[id].hist);
+            break;
+        }
+        if p.max_depth == Some(depth) {
+            leaves.extend([left_id, right_id]);
+            ws.give_hist(&mut grow[id].hist);
+            continue;
+        }
+        let left_leaf = split.left.n < 2 * msl as u32;
+        let right_leaf = split.right.n < 2 * msl as u32;
+        if left_leaf {
+            leaves.push(left_id);
+        }
+        if right_leaf {
+            leaves.push(right_id);
+        }
+        if !(left_leaf && right_leaf) {
+            let (small, large) = if split.left.n < split.right.n { (left_id, right_id) } else { (right_id, left_id) };
+            // The parent's buffer becomes the larger child's after subtraction.
+            let Some(parent_slot) = grow[id].hist.take() else { unreachable!("a splittable node has a histogram") };
+            let small_slot = ws.take_hist(total_bins);
+            let (a, z) = (grow[small].start, grow[small].stop);
+            build_histogram(b, &ws.partition[a..z], grad, hess, grow[small].sums, &mut ws.hists[small_slot]);
+            {
+                let (small_h, parent_h) = two_mut(&mut ws.hists, small_slot, parent_slot);
+                for (pb, sb) in parent_h.iter_mut().zip(small_h.iter()) {
+                    pb.g -= sb.g;
+                    pb.h -= sb.h;
+                    pb.n -= sb.n;
+                }
+            }
+            grow[small].hist = Some(small_slot);
+            grow[large].hist = Some(parent_slot);
+            for (child, is_leaf) in [(left_id, left_leaf), (right_id, right_leaf)] {
+                if is_leaf {
+                    ws.give_hist(&mut grow[child].hist);
+                    continue;
+                }
+                let slot = grow[child].hist.unwrap_or_default();
+                grow[child].split = best_split(b, &ws.hists[slot], grow[child].sums, grow[child].value, p);
+                if grow[child].split.is_some() {
+                    splittable.push(child);
+                } else {
+                    ws.give_hist(&mut grow[child].hist);
+                    leaves.push(child);
+                }
+            }
+        } else {
+            ws.give_hist(&mut grow[id].hist);
+        }
+    }
+
+    // Shrink the leaves and add them to the raw scores of their rows.
+    let mut values = vec![0.0; nodes.len()];
+    for &leaf in &leaves {
+        let v = grow[leaf].value * p.learning_rate;
+        values[leaf] = v;
+        for &i in &ws.partition[grow[leaf].start..grow[leaf].stop] {
+            raw[i as usize * stride + k] += v;
+        }
+    }
+    Tree { nodes, values }
+}
+
+fn two_mut<T>(v: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
+    assert_ne!(a, b);
+    if a < b {
+        let (x, y) = v.split_at_mut(b);
+        (&mut x[a], &mut y[0])
+    } else {
+        let (x, y) = v.split_at_mut(a);
+        (&mut y[0], &mut x[b])
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Boosting
+
+/// Fits the ensemble; also returns the training rows' final raw scores (`raw[i * k + c]`).
+fn boost(p: &GbtParams, data: &TrainSet<'_>, b: &Binned) -> (GbtModel, Vec<f64>) {
+    let n = b.n;
+    let n_classes = data.n_classes;
+    let k_trees = if n_classes == 2 { 1 } else { n_classes };
+    let y: Vec<usize> = data.rows.iter().map(|&r| data.y[r]).collect();
+
+    // Baseline: link of the class prior, as scikit-learn's `fit_intercept_only`.
+    let mut counts = vec![0usize; n_classes];
+    for &c in &y {
+        counts[c] += 1;
+    }
+    let baseline: Vec<f64> = if k_trees == 1 {
+        let eps = 10.0 * f64::EPSILON;
+        let prior = (counts[1] as f64 / n as f64).clamp(eps, 1.0 - eps);
+        vec![(prior / (1.0 - prior)).ln()]
+    } else {
+        let eps = f64::EPSILON;
+        let logs: Vec<f64> = counts.iter().map(|&c| (c as f64 / n as f64).clamp(eps, 1.0 - eps).ln()).collect();
+        let mean = logs.iter().sum::<f64>() / n_classes as f64;
+        logs.iter().map(|l| l - mean).collect()
+    };
+
+    let mut raw: Vec<f64> = (0..n).flat_map(|_| baseline.iter().copied()).collect();
+    let mut grad = vec![0.0f32; n * k_trees];
+    let mut hess = vec![0.0f32; n * k_trees];
+    let mut prob = vec![0.0f64; k_trees];
+    let mut ws = Workspace::new(n);
+    let mut trees = Vec::with_capacity(p.max_iter * k_trees);
+    for _ in 0..p.max_iter {
+        // Gradients at the current scores, class-major (`grad[k * n + i]`).
+        for i in 0..n {
+            let r = &raw[i * k_trees..(i + 1) * k_trees];
+            if k_trees == 1 {
+                let pr = sigmoid(r[0]);
+                let yi = if y[i] == 1 { 1.0 } else { 0.0 };
+                grad[i] = (pr - yi) as f32;
+                hess[i] = (pr * (1.0 - pr)) as f32;
+            } else {
+                let m = r.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let mut z = 0.0;
+                for (pk, &rk) in prob.iter_mut().zip(r) {
+                    *pk = (rk - m).exp();
+                    z += *pk;
+                }
+                for (k, &pk) in prob.iter().enumerate() {
+                    let pk = pk / z;
+                    let yk = if y[i] == k { 1.0 } else { 0.0 };
+                    grad[k * n + i] = (pk - yk) as f32;
+                    hess[k * n + i] = (pk * (1.0 - pk)) as f32;
+                }
+            }
+        }
+        for k in 0..k_trees {
+            let (g, h) = (&grad[k * n..(k + 1) * n], &hess[k * n..(k + 1) * n]);
+            trees.push(grow_tree(b, p, g, h, &mut raw, k_trees, k, &mut ws));
+        }
+    }
+    (GbtModel { n_classes, n_features: b.n_features(), baseline, trees }, raw)
+}
+
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// A fitted gradient-boosted ensemble.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GbtModel {
+    n_classes: usize,
+    n_features: usize,
+    /// Initial raw score(s): one margin (binary) or one per class.
+    baseline: Vec<f64>,
+    /// Iteration-major: `trees[it * trees_per_iteration + k]`.
+    trees: Vec<Tree>,
+}
+
+impl GbtModel {
+    /// Number of classes (columns of [`Model::logits`]).
+    pub fn n_classes(&self) -> usize {
+        self.n_classes
+    }
+
+    /// Number of features seen in training.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Trees per iteration: 1 for two classes, else one per class.
+    pub fn trees_per_iteration(&self) -> usize {
+        self.baseline.len()
+    }
+
+    /// Boosting iterations fitted.
+    pub fn n_iter(&self) -> usize {
+        self.trees.len() / self.trees_per_iteration()
+    }
+
+    /// The initial raw score(s): the binary margin, or one score per class.
+    pub fn baseline(&self) -> &[f64] {
+        &self.baseline
+    }
+
+    /// Leaves of every tree, in fit order.
+    pub fn n_leaves(&self) -> Vec<usize> {
+        self.trees.iter().map(Tree::n_leaves).collect()
+    }
+
+    /// Raw scores as scikit-learn's `_raw_predict`: N × 1 margins (binary) or N × C class scores.
+    ///
+    /// `x` should have the training column count; the [`Model`] trait has no error path, so a
+    /// missing column reads as a missing value (NaN) instead of panicking, and extra columns are
+    /// ignored.
+    pub fn raw_scores(&self, x: ArrayView2<'_, f32>) -> Array2<f64> {
+        let k = self.trees_per_iteration();
+        let mut out = Array2::zeros((x.nrows(), k));
+        // One contiguous copy of each row; columns the input lacks read as NaN.
+        let mut buf = vec![f32::NAN; self.n_features];
+        let width = self.n_features.min(x.ncols());
+        for (row, mut o) in x.rows().into_iter().zip(out.rows_mut()) {
+            for (b, &v) in buf[..width].iter_mut().zip(row.iter()) {
+                *b = v;
+            }
+            for (ok, b) in o.iter_mut().zip(&self.baseline) {
+                *ok = *b;
+            }
+            for (t, tree) in self.trees.iter().enumerate() {
+                o[t % k] += tree.predict(&buf);
+            }
+        }
+        out
+    }
+}
+
+impl Model for GbtModel {
+    /// Binary: two columns `[0, margin]`; multiclass: the per-class raw scores. Scores are summed
+    /// in f64 (leaf values are f64), so well-fit members keep distinct logits.
+    fn logits(&self, x: ArrayView2<'_, f32>) -> Array2<f64> {
+        let raw = self.raw_scores(x);
+        if self.trees_per_iteration() == 1 {
+            let mut out = Array2::zeros((x.nrows(), 2));
+            out.column_mut(1).assign(&raw.column(0));
+            out
+        } else {
+            raw
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array2, array};
+
+    fn set<'a>(x: &'a Array2<f32>, y: &'a [usize], n_classes: usize, rows: &'a [usize]) -> TrainSet<'a> {
+        TrainSet { x: x.view(), y, n_classes, rows }
+    }
+
+    #[test]
+    fn defaults_match_sklearn_and_parse() {
+        let p = GbtParams::default();
+        assert_eq!((p.max_iter, p.learning_rate, p.max_leaf_nodes, p.max_depth), (100, 0.1, Some(31), None));
+        assert_eq!((p.min_samples_leaf, p.l2_regularization, p.max_bins, p.early_stopping), (20, 0.0, 255, false));
+        let q: GbtParams = serde_json::from_str(r#"{"max_iter": 7, "max_depth": 3, "max_leaf_nodes": null}"#).unwrap();
+        assert_eq!((q.max_iter, q.max_depth, q.max_leaf_nodes, q.max_bins), (7, Some(3), None, 255));
+        assert!(serde_json::from_str::<GbtParams>(r#"{"n_estimators": 7}"#).is_err());
+    }
+
+    #[test]
+    fn bad_params_are_param_errors() {
+        let cases: Vec<(&str, GbtParams)> = vec![
+            ("max_iter", GbtParams { max_iter: 0, ..Default::default() }),
+            ("learning_rate", GbtParams { learning_rate: 0.0, ..Default::default() }),
+            ("learning_rate", GbtParams { learning_rate: f64::NAN, ..Default::default() }),
+            ("max_leaf_nodes", GbtParams { max_leaf_nodes: Some(1), ..Default::default() }),
+            ("max_depth", GbtParams { max_depth: Some(0), ..Default::default() }),
+            ("min_samples_leaf", GbtParams { min_samples_leaf: 0, ..Default::default() }),
+            ("l2_regularization", GbtParams { l2_regularization: -1.0, ..Default::default() }),
+            ("l2_regularization", GbtParams { l2_regularization: f64::INFINITY, ..Default::default() }),
+            ("max_bins", GbtParams { max_bins: 1, ..Default::default() }),
+            ("max_bins", GbtParams { max_bins: 256, ..Default::default() }),
+            ("early_stopping", GbtParams { early_stopping: true, ..Default::default() }),
+        ];
+        for (name, p) in cases {
+            match GbtLearner::new(p) {
+                Err(ModelError::Param { param, .. }) => assert_eq!(param, name),
+                other => panic!("{name}: expected a Param error, got {:?}", other.map(|_| ())),
+            }
+        }
+    }
+
+    #[test]
+    fn bad_data_are_data_errors() {
+        let learner = GbtLearner::new(GbtParams::default()).unwrap();
+        let x = array![[0.0f32, 1.0], [1.0, 0.0], [2.0, 1.0]];
+        let y = [0usize, 1, 1];
+        let is_data = |r: Result<Box<dyn Model>, ModelError>| matches!(r, Err(ModelError::Data(_)));
+        assert!(is_data(learner.fit(&set(&x, &y, 2, &[]), 0)), "no rows");
+        assert!(is_data(learner.fit(&set(&x, &[0, 2, 1], 2, &[0, 1, 2]), 0)), "label >= n_classes");
+        assert!(is_data(learner.fit(&set(&x, &y, 2, &[0, 3]), 0)), "row out of range");
+        assert!(is_data(learner.fit(&set(&x, &y[..2], 2, &[0, 1]), 0)), "label count");
+        assert!(is_data(learner.fit(&set(&x, &[0, 0, 0], 1, &[0, 1, 2]), 0)), "one class");
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut xb = x.clone();
+            xb[[2, 1]] = bad;
+            assert!(is_data(learner.fit(&set(&xb, &y, 2, &[0, 1, 2]), 0)), "{bad}");
+            // A bad value outside the training rows is fine.
+            assert!(learner.fit(&set(&xb, &y, 2, &[0, 1]), 0).is_ok());
+        }
+        // Labels of rows outside the training rows are not looked at.
+        assert!(learner.fit(&set(&x, &[0, 1, 9], 2, &[0, 1]), 0).is_ok());
+    }
+
+    #[test]
+    fn bin_edges_follow_sklearn() {
+        assert!(bin_edges(&mut [3.0, 3.0, 3.0], 255).is_empty());
+        assert_eq!(bin_edges(&mut [1.0, 0.0, 1.0], 255), vec![0.5]);
+        assert_eq!(bin_edges(&mut [4.0, 1.0, 2.0, 2.0], 255), vec![1.5, 3.0]);
+        // More distinct values than bins: averaged_inverted_cdf quantiles at 1/4, 2/4, 3/4
+        // (numpy: np.percentile(np.arange(10.), [25, 50, 75], method="averaged_inverted_cdf")
+        // = [2, 4.5, 7]).
+        let mut v: Vec<f64> = (0..10).rev().map(f64::from).collect();
+        assert_eq!(bin_edges(&mut v, 4), vec![2.0, 4.5, 7.0]);
+        assert_eq!(bin_of(&[1.5, 3.0], 1.5), 0);
+        assert_eq!(bin_of(&[1.5, 3.0], 1.6), 1);
+        assert_eq!(bin_of(&[1.5, 3.0], 3.5), 2);
+    }
+
+    /// One binary feature that separates the classes imperfectly; with 6 rows and
+    /// `min_samples_leaf = 3` the only possible tree is one split at x <= 0.5. The leaf values are
+    /// recomputed here by hand from the prior, the gradients and the hessians.
+    #[test]
+    fn one_split_leaf_values_are_newton_steps() {
+        let x = array![[0.0f32], [0.0], [0.0], [1.0], [1.0], [1.0]];
+        let y = [0usize, 0, 1, 1, 1, 0];
+        let rows = [0, 1, 2, 3, 4, 5];
+        let lambda = 0.5;
+        let lr = 0.3;
+        let p = GbtParams {
+            max_iter: 1,
+            learning_rate: lr,
+            min_samples_leaf: 3,
+            l2_regularization: lambda,
+            ..Default::default()
+        };
+        let model = GbtLearner::new(p).unwrap().fit_gbt(&set(&x, &y, 2, &rows)).unwrap();
+        // Prior 1/2: margin 0, p = 1/2 for every row; g = p - y, h = p(1 - p) = 1/4.
+        assert_eq!(model.baseline(), &[0.0]);
+        // Left (x = 0): y = 0, 0, 1 -> G = 0.5 + 0.5 - 0.5 = 0.5, H = 0.75.
+        // Right (x = 1): y = 1, 1, 0 -> G = -0.5, H = 0.75.
+        let left = -0.5 / (0.75 + lambda) * lr;
+        let right = 0.5 / (0.75 + lambda) * lr;
+        assert_eq!(model.n_leaves(), vec![2]);
+        let tree = &model.trees[0];
+        assert_eq!((tree.nodes[0].feature, tree.nodes[0].threshold), (0, 0.5));
+        let l = tree.values[tree.nodes[0].left as usize];
+        let r = tree.values[tree.nodes[0].left as usize + 1];
+        assert!((l - left).abs() < 1e-12 && (r - right).abs() < 1e-12, "{l} {r} vs {left} {right}");
+        let logits = model.logits(array![[0.0f32], [1.0], [0.3], [f32::NAN]].view());
+        assert_eq!(logits.column(0).to_vec(), vec![0.0; 4]);
+        assert!((logits[[0, 1]] - left).abs() < 1e-12);
+        assert!((logits[[1, 1]] - right).abs() < 1e-12);
+        assert!((logits[[2, 1]] - left).abs() < 1e-12);
+        // NaN follows the larger child; here both have 3 rows, so it goes right.
+        assert!((logits[[3, 1]] - right).abs() < 1e-12);
+    }
+
+    /// The same data with min_samples_leaf = 4 allows no split: the tree is the root alone, whose
+    /// value scikit-learn leaves at 0.
+    #[test]
+    fn no_valid_split_gives_a_zero_stump() {
+        let x = array![[0.0f32], [0.0], [0.0], [1.0], [1.0], [1.0]];
+        let y = [0usize, 0, 1, 1, 1, 1];
+        let p = GbtParams { max_iter: 3, min_samples_leaf: 4, ..Default::default() };
+        let model = GbtLearner::new(p).unwrap().fit_gbt(&set(&x, &y, 2, &[0, 1, 2, 3, 4, 5])).unwrap();
+        assert_eq!(model.n_leaves(), vec![1, 1, 1]);
+        let logits = model.logits(x.view());
+        let prior: f64 = (4.0f64 / 6.0).ln() - (2.0f64 / 6.0).ln();
+        for r in 0..6 {
+            assert!((logits[[r, 1]] - prior).abs() < 1e-12);
+        }
+    }
+
+    /// A synthetic problem: 3 informative binary features, 2 continuous ones, some noise.
+    fn synthetic(n: usize, n_classes: usize) -> (Array2<f32>, Vec<usize>) {
+        let mut x = Array2::zeros((n, 6));
+        let mut y = Vec::with_capacity(n);
+        let mut s: u64 = 12345;
+        let mut next = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for i in 0..n {
+            let b: Vec<f32> = (0..3).map(|_| if next() < 0.3 { 1.0 } else { 0.0 }).collect();
+            let c1 = next() as f32 * 4.0 - 2.0;
+            let c2 = (next() * 10.0).floor() as f32;
+            let noise = next();
+            let score = 1.5 * b[0] as f64 - b[1] as f64 + 0.5 * b[2] as f64 + c1 as f64 + 0.1 * c2 as f64 + noise;
+            let class = ((score + 3.0).max(0.0) as usize * n_classes / 8).min(n_classes - 1);
+            for j in 0..3 {
+                x[[i, j]] = b[j];
+            }
+            x[[i, 3]] = c1;
+            x[[i, 4]] = c2;
+            x[[i, 5]] = if i % 2 == 0 { 1.0 } else { 0.0 };
+            y.push(class);
+        }
+        (x, y)
+    }
+
+    #[test]
+    fn fit_is_deterministic_and_ignores_the_seed() {
+        for n_classes in [2, 4] {
+            let (x, y) = synthetic(600, n_classes);
+            let rows: Vec<usize> = (0..600).filter(|i| i % 3 != 0).collect();
+            let learner = GbtLearner::new(GbtParams { max_iter: 20, ..Default::default() }).unwrap();
+            let a = learner.fit(&set(&x, &y, n_classes, &rows), 1).unwrap().logits(x.view());
+            let b = learner.fit(&set(&x, &y, n_classes, &rows), 2).unwrap().logits(x.view());
+            assert_eq!(a.shape(), &[600, n_classes]);
+            assert!(a.iter().zip(b.iter()).all(|(u, v)| u.to_bits() == v.to_bits()));
+            assert!(a.iter().all(|v| v.is_finite()));
+        }
+    }
+
+    /// The sparse default-bin histograms and the subtraction trick give the same histograms as a
+    /// direct dense count, for binary, constant and many-valued features.
+    #[test]
+    fn histograms_match_a_dense_count() {
+        let (x, y) = synthetic(500, 2);
+        let rows: Vec<usize> = (0..500).collect();
+        let data = set(&x, &y, 2, &rows);
+        let b = Binned::new(&data, 255);
+        // Binary features have 2 bins, the constant-parity feature too, c2 has 10.
+        let n_bins: Vec<usize> = (0..6).map(|f| b.offset[f + 1] - b.offset[f]).collect();
+        assert_eq!(n_bins, vec![2, 2, 2, 255, 10, 2]);
+        let grad: Vec<f32> = (0..500).map(|i| (i % 7) as f32 * 0.1 - 0.3).collect();
+        let hess: Vec<f32> = (0..500).map(|i| 0.05 + (i % 5) as f32 * 0.01).collect();
+        let pos: Vec<u32> = (0..500).filter(|i| i % 4 != 1).collect();
+        let dense = |pos: &[u32]| {
+            let mut h = vec![HistBin::default(); b.total_bins()];
+            for &i in pos {
+                for f in 0..6 {
+                    let e = &mut h[b.offset[f] + b.bins[f * 500 + i as usize] as usize];
+                    e.g += f64::from(grad[i as usize]);
+                    e.h += f64::from(hess[i as usize]);
+                    e.n += 1;
+                }
+            }
+            h
+        };
+        let sums = |pos: &[u32]| Sums {
+            g: pos.iter().map(|&i| f64::from(grad[i as usize])).sum(),
+            h: pos.iter().map(|&i| f64::from(hess[i as usize])).sum(),
+            n: pos.len() as u32,
+        };
+        let mut sparse = vec![HistBin::default(); b.total_bins()];
+        build_histogram(&b, &pos, &grad, &hess, sums(&pos), &mut sparse);
+        for (s, d) in sparse.iter().zip(dense(&pos)) {
+            assert_eq!(s.n, d.n);
+            assert!((s.g - d.g).abs() < 1e-9 && (s.h - d.h).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn binary_features_learn_a_conjunction() {
+        // y = a AND b over four binary features (two irrelevant); every combination 25 times.
+        let mut xs = Vec::new();
+        let mut y = Vec::new();
+        for rep in 0..25 {
+            for code in 0..16u32 {
+                let bits: Vec<f32> = (0..4).map(|j| ((code >> j) & 1) as f32).collect();
+                y.push(usize::from(bits[0] == 1.0 && bits[1] == 1.0));
+                xs.extend(bits);
+                let _ = rep;
+            }
+        }
+        let x = Array2::from_shape_vec((400, 4), xs).unwrap();
+        let rows: Vec<usize> = (0..400).collect();
+        let p = GbtParams { max_iter: 50, learning_rate: 0.5, ..Default::default() };
+        let model = GbtLearner::new(p).unwrap().fit_gbt(&set(&x, &y, 2, &rows)).unwrap();
+        let logits = model.logits(x.view());
+        for (r, &c) in y.iter().enumerate() {
+            assert_eq!(usize::from(logits[[r, 1]] > 0.0), c, "row {r}");
+        }
+        // Splits only use the two relevant features.
+        for t in &model.trees {
+            for node in t.nodes.iter().filter(|n| !n.is_leaf()) {
+                assert!(node.feature < 2 && node.threshold == 0.5);
+            }
+        }
+    }
+
+    #[test]
+    fn limits_on_leaves_and_depth_hold() {
+        let (x, y) = synthetic(2000, 3);
+        let rows: Vec<usize> = (0..2000).collect();
+        let fit = |p: GbtParams| GbtLearner::new(p).unwrap().fit_gbt(&set(&x, &y, 3, &rows)).unwrap();
+        let m = fit(GbtParams { max_iter: 5, max_leaf_nodes: Some(7), min_samples_leaf: 5, ..Default::default() });
+        assert_eq!(m.trees_per_iteration(), 3);
+        assert_eq!(m.n_iter(), 5);
+        assert!(m.n_leaves().iter().all(|&l| l <= 7) && m.n_leaves().contains(&7));
+        let m = fit(GbtParams { max_iter: 5, max_depth: Some(2), max_leaf_nodes: None, ..Default::default() });
+        assert!(m.n_leaves().iter().all(|&l| l <= 4));
+        fn depth(t: &Tree, i: usize) -> usize {
+            let n = t.nodes[i];
+            if n.is_leaf() { 0 } else { 1 + depth(t, n.left as usize).max(depth(t, n.left as usize + 1)) }
+        }
+        assert!(m.trees.iter().all(|t| depth(t, 0) <= 2));
+        let m = fit(GbtParams { max_iter: 5, min_samples_leaf: 300, ..Default::default() });
+        assert!(m.n_leaves().iter().all(|&l| l <= 2000 / 300));
+    }
+
+    #[test]
+    fn multiclass_fits_the_training_data_and_prior_is_symmetric() {
+        let (x, y) = synthetic(1500, 4);
+        let rows: Vec<usize> = (0..1500).collect();
+        let model = GbtLearner::new(GbtParams { max_iter: 30, ..Default::default() })
+            .unwrap()
+            .fit_gbt(&set(&x, &y, 4, &rows))
+            .unwrap();
+        assert!(model.baseline().iter().sum::<f64>().abs() < 1e-12);
+        let logits = model.logits(x.view());
+        let correct = (0..1500)
+            .filter(|&r| {
+                let row = logits.row(r);
+                let arg = (0..4).fold(0, |a, k| if row[k] > row[a] { k } else { a });
+                arg == y[r]
+            })
+            .count();
+        assert!(correct as f64 / 1500.0 > 0.8, "{correct}");
+        // A class absent from the training rows still gets a (very low) column.
+        let (x5, y5) = synthetic(300, 4);
+        let m5 = GbtLearner::new(GbtParams { max_iter: 3, ..Default::default() })
+            .unwrap()
+            .fit_gbt(&set(&x5, &y5, 5, &(0..300).collect::<Vec<_>>()))
+            .unwrap();
+        let l5 = m5.logits(x5.view());
+        assert_eq!(l5.ncols(), 5);
+        assert!(l5.rows().into_iter().all(|r| r[4] < r[0] - 20.0));
+    }
+
+    #[test]
+    fn f32_thresholds_decide_like_the_f64_edges() {
+        let values: Vec<f32> = vec![-3.5, -1e-30, 0.0, 1e-7, 0.1, 0.2, 1.0 / 3.0, 1.0, 16_777_217.0, 3.4e38];
+        for w in values.windows(2) {
+            let (a, b) = (f64::from(w[0]), f64::from(w[1]));
+            let edge = (a + b) / 2.0;
+            let t = f32_at_or_below(edge);
+            for x in [w[0], w[1], t, t.next_up(), t.next_down(), w[0].next_up(), w[1].next_down()] {
+                assert_eq!(x <= t, f64::from(x) <= edge, "x {x} edge {edge} t {t}");
+            }
+        }
+    }
+
+    /// Prediction from raw features (f32 thresholds) reproduces the training scores that the fit
+    /// accumulated from bins, bit for bit.
+    #[test]
+    fn raw_predictions_reproduce_the_binned_training_scores() {
+        for n_classes in [2, 3] {
+            let (mut x, y) = synthetic(800, n_classes);
+            // Continuous values with more distinct values than bins.
+            for (i, v) in x.column_mut(3).iter_mut().enumerate() {
+                *v = (i as f32 * 0.618_034).fract() * 1e-3 + *v;
+            }
+            let rows: Vec<usize> = (0..800).rev().filter(|i| i % 5 != 0).collect();
+            let p = GbtParams { max_iter: 10, max_bins: 32, min_samples_leaf: 5, ..Default::default() };
+            let data = set(&x, &y, n_classes, &rows);
+            let b = Binned::new(&data, p.max_bins);
+            let (model, raw) = boost(&p, &data, &b);
+            let scores = model.raw_scores(x.view());
+            let k = model.trees_per_iteration();
+            for (i, &r) in rows.iter().enumerate() {
+                for c in 0..k {
+                    assert_eq!(scores[[r, c]].to_bits(), raw[i * k + c].to_bits(), "row {r} class {c}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn predict_tolerates_odd_inputs() {
+        let (x, y) = synthetic(300, 2);
+        let rows: Vec<usize> = (0..300).collect();
+        let model = GbtLearner::new(GbtParams { max_iter: 5, ..Default::default() })
+            .unwrap()
+            .fit_gbt(&set(&x, &y, 2, &rows))
+            .unwrap();
+        let odd = array![[f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, 0.0, 0.0]];
+        assert!(model.logits(odd.view()).iter().all(|v| v.is_finite()));
+        let narrow = array![[1.0f32, 0.0]];
+        assert!(model.logits(narrow.view()).iter().all(|v| v.is_finite()));
+        assert_eq!(model.logits(Array2::<f32>::zeros((0, 6)).view()).shape(), &[0, 2]);
+        // Transposed (non-standard layout) input gives the same logits.
+        let t = x.t().to_owned();
+        assert_eq!(model.logits(t.t()), model.logits(x.view()));
     }
 }

@@ -80,3 +80,6 @@ impl LearnerSpec {
 pub mod gbt;
 pub mod logistic;
 pub mod mlp;
+mod dense;
+mod sparse;
+mod validate;

@@ -527,6 +527,7 @@ mod tests {
                 inputs: vec![],
                 rows: Rows { read: 2000, kept: 2000, skipped: vec![], members: 1000, non_members: 1000 },
                 outputs: OutputsInfo { kind: "loss".into(), n_classes: None, saturated_records: 0 },
+                models: None,
                 max: MaxSummary::from_attacks(&attacks),
                 attacks,
                 overfitting: Overfitting {

@@ -248,6 +248,7 @@ pub fn render_html(report: &Report, records: &RecordScores, top_n: usize) -> Str
     histograms(&mut h, report);
     metrics_table(&mut h, report);
     overfitting(&mut h, report);
+    models(&mut h, report);
     slices(&mut h, report);
     exposed(&mut h, report, records, top_n);
     caveats(&mut h, report);
@@ -867,6 +868,49 @@ fn overfitting(h: &mut String, r: &Report) {
         h.push_str("<p class=\"footnote\">Accuracy needs full model outputs; only losses were given.</p>\n");
     }
     h.push_str("</section>\n");
+}
+
+/// The models of a model audit: learner, plan sizes, and each model's fit.
+fn models(h: &mut String, r: &Report) {
+    let Some(m) = &r.models else { return };
+    let learner = serde_json::to_string(&m.learner).unwrap_or_default();
+    let _ = write!(
+        h,
+        "<section id=\"models\">\n<h2>Models</h2>\n<p class=\"small\">Learner <code>{}</code> on {} encoded features, {} classes. \
+         Target trained on {} ({}); {} audit records, {} held-out population records, {} reference models \
+         (each audit record in the training set of exactly half of them).</p>\n\
+         <div class=\"table-wrap\"><table>\n<thead><tr><th>Model</th><th class=\"num\">Training rows</th>\
+         <th class=\"num\">Training accuracy</th><th class=\"num\">Held-out rows</th><th class=\"num\">Held-out accuracy</th>\
+         </tr></thead>\n<tbody>\n",
+        escape(&learner),
+        fmt_int(m.features as u64),
+        m.classes,
+        fmt_int(m.target.train_rows as u64),
+        if m.target_training == "train" {
+            "a seeded random share of the audit records"
+        } else {
+            "the rows the data flags as members"
+        },
+        fmt_int(m.audit_records as u64),
+        fmt_int(m.population_records as u64),
+        m.reference_models
+    );
+    let row = |h: &mut String, name: &str, f: &crate::report::ModelFit| {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            escape(name),
+            fmt_int(f.train_rows as u64),
+            pct(f.train_accuracy),
+            fmt_int(f.held_out_rows as u64),
+            pct(f.held_out_accuracy)
+        );
+    };
+    row(h, "target", &m.target);
+    for (k, f) in m.references.iter().enumerate() {
+        row(h, &format!("reference {}", k + 1), f);
+    }
+    h.push_str("</tbody></table></div>\n</section>\n");
 }
 
 fn slices(h: &mut String, r: &Report) {

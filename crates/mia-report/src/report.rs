@@ -22,6 +22,9 @@ pub struct Report {
     pub inputs: Vec<InputFile>,
     pub rows: Rows,
     pub outputs: OutputsInfo,
+    /// How the target and reference models were trained (model audits only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub models: Option<ModelsInfo>,
     pub attacks: Vec<AttackReport>,
     /// The worst (most leaking) attack per headline metric.
     pub max: MaxSummary,
@@ -77,6 +80,36 @@ pub struct OutputsInfo {
     pub n_classes: Option<usize>,
     /// Records whose probabilities reached the number format's limit: their loss and φ tie.
     pub saturated_records: usize,
+}
+
+/// The models of a model audit (`mia audit`): the learner, the plan, and how well each
+/// model fits its own training rows and rows it never saw.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelsInfo {
+    /// The learner and its parameters, as configured.
+    pub learner: serde_json::Value,
+    /// `train` (the tool drew the target's members) or `member_column` (the data flags them).
+    pub target_training: String,
+    /// Encoded feature columns.
+    pub features: usize,
+    pub classes: usize,
+    /// Records the attacks score (target members and non-members).
+    pub audit_records: usize,
+    /// Held-out records no model trained on (RMIA's z samples, Attack-P's population).
+    pub population_records: usize,
+    pub reference_models: usize,
+    pub target: ModelFit,
+    /// One entry per reference model, in plan order.
+    pub references: Vec<ModelFit>,
+}
+
+/// Accuracy of one model on its training rows and on audit/population rows it did not see.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelFit {
+    pub train_rows: usize,
+    pub train_accuracy: f64,
+    pub held_out_rows: usize,
+    pub held_out_accuracy: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]

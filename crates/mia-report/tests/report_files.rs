@@ -122,6 +122,25 @@ fn fixture() -> Fixture {
             non_members: N - members,
         },
         outputs: OutputsInfo { kind: "logits".into(), n_classes: Some(CLASSES), saturated_records: signals.saturated },
+        models: Some(ModelsInfo {
+            learner: serde_json::json!({"kind": "mlp", "hidden_layer_sizes": [64], "note": "<b>not bold</b>"}),
+            target_training: "train".into(),
+            features: 446,
+            classes: CLASSES,
+            audit_records: N,
+            population_records: 500,
+            reference_models: 2,
+            target: ModelFit {
+                train_rows: members,
+                train_accuracy: 1.0,
+                held_out_rows: N - members + 500,
+                held_out_accuracy: 0.61,
+            },
+            references: vec![
+                ModelFit { train_rows: 1003, train_accuracy: 0.99, held_out_rows: 1497, held_out_accuracy: 0.6 },
+                ModelFit { train_rows: 997, train_accuracy: 1.0, held_out_rows: 1503, held_out_accuracy: 0.62 },
+            ],
+        }),
         attacks: reports,
         max,
         overfitting: overfitting(&signals.loss, signals.correct.as_deref(), &member, cfg.confidence),
@@ -262,6 +281,9 @@ fn html_is_self_contained_deterministic_and_escaped() {
     assert_eq!(html.matches("<script").count(), 1);
     assert!(!html.contains("O'Brien") && html.contains("O&#39;Brien &amp; &quot;Sons&quot;"));
     assert!(html.contains("outputs &lt;test&gt;.parquet"));
+    // The models section: escaped learner JSON and one row per model.
+    assert!(html.contains("id=\"models\"") && html.contains("&lt;b&gt;not bold&lt;/b&gt;"));
+    assert!(html.contains("<td>reference 2</td>") && !html.contains("<td>reference 3</td>"));
     // Structure.
     assert_eq!(html.matches("id=\"roc-plot\"").count(), 1);
     assert_eq!(html.matches("class=\"roc-curve\"").count(), 3);

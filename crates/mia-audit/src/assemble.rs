@@ -1,0 +1,231 @@
+//! Turning attack scores into a finished audit: evaluation of every attack side by side,
+//! class slices, the overfitting reading, caveats, the gate verdict ([`assemble`]); and
+//! writing the report files ([`write_outputs`]). Shared by every command (`score`,
+//! `audit`), so all reports have one shape.
+
+use crate::AuditError;
+use crate::store::write_atomic;
+use mia_core::attacks::AttackScores;
+use mia_core::evaluate::{EvalConfig, class_slices, evaluate_attacks, overfitting};
+use mia_core::signals::Signals;
+use mia_report::gate::{self, GateExpr};
+use mia_report::report::{
+    AttackReport, GateResult, InputFile, MaxSummary, ModelsInfo, OutputsInfo, Report, Rows, Settings, SkipCount, Tool,
+};
+use mia_report::{RecordScores, SCHEMA_VERSION};
+use std::path::Path;
+
+/// A finished audit: the report and the per-record data behind it.
+#[derive(Debug, Clone)]
+pub struct AuditOutput {
+    pub report: Report,
+    pub ids: Vec<String>,
+    pub member: Vec<bool>,
+    pub labels: Option<Vec<usize>>,
+    pub scores: Vec<(String, Vec<f64>)>,
+    pub top_records: usize,
+    /// Further files for the report folder (name, bytes), e.g. a model audit's `plan.npz`.
+    pub extra_files: Vec<(String, Vec<u8>)>,
+}
+
+impl AuditOutput {
+    pub fn records(&self) -> RecordScores<'_> {
+        RecordScores { ids: &self.ids, member: &self.member, labels: self.labels.as_deref(), attacks: &self.scores }
+    }
+    /// Whether the gate failed (exit code 1).
+    pub fn gate_failed(&self) -> bool {
+        self.report.gate.verdict == "fail"
+    }
+}
+
+/// What a command knows besides the attack scores, to assemble its report.
+pub(crate) struct Assembly {
+    pub command: &'static str,
+    pub eval: EvalConfig,
+    pub folds: usize,
+    pub prob_tolerance: f64,
+    /// Attacks to slice by class (`None`: every attack without a fitted step).
+    pub slice_attacks: Option<Vec<String>>,
+    pub rules: Vec<GateExpr>,
+    pub top_records: usize,
+    pub inputs: Vec<InputFile>,
+    pub rows_read: usize,
+    pub skipped: Vec<SkipCount>,
+    pub notes: Vec<String>,
+    pub extra_caveats: Vec<String>,
+    pub models: Option<ModelsInfo>,
+    pub outputs_kind: &'static str,
+    pub n_classes: Option<usize>,
+}
+
+/// Evaluates every attack on the same records (shared bootstrap resamples and ε split),
+/// slices by class, reads overfitting from the target's `signals`, and applies the gate.
+pub(crate) fn assemble(
+    a: Assembly,
+    attacks: Vec<AttackScores>,
+    signals: &Signals,
+    ids: Vec<String>,
+    member: Vec<bool>,
+    labels: Option<Vec<usize>>,
+) -> Result<AuditOutput, AuditError> {
+    let n_members = member.iter().filter(|&&m| m).count();
+    let n_non = member.len() - n_members;
+    let score_refs: Vec<&[f64]> = attacks.iter().map(|a| a.scores.as_slice()).collect();
+    let evaluations =
+        evaluate_attacks(&score_refs, &member, &a.eval).map_err(|e| AuditError::Input(e.to_string()))?;
+    let reports: Vec<AttackReport> = attacks
+        .iter()
+        .zip(evaluations)
+        .map(|(at, e)| AttackReport {
+            name: at.name.clone(),
+            description: at.description.clone(),
+            fitting: at.fitting.clone(),
+            evaluation: e,
+        })
+        .collect();
+    let slice_attacks: Vec<String> = match &a.slice_attacks {
+        Some(s) => s.iter().filter(|n| attacks.iter().any(|at| &&at.name == n)).cloned().collect(),
+        None => attacks.iter().filter(|at| at.fitting.is_none()).map(|at| at.name.clone()).collect(),
+    };
+    let slices = match &labels {
+        Some(l) => {
+            let names: Vec<&str> = slice_attacks.iter().map(String::as_str).collect();
+            let picked: Vec<&[f64]> = names
+                .iter()
+                .filter_map(|n| attacks.iter().find(|at| at.name == *n))
+                .map(|at| at.scores.as_slice())
+                .collect();
+            class_slices(&names, &picked, &member, l, &a.eval)
+        }
+        None => Vec::new(),
+    };
+    let overfit = overfitting(&signals.loss, signals.correct.as_deref(), &member, a.eval.confidence);
+    let max = MaxSummary::from_attacks(&reports);
+    let mut caveats = caveats(&reports, &a.eval, signals.saturated, a.outputs_kind, n_non);
+    caveats.extend(a.extra_caveats);
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool { name: "mia-audit", version: env!("CARGO_PKG_VERSION") },
+        command: a.command.into(),
+        seed: a.eval.seed,
+        settings: Settings {
+            eval: a.eval.clone(),
+            cross_fit_folds: a.folds,
+            prob_tolerance: a.prob_tolerance,
+            slices_attacks: if labels.is_some() { slice_attacks } else { Vec::new() },
+        },
+        inputs: a.inputs,
+        rows: Rows {
+            read: a.rows_read,
+            kept: member.len(),
+            skipped: a.skipped,
+            members: n_members,
+            non_members: n_non,
+        },
+        outputs: OutputsInfo {
+            kind: a.outputs_kind.into(),
+            n_classes: a.n_classes,
+            saturated_records: signals.saturated,
+        },
+        models: a.models,
+        attacks: reports,
+        max,
+        overfitting: overfit,
+        slices,
+        gate: GateResult { verdict: "none".into(), rules: Vec::new() },
+        caveats,
+        notes: a.notes,
+    };
+    report.gate = gate::evaluate(&a.rules, &report)?;
+    Ok(AuditOutput {
+        report,
+        ids,
+        member,
+        labels,
+        scores: attacks.into_iter().map(|at| (at.name, at.scores)).collect(),
+        top_records: a.top_records,
+        extra_files: Vec::new(),
+    })
+}
+
+/// The limits of what this report can say, in plain words.
+fn caveats(attacks: &[AttackReport], eval: &EvalConfig, saturated: usize, kind: &str, n_non: usize) -> Vec<String> {
+    let mut c = vec![
+        "These figures measure what the listed attacks achieve on these records. A low score does not prove \
+         the model is private: stronger attacks (e.g. with reference models) may do better."
+            .to_string(),
+        format!(
+            "The epsilon lower bound (delta = {}) holds for this audit game at {:.0} % confidence; it is evidence of \
+             leakage, not a privacy guarantee, and a small value does not show differential privacy.",
+            eval.delta,
+            eval.confidence * 100.0
+        ),
+        "Advantage and balanced accuracy use the best threshold on these same records, so they are optimistic; \
+         the epsilon bound chooses its threshold on one half and measures on the other."
+            .to_string(),
+    ];
+    let unsupported: Vec<String> = eval
+        .fpr_targets
+        .iter()
+        .filter(|&&t| (n_non as f64) < eval.min_negatives_per_fpr / t)
+        .map(|t| format!("{t}"))
+        .collect();
+    if !unsupported.is_empty() {
+        c.push(format!(
+            "TPR at FPR {} is not supported by the sample: {} non-members, fewer than {}/FPR. Such entries are marked \
+             \"supported\": false and should not be quoted.",
+            unsupported.join(", "),
+            n_non,
+            eval.min_negatives_per_fpr
+        ));
+    }
+    if saturated > 0 {
+        c.push(format!(
+            "{saturated} records have a true-class probability (or its complement) at the limit of the number format, \
+             so their loss and phi are pinned and tie with each other; supply logits for exact signals."
+        ));
+    }
+    if kind == "loss" {
+        c.push(
+            "Only losses were given: entropy, modified entropy, correctness and the accuracy gap need full outputs."
+                .into(),
+        );
+    }
+    if attacks.iter().any(|a| a.evaluation.distinct_scores < 3) {
+        c.push("Some attacks produce fewer than 3 distinct scores; their ROC has few operating points.".into());
+    }
+    c
+}
+
+/// Writes `report.json`, `records.csv` and `report.html` into `dir` (created if needed).
+/// Each file is written to a temporary name and renamed, so a reader never sees half a file.
+pub fn write_outputs(out: &AuditOutput, dir: &Path) -> Result<(), AuditError> {
+    let werr = |p: &Path, e: std::io::Error| AuditError::Write { path: p.display().to_string(), source: e };
+    std::fs::create_dir_all(dir).map_err(|e| werr(dir, e))?;
+    let write = |name: &str, bytes: &[u8]| -> Result<(), AuditError> {
+        let path = dir.join(name);
+        write_atomic(&path, bytes).map_err(|e| werr(&path, e))
+    };
+    let mut json = serde_json::to_vec_pretty(&out.report).map_err(|e| werr(dir, e.into()))?;
+    json.push(b'\n');
+    write("report.json", &json)?;
+    let mut csv = Vec::new();
+    mia_report::records::write_records_csv(&mut csv, &out.records()).map_err(|e| werr(dir, e))?;
+    write("records.csv", &csv)?;
+    let html = mia_report::html::render_html(&out.report, &out.records(), out.top_records);
+    write("report.html", html.as_bytes())?;
+    for (name, bytes) in &out.extra_files {
+        write(name, bytes)?;
+    }
+    Ok(())
+}
+
+/// The report's record of the files read.
+pub(crate) fn report_inputs(files: &[mia_data::InputFile]) -> Vec<InputFile> {
+    files.iter().map(|f| InputFile { path: f.path.clone(), sha256: f.sha256.clone(), bytes: f.bytes }).collect()
+}
+
+/// The report's record of skipped rows.
+pub(crate) fn report_skips(skips: &[mia_data::SkipCount]) -> Vec<SkipCount> {
+    skips.iter().map(|s| SkipCount { reason: s.reason.clone(), count: s.count }).collect()
+}

@@ -1,0 +1,297 @@
+//! The audit config (`audit.toml`): what `mia audit` reads, validated before any work.
+//!
+//! ```toml
+//! seed = 0
+//!
+//! [data]                      # the table and its schema (mia_data::tabular::TableSchema)
+//! path = "../data/location/bangkok.csv.gz"
+//! ...
+//!
+//! [plan]
+//! target = "train"            # the tool trains the target on a random member half ...
+//! # target = "member_column"  # ... or on the rows the data's member column flags
+//! target_fraction = 0.5       # share of audit records the target trains on ("train")
+//! population_fraction = 0.2   # rows held out for RMIA / Attack-P, never trained on
+//! reference_models = 16       # K, even: every record is IN for exactly K/2 of them
+//!
+//! [learner]                   # mia_models::LearnerSpec
+//! kind = "mlp"
+//! hidden_layer_sizes = [256]
+//!
+//! [attacks]
+//! run = ["lira_online", "rmia_offline", "loss"]   # default: every attack
+//! folds = 5
+//! [attacks.lira]              # per-attack parameters (mia_core::reference)
+//! center = "median"
+//!
+//! [eval]
+//! bootstrap = 1000
+//! fpr = [1e-3, 1e-2, 1e-1]
+//!
+//! [report]
+//! fail_if = ["max.tpr@0.001 > 0.05"]
+//! top = 25
+//! ```
+//!
+//! Unknown keys anywhere are errors (a misspelt key must never be silently ignored), and
+//! errors are one line naming the file, line and column.
+
+use crate::AuditError;
+use mia_core::evaluate::EvalConfig;
+use mia_core::reference::ReferenceConfig;
+use mia_core::roc::FprRule;
+use mia_data::tabular::TableSchema;
+use mia_models::LearnerSpec;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Seed of every random choice: splits, keep mask, model fits, folds, bootstrap.
+    #[serde(default)]
+    pub seed: u64,
+    pub data: TableSchema,
+    #[serde(default)]
+    pub plan: PlanConfig,
+    pub learner: LearnerSpec,
+    #[serde(default)]
+    pub attacks: AttacksConfig,
+    #[serde(default)]
+    pub eval: EvalSection,
+    #[serde(default)]
+    pub report: ReportSection,
+}
+
+/// Who trains the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetMode {
+    /// The tool trains the target on a seeded random share of the audit records.
+    Train,
+    /// The tool trains the target on the rows flagged by the data's `member` column.
+    MemberColumn,
+    /// A self-test of the whole pipeline: the target is trained as with `train`, but the
+    /// membership the attacks are scored against is a second, independent random draw, so
+    /// no attack can beat chance and every AUC interval should cover 0.5.
+    NullCheck,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlanConfig {
+    pub target: TargetMode,
+    pub target_fraction: f64,
+    pub population_fraction: f64,
+    pub reference_models: usize,
+    /// Use at most this many rows of the table (a seeded subsample), for quick looks at
+    /// large tables.
+    pub max_rows: Option<usize>,
+}
+
+impl Default for PlanConfig {
+    fn default() -> Self {
+        PlanConfig {
+            target: TargetMode::Train,
+            target_fraction: 0.5,
+            population_fraction: 0.2,
+            reference_models: 16,
+            max_rows: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttacksConfig {
+    /// Attacks to run (default: every attack the plan supports).
+    pub run: Option<Vec<String>>,
+    /// Folds for cross-fitted score-only attacks.
+    pub folds: usize,
+    pub lira: mia_core::reference::LiraConfig,
+    pub rmia: mia_core::reference::RmiaConfig,
+    pub attack_r: mia_core::reference::AttackRConfig,
+    pub shokri: mia_core::reference::ShokriConfig,
+}
+
+impl Default for AttacksConfig {
+    fn default() -> Self {
+        let r = ReferenceConfig::default();
+        AttacksConfig { run: None, folds: 5, lira: r.lira, rmia: r.rmia, attack_r: r.attack_r, shokri: r.shokri }
+    }
+}
+
+impl AttacksConfig {
+    pub fn reference(&self) -> ReferenceConfig {
+        ReferenceConfig {
+            lira: self.lira.clone(),
+            rmia: self.rmia.clone(),
+            attack_r: self.attack_r.clone(),
+            shokri: self.shokri.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FprRuleName {
+    AtMost,
+    Strict,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalSection {
+    pub bootstrap: usize,
+    pub confidence: f64,
+    pub delta: f64,
+    pub base_rates: Vec<f64>,
+    pub fpr: Vec<f64>,
+    pub fpr_rule: FprRuleName,
+}
+
+impl Default for EvalSection {
+    fn default() -> Self {
+        let e = EvalConfig::default();
+        EvalSection {
+            bootstrap: e.bootstrap_resamples,
+            confidence: e.confidence,
+            delta: e.delta,
+            base_rates: e.base_rates,
+            fpr: e.fpr_targets,
+            fpr_rule: FprRuleName::AtMost,
+        }
+    }
+}
+
+impl EvalSection {
+    pub fn eval_config(&self, seed: u64) -> EvalConfig {
+        EvalConfig {
+            fpr_targets: self.fpr.clone(),
+            fpr_rule: match self.fpr_rule {
+                FprRuleName::AtMost => FprRule::AtMost,
+                FprRuleName::Strict => FprRule::Strict,
+            },
+            bootstrap_resamples: self.bootstrap,
+            confidence: self.confidence,
+            delta: self.delta,
+            base_rates: self.base_rates.clone(),
+            seed,
+            ..EvalConfig::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSection {
+    /// Gate rules (as `--fail-if`); command-line rules are added to these.
+    pub fail_if: Vec<String>,
+    /// Records listed as most exposed in report.html.
+    pub top: usize,
+    /// Attacks sliced by class (default: every attack without a fitted per-class step).
+    pub slices: Option<Vec<String>>,
+}
+
+impl Default for ReportSection {
+    fn default() -> Self {
+        ReportSection { fail_if: Vec::new(), top: 25, slices: None }
+    }
+}
+
+impl AuditConfig {
+    /// Parses a config from TOML text; `name` labels errors.
+    pub fn parse(text: &str, name: &str) -> Result<AuditConfig, AuditError> {
+        let cfg: AuditConfig = toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+            let msg = e.message().replace('\n', " ");
+            if line > 0 {
+                AuditError::Input(format!("{name}: line {line}, column {col}: {msg}"))
+            } else {
+                AuditError::Input(format!("{name}: {msg}"))
+            }
+        })?;
+        cfg.validate(name)?;
+        Ok(cfg)
+    }
+
+    /// Reads and parses `path`; returns the config and the folder relative paths in it
+    /// resolve against.
+    pub fn load(path: &Path) -> Result<(AuditConfig, PathBuf), AuditError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| AuditError::Input(format!("{name}: cannot read: {e}")))?;
+        let cfg = AuditConfig::parse(&text, &name)?;
+        let base = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        Ok((cfg, if base.as_os_str().is_empty() { PathBuf::from(".") } else { base }))
+    }
+
+    fn validate(&self, name: &str) -> Result<(), AuditError> {
+        let bad = |m: String| Err(AuditError::Input(format!("{name}: {m}")));
+        let p = &self.plan;
+        if !(p.target_fraction > 0.0 && p.target_fraction < 1.0) {
+            return bad(format!("plan.target_fraction must be between 0 and 1, got {}", p.target_fraction));
+        }
+        if !(p.population_fraction >= 0.0 && p.population_fraction < 1.0) {
+            return bad(format!("plan.population_fraction must be in [0, 1), got {}", p.population_fraction));
+        }
+        if p.reference_models % 2 != 0 {
+            return bad(format!(
+                "plan.reference_models must be even (each record is IN for exactly half of them), got {}",
+                p.reference_models
+            ));
+        }
+        if p.max_rows == Some(0) {
+            return bad("plan.max_rows must be at least 1".into());
+        }
+        if self.attacks.folds < 2 {
+            return bad(format!("attacks.folds must be at least 2, got {}", self.attacks.folds));
+        }
+        if let Some(run) = &self.attacks.run {
+            let known: Vec<&str> = mia_core::attacks::SCORE_ONLY_ATTACKS
+                .iter()
+                .chain(mia_core::reference::REFERENCE_ATTACKS)
+                .copied()
+                .collect();
+            if let Some(n) = run.iter().find(|n| !known.contains(&n.as_str())) {
+                return bad(format!("attacks.run: unknown attack \"{n}\"; known attacks: {}", known.join(", ")));
+            }
+            if run.is_empty() {
+                return bad("attacks.run is empty; name at least one attack or leave it out".into());
+            }
+        }
+        let e = &self.eval;
+        if !(e.confidence > 0.0 && e.confidence < 1.0) {
+            return bad(format!("eval.confidence must be between 0 and 1, got {}", e.confidence));
+        }
+        if !(e.delta >= 0.0 && e.delta < 1.0) {
+            return bad(format!("eval.delta must be in [0, 1), got {}", e.delta));
+        }
+        if let Some(f) = e.fpr.iter().find(|f| !(**f > 0.0 && **f < 1.0)) {
+            return bad(format!("eval.fpr targets must be between 0 and 1, got {f}"));
+        }
+        if let Some(b) = e.base_rates.iter().find(|b| !(**b > 0.0 && **b < 1.0)) {
+            return bad(format!("eval.base_rates must be between 0 and 1, got {b}"));
+        }
+        self.learner.learner().map_err(|e| AuditError::Input(format!("{name}: learner: {e}")))?;
+        Ok(())
+    }
+}
+
+/// 1-based line and column of byte offset `at` in `text`.
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("a\nbc\n", 0), (1, 1));
+        assert_eq!(line_col("a\nbc\n", 3), (2, 2));
+    }
+}

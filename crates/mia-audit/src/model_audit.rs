@@ -1,0 +1,413 @@
+//! The model audit behind `mia audit` and `mia demo`: a config becomes a plan, the plan's
+//! models are trained (or found in the artifact store), and every attack — score-only and
+//! reference-based — is evaluated side by side in one report.
+//!
+//! The plan, from the run seed:
+//! 1. optionally a seeded subsample of the table (`plan.max_rows`);
+//! 2. a held-out **population** (`plan.population_fraction` of the rows) that no model ever
+//!    trains on: RMIA's z samples and Attack-P's reference distribution;
+//! 3. the **audit records** (the rest), of which the target trains on a seeded random
+//!    `plan.target_fraction` (or on the rows the data's member column flags);
+//! 4. K **reference models**, each trained on the audit records its row of the K × N keep
+//!    mask selects (every record IN for exactly K/2 models, as in Carlini et al. 2022).
+//!
+//! Model m (0 = target, 1..=K = references) is fitted with seed `mix_seed(seed, m)` and
+//! its logits on every table row are stored under a content key (see [`crate::store`]).
+//! Fits run in parallel on the rayon pool, each single-threaded, and results are placed by
+//! model index, so the report does not depend on the thread count or on which models a
+//! previous, interrupted run had already finished.
+
+use crate::AuditError;
+use crate::assemble::{Assembly, AuditOutput, assemble, report_inputs, report_skips};
+use crate::config::{AuditConfig, TargetMode};
+use crate::store::{ArtifactStore, sha256_hex};
+use mia_core::attacks::{AttackConfig, AttackScores, score_only_attacks};
+use mia_core::bootstrap::mix_seed;
+use mia_core::reference::{FullOutputs, Population, REFERENCE_ATTACKS, ReferenceInputs, reference_attacks};
+use mia_core::signals::{ModelOutputs, Signals, compute_signals};
+use mia_data::splits::{keep_mask, random_subset, rows_where, streams};
+use mia_data::tabular::{Encoding, Table, TableOptions, load_table};
+use mia_models::{Learner, TrainSet};
+use mia_report::report::{ModelFit, ModelsInfo};
+use ndarray::{Array2, ArrayView2, Axis};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Stream offset of the model fit seeds (model m uses `mix_seed(seed, MODEL_STREAM + m)`).
+const MODEL_STREAM: u64 = 0x4d4f_4445_4c00_0000;
+/// Version of the stored outputs' layout; part of every key.
+const ARTIFACT_FORMAT: u32 = 1;
+
+/// What the runner reports while it works (for progress bars).
+pub enum Progress {
+    /// The plan is made: `to_train` of `total` models must be trained, the rest are stored.
+    Planned { total: usize, to_train: usize },
+    /// One more model finished (trained, or found in the store).
+    ModelDone { index: usize, trained: bool },
+    /// A named stage started (`attacks`, `evaluation`).
+    Stage(&'static str),
+}
+
+/// How a run is carried out (none of it changes the report).
+pub struct RunOptions<'a> {
+    /// Where model outputs are stored and looked up.
+    pub artifacts: PathBuf,
+    /// Extra gate rules (from `--fail-if`).
+    pub extra_gate: Vec<String>,
+    pub progress: &'a (dyn Fn(Progress) + Sync),
+    pub table: TableOptions,
+}
+
+/// The drawn plan, in table-row indices.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Rows whose membership the attacks guess (N).
+    pub audit: Vec<usize>,
+    /// Rows no model trains on (P).
+    pub population: Vec<usize>,
+    /// Per audit record: the membership the attacks are scored against.
+    pub target_member: Vec<bool>,
+    /// Per audit record: does the target train on it (equal to `target_member` except in
+    /// a null check).
+    pub target_trained: Vec<bool>,
+    /// K × N: does reference model k train on audit record n.
+    pub keep: Array2<bool>,
+}
+
+impl Plan {
+    /// Table rows model `m` trains on (0 = target).
+    pub fn training_rows(&self, m: usize) -> Vec<usize> {
+        let flags: Vec<bool> =
+            if m == 0 { self.target_trained.clone() } else { self.keep.row(m - 1).iter().copied().collect() };
+        rows_where(flags).into_iter().map(|i| self.audit[i]).collect()
+    }
+}
+
+impl Plan {
+    /// The plan as a NumPy `.npz` (0-based table rows `audit_rows`, `population_rows`;
+    /// `target_member` per audit record; `keep`, K × N), so the same experiment can be
+    /// rebuilt by other tools (the benchmark's scikit-learn pipeline reads it).
+    pub fn to_npz(&self) -> Result<Vec<u8>, AuditError> {
+        let err = |e: ndarray_npy::WriteNpzError| AuditError::Input(format!("cannot write plan.npz: {e}"));
+        let mut npz = ndarray_npy::NpzWriter::new(std::io::Cursor::new(Vec::new()));
+        let rows = |r: &[usize]| ndarray::Array1::from_iter(r.iter().map(|&i| i as u64));
+        npz.add_array("audit_rows", &rows(&self.audit)).map_err(err)?;
+        npz.add_array("population_rows", &rows(&self.population)).map_err(err)?;
+        npz.add_array("target_member", &ndarray::Array1::from_vec(self.target_member.clone())).map_err(err)?;
+        npz.add_array("target_trained", &ndarray::Array1::from_vec(self.target_trained.clone())).map_err(err)?;
+        npz.add_array("keep", &self.keep).map_err(err)?;
+        Ok(npz.finish().map_err(err)?.into_inner())
+    }
+}
+
+/// Draws the plan for `table` under `cfg`.
+pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
+    let n_rows = table.len();
+    let seed = cfg.seed;
+    let p = &cfg.plan;
+    let used: Vec<usize> = match p.max_rows {
+        Some(m) if m < n_rows => rows_where(random_subset(n_rows, m, seed, streams::POPULATION ^ 1)),
+        _ => (0..n_rows).collect(),
+    };
+    let (audit, population, target_member) = match p.target {
+        TargetMode::Train | TargetMode::NullCheck => {
+            let n_pop = (used.len() as f64 * p.population_fraction).round() as usize;
+            let pop_flags = random_subset(used.len(), n_pop, seed, streams::POPULATION);
+            let audit: Vec<usize> = used.iter().zip(&pop_flags).filter(|(_, f)| !**f).map(|(r, _)| *r).collect();
+            let population: Vec<usize> =
+                used.iter().zip(&pop_flags).filter(|(_, f)| **f).map(|(r, _)| *r).collect();
+            let n_target = (audit.len() as f64 * p.target_fraction).round() as usize;
+            let target_member = random_subset(audit.len(), n_target, seed, streams::TARGET);
+            (audit, population, target_member)
+        }
+        TargetMode::MemberColumn => {
+            let member = table.member.as_ref().ok_or_else(|| {
+                AuditError::Input(
+                    "plan.target = \"member_column\" needs a member column: set `member` in [data]".into(),
+                )
+            })?;
+            // The population comes from rows the target never trained on.
+            let non: Vec<usize> = used.iter().copied().filter(|&r| !member[r]).collect();
+            let n_pop = (used.len() as f64 * p.population_fraction).round() as usize;
+            if n_pop >= non.len() && n_pop > 0 {
+                return Err(AuditError::Input(format!(
+                    "plan.population_fraction = {} asks for {n_pop} population rows but only {} rows are non-members",
+                    p.population_fraction,
+                    non.len()
+                )));
+            }
+            let pop_flags = random_subset(non.len(), n_pop, seed, streams::POPULATION);
+            let mut is_pop = vec![false; n_rows];
+            for (r, f) in non.iter().zip(pop_flags) {
+                is_pop[*r] = f;
+            }
+            let audit: Vec<usize> = used.iter().copied().filter(|&r| !is_pop[r]).collect();
+            let population: Vec<usize> = used.iter().copied().filter(|&r| is_pop[r]).collect();
+            let target_member = audit.iter().map(|&r| member[r]).collect();
+            (audit, population, target_member)
+        }
+    };
+    let n_mem = target_member.iter().filter(|&&m| m).count();
+    if n_mem == 0 || n_mem == audit.len() {
+        return Err(AuditError::Input(format!(
+            "the plan needs target members and non-members among the audit records, got {n_mem} members of {}",
+            audit.len()
+        )));
+    }
+    let target_trained = target_member.clone();
+    let target_member = if p.target == TargetMode::NullCheck {
+        random_subset(audit.len(), n_mem, seed, streams::TARGET ^ 0x4e55_4c4c)
+    } else {
+        target_member
+    };
+    let keep = if p.reference_models == 0 {
+        Array2::from_elem((0, audit.len()), false)
+    } else {
+        keep_mask(p.reference_models, audit.len(), seed).map_err(AuditError::Input)?
+    };
+    Ok(Plan { audit, population, target_member, target_trained, keep })
+}
+
+/// Everything the models' outputs depend on but the training rows and seed: hashed into
+/// every artifact key.
+fn base_key(cfg: &AuditConfig, table: &Table, encoding: &Encoding) -> Result<String, AuditError> {
+    let doc = serde_json::json!({
+        "format": ARTIFACT_FORMAT,
+        "inputs": table.inputs.iter().map(|f| &f.sha256).collect::<Vec<_>>(),
+        "schema": &cfg.data,
+        "encoding": encoding,
+        "learner": &cfg.learner,
+    });
+    let bytes = serde_json::to_vec(&doc).map_err(|e| AuditError::Input(format!("cannot hash the config: {e}")))?;
+    Ok(sha256_hex(&bytes))
+}
+
+fn model_key(base: &str, m: usize, rows: &[usize], seed: u64) -> String {
+    let mut bytes = Vec::with_capacity(base.len() + 24 + rows.len() * 4);
+    bytes.extend_from_slice(base.as_bytes());
+    bytes.extend_from_slice(&(m as u64).to_le_bytes());
+    bytes.extend_from_slice(&seed.to_le_bytes());
+    for &r in rows {
+        bytes.extend_from_slice(&(r as u32).to_le_bytes());
+    }
+    sha256_hex(&bytes)
+}
+
+/// Share of `rows` whose arg-max logit is the true label.
+fn accuracy(logits: ArrayView2<'_, f64>, labels: &[usize], rows: &[usize]) -> f64 {
+    if rows.is_empty() {
+        return f64::NAN;
+    }
+    let correct = rows
+        .iter()
+        .filter(|&&r| {
+            let row = logits.row(r);
+            let y = labels[r];
+            // Ties count against the model (the true class must be strictly largest).
+            row.iter().enumerate().all(|(j, &v)| j == y || v < row[y])
+        })
+        .count();
+    correct as f64 / rows.len() as f64
+}
+
+/// Runs the whole model audit.
+pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>) -> Result<AuditOutput, AuditError> {
+    let mut rules_text = cfg.report.fail_if.clone();
+    rules_text.extend(opts.extra_gate.iter().cloned());
+    let rules = crate::score::parse_gate(&rules_text)?;
+    let table = load_table(&cfg.data, base_dir, &opts.table)?;
+    let plan = make_plan(cfg, &table)?;
+    let n_classes = table.classes.len();
+    // One encoding, fitted once on the rows the audit uses, shared by every model.
+    let fit_rows: Vec<usize> = plan.audit.iter().chain(&plan.population).copied().collect();
+    let encoding = Encoding::fit(&table, &cfg.data, &fit_rows)?;
+    let x = encoding.transform(&table)?;
+    let learner: Box<dyn Learner> =
+        cfg.learner.learner().map_err(|e| AuditError::Input(format!("learner: {e}")))?;
+    let store = ArtifactStore::open(&opts.artifacts)
+        .map_err(|e| AuditError::Write { path: opts.artifacts.display().to_string(), source: e })?;
+    let base = base_key(cfg, &table, &encoding)?;
+    let n_models = 1 + plan.keep.nrows();
+    let shape = (table.len(), n_classes.max(2));
+    let tasks: Vec<(Vec<usize>, u64, String)> = (0..n_models)
+        .map(|m| {
+            let rows = plan.training_rows(m);
+            let seed = mix_seed(cfg.seed, MODEL_STREAM + m as u64);
+            let key = model_key(&base, m, &rows, seed);
+            (rows, seed, key)
+        })
+        .collect();
+    let stored: Vec<Option<Array2<f64>>> = tasks.iter().map(|(_, _, key)| store.load(key, shape)).collect();
+    let to_train = stored.iter().filter(|s| s.is_none()).count();
+    (opts.progress)(Progress::Planned { total: n_models, to_train });
+    for (m, s) in stored.iter().enumerate() {
+        if s.is_some() {
+            (opts.progress)(Progress::ModelDone { index: m, trained: false });
+        }
+    }
+    let done = AtomicUsize::new(0);
+    let trained: Vec<Result<Array2<f64>, AuditError>> = stored
+        .into_par_iter()
+        .enumerate()
+        .map(|(m, s)| {
+            if let Some(a) = s {
+                return Ok(a);
+            }
+            let (rows, seed, key) = &tasks[m];
+            let data = TrainSet { x: x.view(), y: &table.labels, n_classes: shape.1, rows };
+            let model = learner.fit(&data, *seed).map_err(|e| {
+                AuditError::Input(format!("model {m} ({}): {e}", if m == 0 { "target" } else { "reference" }))
+            })?;
+            let logits = model.logits(x.view());
+            if logits.dim() != shape || logits.iter().any(|v| !v.is_finite()) {
+                return Err(AuditError::Input(format!(
+                    "model {m}: the learner returned {} logits of shape {:?} (expected {:?}); try a smaller learning rate",
+                    if logits.iter().any(|v| !v.is_finite()) { "non-finite" } else { "wrong-shaped" },
+                    logits.dim(),
+                    shape
+                )));
+            }
+            store.save(key, &logits).map_err(|e| AuditError::Write { path: store.dir().display().to_string(), source: e })?;
+            done.fetch_add(1, Ordering::Relaxed);
+            (opts.progress)(Progress::ModelDone { index: m, trained: true });
+            Ok(logits)
+        })
+        .collect();
+    let outputs: Vec<Array2<f64>> = trained.into_iter().collect::<Result<_, _>>()?;
+
+    (opts.progress)(Progress::Stage("attacks"));
+    let labels_audit: Vec<usize> = plan.audit.iter().map(|&r| table.labels[r]).collect();
+    let labels_pop: Vec<usize> = plan.population.iter().map(|&r| table.labels[r]).collect();
+    let pick = |a: &Array2<f64>, rows: &[usize]| a.select(Axis(0), rows);
+    let target_audit = pick(&outputs[0], &plan.audit);
+    let target_outputs = ModelOutputs::Logits(target_audit.clone());
+    let signals: Signals = compute_signals(&target_outputs, Some(&labels_audit));
+    let phi_of = |a: &Array2<f64>, rows: &[usize], labels: &[usize]| -> Vec<f64> {
+        compute_signals(&ModelOutputs::Logits(pick(a, rows)), Some(labels)).phi
+    };
+    let k = plan.keep.nrows();
+    let n = plan.audit.len();
+    let p = plan.population.len();
+    let ref_phi = Array2::from_shape_vec(
+        (k, n),
+        outputs[1..].par_iter().flat_map_iter(|o| phi_of(o, &plan.audit, &labels_audit)).collect(),
+    )
+    .map_err(|e| AuditError::Input(e.to_string()))?;
+    let pop_target_phi = phi_of(&outputs[0], &plan.population, &labels_pop);
+    let pop_ref_phi = Array2::from_shape_vec(
+        (k, p),
+        outputs[1..].par_iter().flat_map_iter(|o| phi_of(o, &plan.population, &labels_pop)).collect(),
+    )
+    .map_err(|e| AuditError::Input(e.to_string()))?;
+    let ref_audit_outputs: Vec<ModelOutputs> =
+        outputs[1..].iter().map(|o| ModelOutputs::Logits(pick(o, &plan.audit))).collect();
+
+    let requested = cfg.attacks.run.as_deref();
+    let score_only_names: Option<Vec<String>> = requested.map(|r| {
+        r.iter().filter(|n| mia_core::attacks::SCORE_ONLY_ATTACKS.contains(&n.as_str())).cloned().collect()
+    });
+    let ref_names: Option<Vec<String>> =
+        requested.map(|r| r.iter().filter(|n| REFERENCE_ATTACKS.contains(&n.as_str())).cloned().collect());
+    let member = plan.target_member.clone();
+    let attack_cfg = AttackConfig { folds: cfg.attacks.folds, seed: cfg.seed, ..AttackConfig::default() };
+    let mut attacks: Vec<AttackScores> = Vec::new();
+    if k > 0 {
+        let mut inputs = ReferenceInputs::new(&signals.phi, ref_phi.view(), plan.keep.view()).with_outputs(
+            FullOutputs { target: &target_outputs, references: &ref_audit_outputs, labels: &labels_audit },
+        );
+        if p > 0 {
+            inputs = inputs.with_population(Population { target_phi: &pop_target_phi, reference_phi: pop_ref_phi.view() });
+        }
+        attacks.extend(
+            reference_attacks(&inputs, ref_names.as_deref(), &cfg.attacks.reference(), cfg.seed)
+                .map_err(|e| AuditError::Input(e.to_string()))?,
+        );
+    } else if ref_names.as_ref().is_some_and(|r| !r.is_empty()) {
+        return Err(AuditError::Input(
+            "reference attacks were requested but plan.reference_models = 0; train at least 2".into(),
+        ));
+    }
+    if score_only_names.as_ref().is_none_or(|s| !s.is_empty()) {
+        attacks.extend(score_only_attacks(
+            &signals,
+            Some(&labels_audit),
+            &member,
+            score_only_names.as_deref(),
+            &attack_cfg,
+        ));
+    }
+
+    (opts.progress)(Progress::Stage("evaluation"));
+    let fit = |m: usize| -> ModelFit {
+        let train = plan.training_rows(m);
+        let mut trained = vec![false; table.len()];
+        for &r in &train {
+            trained[r] = true;
+        }
+        let held: Vec<usize> = plan.audit.iter().chain(&plan.population).copied().filter(|&r| !trained[r]).collect();
+        ModelFit {
+            train_rows: train.len(),
+            train_accuracy: accuracy(outputs[m].view(), &table.labels, &train),
+            held_out_rows: held.len(),
+            held_out_accuracy: accuracy(outputs[m].view(), &table.labels, &held),
+        }
+    };
+    let models = ModelsInfo {
+        learner: serde_json::to_value(&cfg.learner).map_err(|e| AuditError::Input(e.to_string()))?,
+        target_training: match cfg.plan.target {
+            TargetMode::Train => "train".into(),
+            TargetMode::MemberColumn => "member_column".into(),
+            TargetMode::NullCheck => "null_check".into(),
+        },
+        features: x.ncols(),
+        classes: n_classes,
+        audit_records: n,
+        population_records: p,
+        reference_models: k,
+        target: fit(0),
+        references: (1..n_models).map(fit).collect(),
+    };
+    let mut notes = Vec::new();
+    if cfg.plan.target == TargetMode::NullCheck {
+        notes.push(
+            "Null check: the membership scored here was drawn independently of the target's training set, so every \
+             attack should be at chance (AUC intervals covering 0.5). A clear departure points to a flaw in the pipeline."
+                .into(),
+        );
+    }
+    if let Some(m) = cfg.plan.max_rows.filter(|&m| m < table.len()) {
+        notes.push(format!("plan.max_rows: a seeded subsample of {m} of the table's {} rows was audited", table.len()));
+    }
+    let mut extra_caveats = vec![format!(
+        "Reference attacks assume the reference models are trained like the target (same learner, data \
+         distribution and training-set size); here all {k} were trained by this tool with the target's learner."
+    )];
+    if k > 0 && k < 16 {
+        extra_caveats.push(format!(
+            "Only {k} reference models: per-example variance estimates are noisy; LiRA's authors use 64 or more \
+             (global variance is more robust with few models)."
+        ));
+    }
+    let assembly = Assembly {
+        command: "audit",
+        eval: cfg.eval.eval_config(cfg.seed),
+        folds: cfg.attacks.folds,
+        prob_tolerance: 0.0,
+        slice_attacks: cfg.report.slices.clone(),
+        rules,
+        top_records: cfg.report.top,
+        inputs: report_inputs(&table.inputs),
+        rows_read: table.rows_read,
+        skipped: report_skips(&table.skipped),
+        notes,
+        extra_caveats,
+        models: Some(models),
+        outputs_kind: "logits",
+        n_classes: Some(n_classes),
+    };
+    let ids: Vec<String> = plan.audit.iter().map(|&r| table.ids[r].clone()).collect();
+    let mut out = assemble(assembly, attacks, &signals, ids, member, Some(labels_audit))?;
+    out.extra_files.push(("plan.npz".into(), plan.to_npz()?));
+    Ok(out)
+}

@@ -1,0 +1,55 @@
+//! Progress bars for model audits (indicatif): models trained with an ETA, then the
+//! attack and evaluation stages. Drawn on stderr only when it is a terminal, so logs and
+//! tests see nothing.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mia_audit::Progress;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+pub struct Bars {
+    models: ProgressBar,
+    pub trained: AtomicUsize,
+    pub reused: AtomicUsize,
+}
+
+impl Bars {
+    pub fn new(quiet: bool) -> Bars {
+        let target = if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
+        let models = ProgressBar::with_draw_target(Some(0), target);
+        models.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} models ({eta} left) {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        models.enable_steady_tick(Duration::from_millis(200));
+        Bars { models, trained: AtomicUsize::new(0), reused: AtomicUsize::new(0) }
+    }
+
+    pub fn update(&self, p: Progress) {
+        match p {
+            Progress::Planned { total, to_train } => {
+                self.models.set_length(total as u64);
+                self.models.set_message(if to_train < total {
+                    format!("training {to_train}, {} found in the artifact store", total - to_train)
+                } else {
+                    format!("training target + {} reference models", total - 1)
+                });
+                // The ETA counts trained models only.
+                self.models.reset_eta();
+            }
+            Progress::ModelDone { trained, .. } => {
+                let counter = if trained { &self.trained } else { &self.reused };
+                counter.fetch_add(1, Ordering::Relaxed);
+                self.models.inc(1)
+            }
+            Progress::Stage(name) => self.models.set_message(format!("models done; running {name}")),
+        }
+    }
+
+    pub fn finish(&self) {
+        self.models.finish_and_clear();
+    }
+}

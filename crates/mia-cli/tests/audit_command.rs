@@ -1,0 +1,223 @@
+//! End-to-end behaviour of `mia audit` on bundled real data (Location-30): determinism
+//! across thread counts, resuming a killed run, the null check, the report schema, and
+//! one-line config errors with exit code 2.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A small audit of Location-30: a seeded subsample of rows, a small MLP, few reference
+/// models. `extra` is appended to the `[plan]` table; `learner` replaces the learner.
+fn config(dir: &Path, plan_extra: &str, learner: &str, eval_extra: &str) -> PathBuf {
+    let data = root().join("data/location/bangkok.csv.gz");
+    let text = format!(
+        r#"seed = 3
+
+[data]
+path = "{}"
+header = false
+label = "0"
+numeric = "rest"
+standardize = false
+
+[plan]
+max_rows = 900
+population_fraction = 0.2
+{plan_extra}
+
+[learner]
+{learner}
+
+[eval]
+fpr = [0.01, 0.1]
+{eval_extra}
+"#,
+        data.display()
+    );
+    let path = dir.join("audit.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const SMALL_MLP: &str = "kind = \"mlp\"\nhidden_layer_sizes = [32]\nmax_iter = 40\ntol = 0.0";
+
+fn mia(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mia")).args(args).current_dir(root()).output().unwrap()
+}
+
+fn report(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn audit_is_byte_identical_with_one_or_two_threads_and_valid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), "reference_models = 4", SMALL_MLP, "bootstrap = 200");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let o1 = mia(&["audit", s(&cfg), "-q", "--threads", "1", "-o", s(&a)]);
+    assert!(o1.status.success(), "{}", String::from_utf8_lossy(&o1.stderr));
+    let o2 = mia(&["audit", s(&cfg), "-q", "--threads", "2", "-o", s(&b)]);
+    assert!(o2.status.success(), "{}", String::from_utf8_lossy(&o2.stderr));
+    for f in ["report.json", "records.csv", "report.html", "plan.npz"] {
+        assert!(std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(), "{f} differs");
+    }
+    let doc = report(&a);
+    let schema: Value =
+        serde_json::from_slice(&std::fs::read(root().join("schema/report.schema.json")).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(doc["command"], "audit");
+    let m = &doc["models"];
+    assert_eq!(m["reference_models"], 4);
+    assert_eq!(m["references"].as_array().unwrap().len(), 4);
+    assert_eq!(m["audit_records"].as_u64().unwrap() + m["population_records"].as_u64().unwrap(), 900);
+    // The MLP fits its training rows better than rows it never saw.
+    assert!(m["target"]["train_accuracy"].as_f64().unwrap() > m["target"]["held_out_accuracy"].as_f64().unwrap());
+    let names: Vec<&str> = doc["attacks"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    for want in ["lira_online", "lira_offline", "rmia_online", "rmia_offline", "attack_p", "attack_r", "loss"] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    // Another seed draws another plan and gives another report.
+    let c = tmp.path().join("c");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("seed = 3", "seed = 4");
+    let cfg4 = tmp.path().join("audit4.toml");
+    std::fs::write(&cfg4, text).unwrap();
+    assert!(mia(&["audit", s(&cfg4), "-q", "-o", s(&c)]).status.success());
+    assert_ne!(std::fs::read(a.join("report.json")).unwrap(), std::fs::read(c.join("report.json")).unwrap());
+}
+
+fn npy_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut v: Vec<PathBuf> = rd
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "npy") && !p.file_name().unwrap().to_str().unwrap().starts_with('.'))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_killed_run_resumes_without_retraining_and_gives_the_same_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let learner = "kind = \"mlp\"\nhidden_layer_sizes = [64]\nmax_iter = 150\ntol = 0.0";
+    let cfg = config(tmp.path(), "reference_models = 8", learner, "bootstrap = 100");
+    let out = tmp.path().join("killed");
+    let models = out.join("models");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mia"))
+        .args(["audit", s(&cfg), "-q", "--threads", "2", "-o", s(&out)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while npy_files(&models).is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before any model was stored");
+        assert!(start.elapsed() < Duration::from_secs(300), "no model finished in 5 minutes");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    assert!(!out.join("report.json").exists(), "the run finished before it was killed");
+    let finished = npy_files(&models);
+    assert!(!finished.is_empty() && finished.len() < 9, "{} of 9 models stored", finished.len());
+    let stamps: Vec<_> = finished.iter().map(|p| std::fs::metadata(p).unwrap().modified().unwrap()).collect();
+
+    let resumed = mia(&["audit", s(&cfg), "--threads", "2", "-o", s(&out)]);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let err = String::from_utf8_lossy(&resumed.stderr);
+    let line = err.lines().find(|l| l.starts_with("models: ")).expect("models summary line");
+    let n = |word: &str| -> usize {
+        let i = line.find(word).unwrap();
+        line[..i].trim_end().rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(n(" reused"), finished.len(), "{line}");
+    assert_eq!(n(" trained"), 9 - finished.len(), "{line}");
+    for (p, t) in finished.iter().zip(stamps) {
+        assert_eq!(std::fs::metadata(p).unwrap().modified().unwrap(), t, "{} was rewritten", p.display());
+    }
+    // The same report as a run that was never interrupted.
+    let clean = tmp.path().join("clean");
+    assert!(mia(&["audit", s(&cfg), "-q", "-o", s(&clean)]).status.success());
+    assert!(
+        std::fs::read(out.join("report.json")).unwrap() == std::fs::read(clean.join("report.json")).unwrap(),
+        "resumed report differs from a clean run's"
+    );
+    // A second rerun trains nothing.
+    let again = mia(&["audit", s(&cfg), "--threads", "2", "-o", s(&out)]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("models: 0 trained, 9 reused"));
+}
+
+#[test]
+fn null_check_attacks_are_at_chance() {
+    // The target is trained on one random half, the membership scored is another, independent
+    // half: no attack can do better than chance. With ~15 attacks, each interval is a 99.8 %
+    // one (Bonferroni over 20), so a correct pipeline fails this test with probability < 5 %.
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(
+        tmp.path(),
+        "reference_models = 8\ntarget = \"null_check\"",
+        SMALL_MLP,
+        "bootstrap = 2000\nconfidence = 0.998",
+    );
+    let out = tmp.path().join("null");
+    let o = mia(&["audit", s(&cfg), "-q", "-o", s(&out)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc = report(&out);
+    assert_eq!(doc["models"]["target_training"], "null_check");
+    // The target does overfit: real leakage exists, it is just not what is scored.
+    let t = &doc["models"]["target"];
+    assert!(t["train_accuracy"].as_f64().unwrap() > t["held_out_accuracy"].as_f64().unwrap() + 0.1);
+    let attacks = doc["attacks"].as_array().unwrap();
+    assert!(attacks.len() >= 12);
+    for a in attacks {
+        let ci = a["auc"]["ci"].as_array().unwrap();
+        let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+        assert!(lo <= 0.5 && 0.5 <= hi, "{}: AUC interval [{lo}, {hi}] excludes 0.5", a["name"]);
+    }
+}
+
+#[test]
+fn config_errors_are_one_line_with_exit_code_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: Vec<(&str, String, &[&str])> = vec![
+        ("unknown key", "reference_models = 4\nrefrence_models = 4".into(), &["line", "unknown field", "refrence_models"]),
+        ("odd K", "reference_models = 3".into(), &["reference_models must be even", "3"]),
+        ("fraction", "reference_models = 2\ntarget_fraction = 1.5".into(), &["target_fraction", "1.5"]),
+        ("bad mode", "target = \"given\"".into(), &["line", "target"]),
+        ("no member column", "target = \"member_column\"".into(), &["member column"]),
+    ];
+    for (what, plan, needles) in cases {
+        let cfg = config(tmp.path(), &plan, SMALL_MLP, "");
+        let o = mia(&["audit", s(&cfg), "-q", "-o", s(&tmp.path().join("out"))]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{what}: not one line: {err}");
+        for n in needles {
+            assert!(err.contains(n), "{what}: {n:?} not in {err}");
+        }
+    }
+    // A learner parameter that makes no sense, and a data file that does not exist.
+    let cfg = config(tmp.path(), "", "kind = \"mlp\"\nmax_iter = 0", "");
+    let o = mia(&["audit", s(&cfg), "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("bangkok.csv.gz", "nowhere.csv.gz");
+    std::fs::write(&cfg, text).unwrap();
+    let o = mia(&["audit", s(&cfg), "-q"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("nowhere.csv.gz") && err.trim_end().lines().count() == 1, "{err}");
+    // A missing config file.
+    let o = mia(&["audit", "no/such/audit.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no/such/audit.toml"));
+}

@@ -1,0 +1,250 @@
+//! Tables from Parquet files (cargo feature `parquet`).
+//!
+//! Numeric feature columns may be integer, float, decimal, boolean or text columns; every
+//! other role reads text, and integer, float or boolean columns there are read as their
+//! decimal text (`1`, `2.5`, `true`). Nulls are missing values.
+
+use std::cell::Cell as StdCell;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::Once;
+
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, LargeStringArray, StringArray};
+use arrow::datatypes::{DataType, Float64Type};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::{Builder, Cell, Plan, Row, Table, TableOptions, TableSchema, usage};
+use crate::DataError;
+use crate::error::{one_line, show_path};
+use crate::hash::{hash_file, io_error, open};
+
+const MAGIC: &[u8; 4] = b"PAR1";
+const BATCH: usize = 1 << 16;
+
+fn bad(file: &str, message: impl Into<String>) -> DataError {
+    DataError::BadFile { file: file.to_string(), message: message.into() }
+}
+
+fn corrupt(file: &str, e: impl std::fmt::Display) -> DataError {
+    let msg: String = one_line(&e.to_string()).chars().take(300).collect();
+    bad(file, format!("corrupt or unreadable Parquet file: {msg}"))
+}
+
+pub(super) fn load(path: &Path, s: &TableSchema, opts: &TableOptions) -> Result<Table, DataError> {
+    let file = show_path(path);
+    let mut f = open(path)?;
+    let len = f.metadata().map(|m| m.len()).map_err(|e| io_error(path, &e))?;
+    if len == 0 {
+        return Err(DataError::Empty { file, message: "file is empty: expected a Parquet file".into() });
+    }
+    let mut head = [0u8; 4];
+    let n = read_up_to(&mut f, &mut head).map_err(|e| io_error(path, &e))?;
+    if n < 4 || &head != MAGIC {
+        let hint = if head.starts_with(&[0x1f, 0x8b]) {
+            " (it is gzip-compressed; if it is CSV, set format = \"csv\")"
+        } else if head[..n].iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+            " (it looks like text; if it is CSV, name it .csv or set format = \"csv\")"
+        } else {
+            ""
+        };
+        return Err(bad(&file, format!("not a Parquet file (it does not start with the magic bytes PAR1){hint}")));
+    }
+    if len < 12 {
+        return Err(bad(&file, format!("truncated Parquet file ({len} bytes; too short to hold a footer)")));
+    }
+    let mut tail = [0u8; 4];
+    f.seek(SeekFrom::End(-4)).map_err(|e| io_error(path, &e))?;
+    let m = read_up_to(&mut f, &mut tail).map_err(|e| io_error(path, &e))?;
+    if m < 4 || &tail != MAGIC {
+        return Err(bad(&file, "truncated or corrupt Parquet file (the footer magic PAR1 is missing at the end)"));
+    }
+    drop(f);
+    let input = hash_file(path)?;
+    let f = open(path)?;
+    let result = {
+        let _quiet = QuietPanics::enter();
+        catch_unwind(AssertUnwindSafe(|| read(f, &file, s, opts)))
+    };
+    let mut table = match result {
+        Ok(r) => r?,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "decoder failure".to_string());
+            return Err(corrupt(&file, what));
+        }
+    };
+    table.inputs.push(input);
+    Ok(table)
+}
+
+thread_local! {
+    static QUIET: StdCell<bool> = const { StdCell::new(false) };
+}
+
+/// While alive, panics on this thread are not printed by the panic hook (the Parquet decoder
+/// can panic on some corrupt files; such panics are caught and become a [`DataError`]).
+struct QuietPanics;
+
+impl QuietPanics {
+    fn enter() -> Self {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if !QUIET.with(StdCell::get) {
+                    previous(info);
+                }
+            }));
+        });
+        QUIET.with(|q| q.set(true));
+        QuietPanics
+    }
+}
+
+impl Drop for QuietPanics {
+    fn drop(&mut self) {
+        QUIET.with(|q| q.set(false));
+    }
+}
+
+fn read_up_to(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn is_string(t: &DataType) -> bool {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => is_string(v) || is_number(v),
+        _ => false,
+    }
+}
+
+fn is_number(t: &DataType) -> bool {
+    t.is_integer()
+        || t.is_floating()
+        || matches!(t, DataType::Boolean | DataType::Decimal32(..) | DataType::Decimal64(..))
+        || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..))
+}
+
+/// A column of one batch, as cells are read from it.
+enum Col {
+    Num(Float64Array),
+    Str(StringArray),
+    LargeStr(LargeStringArray),
+}
+
+fn column(a: &ArrayRef, numeric: bool) -> Result<Col, String> {
+    let t = a.data_type();
+    let cast = |to: &DataType| arrow::compute::cast(a, to).map_err(|e| e.to_string());
+    if numeric && is_number(t) {
+        let f = if *t == DataType::Float64 { a.clone() } else { cast(&DataType::Float64)? };
+        return f.as_primitive_opt::<Float64Type>().cloned().map(Col::Num).ok_or_else(|| "float cast".to_string());
+    }
+    match t {
+        DataType::Utf8 => a.as_string_opt::<i32>().cloned().map(Col::Str).ok_or_else(|| "utf8".to_string()),
+        DataType::LargeUtf8 => a.as_string_opt::<i64>().cloned().map(Col::LargeStr).ok_or_else(|| "utf8".to_string()),
+        _ => {
+            let s = cast(&DataType::Utf8)?;
+            s.as_string_opt::<i32>().cloned().map(Col::Str).ok_or_else(|| "utf8 cast".to_string())
+        }
+    }
+}
+
+struct PqRow<'a> {
+    i: usize,
+    cols: &'a [Col],
+    /// Position in `cols` of each table column (usize::MAX when not read).
+    pos: &'a [usize],
+}
+
+impl Row for PqRow<'_> {
+    fn cell(&self, col: usize) -> Cell<'_> {
+        let Some(c) = self.pos.get(col).and_then(|&k| self.cols.get(k)) else {
+            return Cell::Null;
+        };
+        let i = self.i;
+        match c {
+            Col::Num(a) if a.is_valid(i) => Cell::Num(a.value(i)),
+            Col::Str(a) if a.is_valid(i) => Cell::Text(a.value(i).as_bytes()),
+            Col::LargeStr(a) if a.is_valid(i) => Cell::Text(a.value(i).as_bytes()),
+            _ => Cell::Null,
+        }
+    }
+}
+
+fn read(f: File, file: &str, s: &TableSchema, opts: &TableOptions) -> Result<Table, DataError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(file, e))?;
+    let schema = builder.schema().clone();
+    let original: Vec<String> = schema.fields().iter().map(|fl| fl.name().clone()).collect();
+    let names = match &s.names {
+        Some(n) if n.len() != original.len() => {
+            return Err(usage(
+                file,
+                format!("`names` lists {} columns but the Parquet file has {}", n.len(), original.len()),
+            ));
+        }
+        Some(n) => n.clone(),
+        None => original,
+    };
+    let plan = Plan::new(file, names, s, false)?;
+    let used = plan.used();
+    for &c in &used {
+        let t = schema.fields().get(c).map(|fl| fl.data_type().clone()).unwrap_or(DataType::Null);
+        if !(is_string(&t) || is_number(&t)) {
+            return Err(DataError::ColumnType {
+                file: file.to_string(),
+                column: one_line(plan.name(c)),
+                expected: "a text, number or boolean column".to_string(),
+                found: t.to_string(),
+            });
+        }
+    }
+    let numeric: Vec<bool> = used.iter().map(|&c| plan.is_numeric(c)).collect();
+    let mut pos = vec![usize::MAX; plan.names.len()];
+    for (k, &c) in used.iter().enumerate() {
+        pos[c] = k;
+    }
+    let mask = ProjectionMask::roots(builder.parquet_schema(), used.iter().copied());
+    let reader = builder.with_projection(mask).with_batch_size(BATCH).build().map_err(|e| corrupt(file, e))?;
+    let mut b = Builder::new(plan, s, opts);
+    let mut row: u64 = 0;
+    for batch in reader {
+        let batch = batch.map_err(|e| corrupt(file, e))?;
+        if batch.num_columns() != used.len() {
+            return Err(corrupt(
+                file,
+                format!("expected {} projected columns, got {}", used.len(), batch.num_columns()),
+            ));
+        }
+        let cols = batch
+            .columns()
+            .iter()
+            .zip(&numeric)
+            .map(|(a, &num)| column(a, num))
+            .collect::<Result<Vec<Col>, String>>()
+            .map_err(|e| corrupt(file, e))?;
+        for i in 0..batch.num_rows() {
+            row += 1;
+            b.push(row, &PqRow { i, cols: &cols, pos: &pos })?;
+        }
+    }
+    if b.rows_read == 0 {
+        return Err(DataError::Empty { file: file.to_string(), message: "no data rows: the table has 0 rows".into() });
+    }
+    b.finish(Vec::new(), Vec::new())
+}

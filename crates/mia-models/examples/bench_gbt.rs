@@ -1,0 +1,133 @@
+//! Fit time of the gradient-boosted trees learner on UCI Adult and Location-30, next to
+//! scikit-learn's HistGradientBoostingClassifier on the same data (numbers from
+//! `fixtures/models/sklearn_gbt.json`, written by `scripts/sklearn_gbt.py`).
+//!
+//! ```text
+//! cargo run --release -p mia-models --example bench_gbt [-- REPEATS]
+//! ```
+//!
+//! Encoding and split as in the script: Adult one-hot + standardised numerics (108 features),
+//! Location-30 raw binary (446 features); train = even rows, test = odd rows. Our fit is
+//! single-threaded; the best of REPEATS (default 5) fits is reported.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use flate2::read::GzDecoder;
+use mia_models::gbt::{GbtLearner, GbtParams};
+use mia_models::{Model, TrainSet};
+use ndarray::Array2;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn gunzip(path: &Path) -> String {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut text = String::new();
+    GzDecoder::new(file).read_to_string(&mut text).expect("gzip text");
+    text
+}
+
+fn adult() -> (Array2<f32>, Vec<usize>) {
+    const NUMERIC: [usize; 6] = [0, 2, 4, 10, 11, 12];
+    let text = gunzip(&root().join("data/adult/adult.data.gz"));
+    let rows: Vec<Vec<&str>> =
+        text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.split(',').map(str::trim).collect()).collect();
+    let y: Vec<usize> = rows.iter().map(|r| usize::from(r[14] == ">50K")).collect();
+    let n = rows.len();
+    let mut columns: Vec<Vec<f64>> = Vec::new();
+    for j in 0..14 {
+        if NUMERIC.contains(&j) {
+            let v: Vec<f64> = rows.iter().map(|r| r[j].parse::<f64>().expect("number")).collect();
+            let mean = v.iter().sum::<f64>() / n as f64;
+            let sd = (v.iter().map(|a| (a - mean) * (a - mean)).sum::<f64>() / n as f64).sqrt();
+            columns.push(v.iter().map(|a| (a - mean) / sd).collect());
+        } else {
+            let mut cats: Vec<&str> = rows.iter().map(|r| r[j]).collect();
+            cats.sort_unstable();
+            cats.dedup();
+            for c in cats {
+                columns.push(rows.iter().map(|r| if r[j] == c { 1.0 } else { 0.0 }).collect());
+            }
+        }
+    }
+    (Array2::from_shape_fn((n, columns.len()), |(i, j)| columns[j][i] as f32), y)
+}
+
+fn location() -> (Array2<f32>, Vec<usize>) {
+    let text = gunzip(&root().join("data/location/bangkok.csv.gz"));
+    let mut y = Vec::new();
+    let mut xs = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let mut fields = line.split(',');
+        let class: usize = fields.next().expect("class").trim_matches('"').parse().expect("class number");
+        y.push(class - 1);
+        xs.extend(fields.map(|v| v.parse::<f32>().expect("0/1")));
+    }
+    (Array2::from_shape_vec((y.len(), xs.len() / y.len()), xs).expect("rectangular"), y)
+}
+
+fn accuracy(logits: &Array2<f64>, y: &[usize], rows: &[usize]) -> f64 {
+    let argmax = |r: usize| {
+        let row = logits.row(r);
+        (0..row.len()).fold(0, |a, k| if row[k] > row[a] { k } else { a })
+    };
+    rows.iter().filter(|&&r| argmax(r) == y[r]).count() as f64 / rows.len() as f64
+}
+
+fn bench(name: &str, x: &Array2<f32>, y: &[usize], n_classes: usize, max_iter: usize, repeats: usize) {
+    let train: Vec<usize> = (0..y.len()).step_by(2).collect();
+    let test: Vec<usize> = (1..y.len()).step_by(2).collect();
+    let learner = GbtLearner::new(GbtParams { max_iter, ..Default::default() }).expect("params");
+    let data = TrainSet { x: x.view(), y, n_classes, rows: &train };
+    let mut best = f64::INFINITY;
+    let mut model = None;
+    for _ in 0..repeats {
+        let t = Instant::now();
+        let m = learner.fit_gbt(&data).expect("fit");
+        best = best.min(t.elapsed().as_secs_f64());
+        model = Some(m);
+    }
+    let model = model.expect("at least one fit");
+    let t = Instant::now();
+    let logits = model.logits(x.view());
+    let predict = t.elapsed().as_secs_f64();
+    let leaves: usize = model.n_leaves().iter().sum();
+
+    let fixture: serde_json::Value = std::fs::read_to_string(root().join("fixtures/models/sklearn_gbt.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let sk = &fixture[name];
+    println!(
+        "{name}: {} train x {} features, {n_classes} classes, max_iter {max_iter}, {} trees, {leaves} leaves",
+        train.len(),
+        x.ncols(),
+        model.n_leaves().len()
+    );
+    println!(
+        "  ours:    fit {best:.3} s (1 thread, best of {repeats}), predict all {} rows {predict:.3} s, \
+         test acc {:.4}, train acc {:.4}",
+        y.len(),
+        accuracy(&logits, y, &test),
+        accuracy(&logits, y, &train)
+    );
+    println!(
+        "  sklearn: fit {} s (OMP 1 thread), {} s (default threads), test acc {}, train acc {}, {} leaves",
+        sk["fit_seconds_1_thread"],
+        sk["fit_seconds_default_threads"],
+        sk["test_accuracy"],
+        sk["train_accuracy"],
+        sk["total_leaves"]
+    );
+}
+
+fn main() {
+    let repeats: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(5);
+    let (x, y) = adult();
+    bench("adult", &x, &y, 2, 100, repeats);
+    let (x, y) = location();
+    bench("location", &x, &y, 30, 30, repeats);
+}
