@@ -181,8 +181,10 @@ def attack_r_np(target, ref, keep, interpolation):
         if interpolation == "none":
             out.append(np.mean(l >= t))
             continue
-        # 1 - smallest alpha with np.quantile(l, alpha, method='linear') >= t, by bisection.
-        q = lambda a: np.quantile(l, a, method="linear")
+        # 1 - smallest alpha with np.quantile(l + [0, 1000], alpha, method='linear') >= t, by bisection:
+        # the authors' linear_itp_threshold_func (signal_min = 0, signal_max = 1000 appended).
+        ext = np.append(np.append(l, 0.0), 1000.0)
+        q = lambda a: np.quantile(ext, a, method="linear")
         if q(0.0) >= t:
             out.append(1.0)
         elif q(1.0) < t:
@@ -358,7 +360,8 @@ def main():
                     "research/mi_lira_2021/plot.py (median, np.std + 1e-30, cut to the smallest IN/OUT count)",
             "rmia": "brute-force N x P comparison l(z) <= l(x) - ln(gamma) (strict < for 'greater'), "
                     "l = ln p_t - ln Pr with Pr a linear-space mean of expit(phi)",
-            "attack_r": "linear: 1 - smallest alpha with np.quantile(OUT losses, alpha) >= target loss (bisection)",
+            "attack_r": "linear: 1 - smallest alpha with np.quantile(OUT losses + [0, 1000], alpha) >= target loss "
+                        "(bisection)",
             "shokri": "per-class Newton logistic regression (l2 = 1e-4, standardised features: top-3 sorted "
                       "softmax probabilities, min(loss, 50), clip(phi, +-50)) on reference outputs labelled by keep",
         },

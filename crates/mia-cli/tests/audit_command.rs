@@ -193,7 +193,7 @@ fn config_errors_are_one_line_with_exit_code_2() {
         ("unknown key", "reference_models = 4\nrefrence_models = 4".into(), &["line", "unknown field", "refrence_models"]),
         ("odd K", "reference_models = 3".into(), &["reference_models must be even", "3"]),
         ("fraction", "reference_models = 2\ntarget_fraction = 1.5".into(), &["target_fraction", "1.5"]),
-        ("bad mode", "target = \"given\"".into(), &["line", "target"]),
+        ("bad mode", "target = \"given\"".into(), &["line", "unknown variant", "given"]),
         ("no member column", "target = \"member_column\"".into(), &["member column"]),
     ];
     for (what, plan, needles) in cases {

@@ -6,7 +6,8 @@
 //! what the single-threaded learners need). The other loops are plain Rust written so that LLVM
 //! vectorises them: fixed-size chunks, no float reductions across a loop. Each is compiled twice,
 //! once for the x86-64 baseline and once with AVX2 + FMA enabled (`#[target_feature]`), and
-//! [`Isa::detect`] picks one at run time. The FMA build rounds `a * b + c` once, the baseline
+//! [`Isa::detect`] picks one at run time. (An AVX-512 build was tried: LLVM keeps 256-bit vectors
+//! for this code and it measured no faster.) The FMA build rounds `a * b + c` once, the baseline
 //! twice, so the two differ in the last bits; on one machine the choice never changes, so a fit
 //! stays bit-for-bit reproducible there (as does matrixmultiply, which dispatches the same way).
 
@@ -24,14 +25,26 @@ pub(crate) enum Isa {
 }
 
 impl Isa {
-    /// The best instruction set this CPU supports.
+    /// The best instruction set this CPU supports, unless the environment variable
+    /// `MIA_MODELS_ISA=baseline` asks for the baseline kernels (for benchmarks, and to take the
+    /// same path on CPUs with and without AVX2). Decided once per process.
     pub(crate) fn detect() -> Isa {
+        static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+        *ISA.get_or_init(|| {
+            let cap = std::env::var("MIA_MODELS_ISA").unwrap_or_default();
+            Isa::supported(cap.trim())
+        })
+    }
+
+    fn supported(cap: &str) -> Isa {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            let avx2 = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+            if avx2 && cap != "baseline" {
                 return Isa::Avx2Fma;
             }
         }
+        let _ = cap;
         Isa::Baseline
     }
 }
@@ -93,8 +106,7 @@ impl<'a> Mat<'a> {
 pub(crate) fn gemm(a: Mat<'_>, b: Mat<'_>, beta: f32, c: &mut [f32]) {
     let (av, bv) = (a.view(), b.view());
     let (m, n) = (av.nrows(), bv.ncols());
-    let mut cv = ArrayViewMut2::from_shape((m, n), &mut c[..m * n])
-        .expect("gemm output: slice holds m * n values");
+    let mut cv = ArrayViewMut2::from_shape((m, n), &mut c[..m * n]).expect("gemm output: slice holds m * n values");
     general_mat_mul(1.0, &av, &bv, beta, &mut cv);
 }
 
@@ -151,7 +163,7 @@ fn adam_avx2(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: &AdamSte
 pub(crate) fn adam(isa: Isa, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: &AdamStep) -> f64 {
     debug_assert!(g.len() == w.len() && m.len() == w.len() && v.len() == w.len());
     match isa {
-        // SAFETY: `Isa::Avx2Fma` is only produced by `Isa::detect` after checking both features.
+        // SAFETY: `Isa::detect` checked these features before producing the variant.
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma => unsafe { adam_avx2(w, g, m, v, s) },
         Isa::Baseline => adam_impl::<Plain>(w, g, m, v, s),

@@ -154,10 +154,21 @@ impl Model for LogisticModel {
         assert_eq!(x.ncols(), d, "logistic model trained on {d} features is given {}", x.ncols());
         let kk = self.coef.nrows();
         let mut out = Array2::zeros((x.nrows(), self.n_classes));
-        for (i, row) in x.rows().into_iter().enumerate() {
-            for (c, w) in self.coef.rows().into_iter().enumerate() {
-                let z = self.intercept[c] + row.iter().zip(w.iter()).map(|(&a, &b)| f64::from(a) * b).sum::<f64>();
-                out[[i, if kk == 1 { 1 } else { c }]] = z;
+        // Blocks of rows through f64 GEMM: z = x · coefᵀ + intercept.
+        const BLOCK: usize = 1024;
+        let mut z = Array2::<f64>::zeros((BLOCK.min(x.nrows()), kk));
+        for start in (0..x.nrows()).step_by(BLOCK) {
+            let xb = x.slice(ndarray::s![start..(start + BLOCK).min(x.nrows()), ..]).mapv(f64::from);
+            let bl = xb.nrows();
+            let mut zb = z.slice_mut(ndarray::s![..bl, ..]);
+            for mut row in zb.rows_mut() {
+                row.assign(&ndarray::ArrayView1::from(&self.intercept[..]));
+            }
+            general_mat_mul(1.0, &xb, &self.coef.t(), 1.0, &mut zb);
+            if kk == 1 {
+                out.slice_mut(ndarray::s![start..start + bl, 1]).assign(&zb.column(0));
+            } else {
+                out.slice_mut(ndarray::s![start..start + bl, ..]).assign(&zb);
             }
         }
         out
@@ -583,7 +594,10 @@ mod tests {
         let x = Array2::<f32>::zeros((4, 2));
         let y = vec![0, 1, 2, 1];
         let l = LogisticLearner::new(LogisticParams::default()).unwrap();
-        assert!(matches!(l.fit(&TrainSet { x: x.view(), y: &y, n_classes: 2, rows: &[] }, 0), Err(ModelError::Data(_))));
+        assert!(matches!(
+            l.fit(&TrainSet { x: x.view(), y: &y, n_classes: 2, rows: &[] }, 0),
+            Err(ModelError::Data(_))
+        ));
         assert!(matches!(
             l.fit(&TrainSet { x: x.view(), y: &y, n_classes: 2, rows: &[0, 2] }, 0),
             Err(ModelError::Data(m)) if m.contains("row 2")

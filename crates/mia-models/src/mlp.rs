@@ -156,9 +156,9 @@ impl MlpLearner {
         let mut sizes = vec![d];
         sizes.extend_from_slice(&p.hidden_layer_sizes);
         sizes.push(k_out);
-        let n_params = sizes
-            .windows(2)
-            .try_fold(0usize, |acc, w| w[0].checked_mul(w[1]).and_then(|m| m.checked_add(w[1])).and_then(|m| m.checked_add(acc)));
+        let n_params = sizes.windows(2).try_fold(0usize, |acc, w| {
+            w[0].checked_mul(w[1]).and_then(|m| m.checked_add(w[1])).and_then(|m| m.checked_add(acc))
+        });
         if n_params.is_none_or(|c| c > MAX_PARAMS) {
             return Err(ModelError::Param {
                 param: "hidden_layer_sizes",
@@ -347,9 +347,8 @@ impl Net {
         let (mut w, mut b) = (Vec::new(), Vec::new());
         for s in sizes.windows(2) {
             let bound = (6.0 / (s[0] + s[1]) as f64).sqrt();
-            let mut draw = |len: usize| -> Vec<f32> {
-                (0..len).map(|_| (-bound + 2.0 * bound * uniform(rng)) as f32).collect()
-            };
+            let mut draw =
+                |len: usize| -> Vec<f32> { (0..len).map(|_| (-bound + 2.0 * bound * uniform(rng)) as f32).collect() };
             w.push(draw(s[0] * s[1]));
             b.push(draw(s[1]));
         }
@@ -607,11 +606,7 @@ mod tests {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
         let x = Array2::from_shape_fn((n, d), |_| {
             let u = uniform(&mut rng);
-            if sparse {
-                if u < 0.15 { 1.0 } else { 0.0 }
-            } else {
-                (3.0 * u - 1.0) as f32
-            }
+            if sparse { if u < 0.15 { 1.0 } else { 0.0 } } else { (3.0 * u - 1.0) as f32 }
         });
         let y = (0..n)
             .map(|i| {
@@ -840,6 +835,20 @@ mod tests {
         assert!(serde_json::from_str::<MlpParams>(r#"{"hidden": [3]}"#).is_err());
         let s: MlpParams = serde_json::from_str(r#"{"sparse_input": "never", "batch_size": 128}"#).unwrap();
         assert_eq!((s.sparse_input, s.batch_size), (SparseInput::Never, Some(128)));
+    }
+
+    #[test]
+    fn learner_spec_names_the_mlp_and_logistic_learners() {
+        let spec: crate::LearnerSpec =
+            serde_json::from_str(r#"{"kind": "mlp", "hidden_layer_sizes": [8], "max_iter": 5}"#).unwrap();
+        assert_eq!(spec.kind(), "mlp");
+        assert!(spec.learner().is_ok());
+        assert!(serde_json::from_str::<crate::LearnerSpec>(r#"{"kind": "mlp", "epochs": 5}"#).is_err());
+        let bad: crate::LearnerSpec = serde_json::from_str(r#"{"kind": "mlp", "alpha": -1.0}"#).unwrap();
+        assert!(matches!(bad.learner(), Err(ModelError::Param { param: "alpha", .. })));
+        let lr: crate::LearnerSpec = serde_json::from_str(r#"{"kind": "logistic", "c": 10.0}"#).unwrap();
+        assert_eq!(lr.kind(), "logistic");
+        assert!(lr.learner().is_ok());
     }
 
     #[test]

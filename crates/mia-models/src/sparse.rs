@@ -220,7 +220,7 @@ fn affine_avx2(csr: &Csr, batch: &[u32], w: &[f32], bias: &[f32], out: &mut [f32
 pub(crate) fn affine(isa: Isa, csr: &Csr, batch: &[u32], w: &[f32], bias: &[f32], out: &mut [f32]) {
     assert!(w.len() >= csr.n_cols * bias.len() && out.len() >= batch.len() * bias.len());
     match isa {
-        // SAFETY: `Isa::Avx2Fma` is only produced by `Isa::detect` after checking both features.
+        // SAFETY: `Isa::detect` checked these features before producing the variant.
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma => unsafe { affine_avx2(csr, batch, w, bias, out) },
         Isa::Baseline => affine_impl::<Plain>(csr, batch, w, bias, out),
@@ -288,7 +288,7 @@ pub(crate) fn grad_adam(isa: Isa, csc: &CscBatch, delta: &[f32], h: usize, p: Ad
     let n = csc.n_cols() * h;
     assert!(p.w.len() == n && p.m.len() == n && p.v.len() == n);
     match isa {
-        // SAFETY: `Isa::Avx2Fma` is only produced by `Isa::detect` after checking both features.
+        // SAFETY: `Isa::detect` checked these features before producing the variant.
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma => unsafe { grad_adam_avx2(csc, delta, h, p, s) },
         Isa::Baseline => grad_adam_impl::<Plain>(csc, delta, h, p, s),
@@ -371,6 +371,8 @@ mod tests {
                 assert!((back[j * k + c] - want).abs() < 1e-9);
             }
         }
-        assert!((density(x.view(), 0..n) - x.iter().filter(|v| **v != 0.0).count() as f64 / (n * d) as f64).abs() < 1e-12);
+        assert!(
+            (density(x.view(), 0..n) - x.iter().filter(|v| **v != 0.0).count() as f64 / (n * d) as f64).abs() < 1e-12
+        );
     }
 }

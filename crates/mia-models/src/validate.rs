@@ -8,7 +8,10 @@ use crate::{ModelError, TrainSet};
 pub(crate) fn check_train_set(data: &TrainSet<'_>) -> Result<(), ModelError> {
     let n = data.x.nrows();
     if data.n_classes < 2 {
-        return Err(ModelError::Data(format!("a classifier needs at least 2 classes, got n_classes = {}", data.n_classes)));
+        return Err(ModelError::Data(format!(
+            "a classifier needs at least 2 classes, got n_classes = {}",
+            data.n_classes
+        )));
     }
     if data.y.len() != n {
         return Err(ModelError::Data(format!("{} labels for a feature matrix of {n} rows", data.y.len())));

@@ -55,7 +55,11 @@ fn check(name: &str, table: &Table) {
     for seed in MLP_SEEDS {
         let m = learner.fit_mlp(&data, seed).unwrap();
         let acc = accuracy(&m.logits(x_test.view()), &table.y, &test);
-        eprintln!("{name} mlp seed {seed}: test {acc:.4}, {} epochs, loss {:.5}", m.n_iter(), m.loss_curve().last().unwrap());
+        eprintln!(
+            "{name} mlp seed {seed}: test {acc:.4}, {} epochs, loss {:.5}",
+            m.n_iter(),
+            m.loss_curve().last().unwrap()
+        );
         tests.push(acc);
     }
     let ours = tests.iter().sum::<f64>() / tests.len() as f64;

@@ -24,18 +24,29 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Interpolation {
-    /// The smallest α whose linearly interpolated α-percentile flags x (see [`attack_r`]).
+    /// The smallest α whose linearly interpolated α-percentile flags x, the reference
+    /// losses extended by the end points `loss_min` and `loss_max` (see [`attack_r`]).
     #[default]
     Linear,
     /// The plain fraction of OUT reference losses ≥ the target's loss.
     None,
 }
 
-/// Attack R options.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// Attack R options; defaults from the authors' code (see [`attack_r`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AttackRConfig {
     pub interpolation: Interpolation,
+    /// Lower end point added to every record's reference losses (`signal_min`).
+    pub loss_min: f64,
+    /// Upper end point added to every record's reference losses (`signal_max`).
+    pub loss_max: f64,
+}
+
+impl Default for AttackRConfig {
+    fn default() -> Self {
+        AttackRConfig { interpolation: Interpolation::Linear, loss_min: 0.0, loss_max: 1000.0 }
+    }
 }
 
 /// Attack P (Ye et al., CCS 2022): score(x) = the fraction of population records z
@@ -61,46 +72,60 @@ pub fn attack_p(inputs: &ReferenceInputs) -> Result<Vec<f64>, CoreError> {
 
 /// Attack R (Ye et al., CCS 2022), per record x with m ≥ 1 OUT reference models.
 ///
-/// Let l_(0) ≤ … ≤ l_(m−1) be the sorted OUT reference losses on x and t the target's
-/// loss on x. Attack R flags x at level α when t ≤ Q(α), Q the α-percentile of the
-/// l's. With `interpolation = "linear"` (default) Q is numpy's linear percentile,
-/// Q(α) = l_(⌊h⌋) + (h − ⌊h⌋)(l_(⌊h⌋+1) − l_(⌊h⌋)) at h = α(m − 1), which turns the m
-/// reference losses into a continuous threshold (the paper interpolates the reference
-/// loss distribution in the same way so that few reference models do not give a
-/// coarse attack), and the score is 1 − α*, α* the smallest α that flags x:
+/// Attack R flags x at level α when the target's loss t on x is at most Q(α), an
+/// α-percentile of the losses of the reference models that did not train on x; the
+/// score is 1 − α*, α* the smallest α that flags x, so that a global threshold on the
+/// score sweeps α.
 ///
-/// * t ≤ l_(0): α* = 0, score 1;
-/// * t > l_(m−1): no α ≤ 1 flags x, score 0;
-/// * otherwise, with j the largest index with l_(j) < t:
-///   α* = (j + (t − l_(j)) / (l_(j+1) − l_(j))) / (m − 1).
+/// With `interpolation = "linear"` (default), Q is the authors' smoothed percentile, the
+/// `linear_itp_threshold_func` of their `ml_privacy_meter` (2022 versions): numpy's
+/// linear percentile of the OUT losses extended by the two end points `loss_min` = 0 and
+/// `loss_max` = 1000 (their `signal_min`, `signal_max`). So, with a_(0) ≤ … ≤ a_(M−1)
+/// those M = m + 2 values sorted, Q(α) interpolates linearly between a_(⌊h⌋) and
+/// a_(⌊h⌋+1) at h = α(M − 1), and
 ///
-/// The score is continuous in t and non-increasing: a lower target loss is more member-
-/// like. With m = 1 it is 1 when t ≤ l_(0), else 0. With `interpolation = "none"` the
-/// score is the plain fraction |{k OUT : l_k ≥ t}| / m (ties count). Needs ≥ 1 OUT
-/// reference model per record.
+/// * t ≤ a_(0): α* = 0, score 1;
+/// * t > a_(M−1): no α ≤ 1 flags x, score 0;
+/// * otherwise, with j the largest index with a_(j) < t:
+///   α* = (j + (t − a_(j)) / (a_(j+1) − a_(j))) / (M − 1).
+///
+/// The end points make the score continuous and strictly decreasing in t between them,
+/// even with one OUT model, rather than a step function of m + 1 levels. With
+/// `interpolation = "none"` the score is the plain fraction |{k OUT : l_k ≥ t}| / m
+/// (ties count). Needs ≥ 1 OUT reference model per record.
 pub fn attack_r(inputs: &ReferenceInputs, cfg: &AttackRConfig) -> Result<Vec<f64>, CoreError> {
     let (n, k) = inputs.check()?;
+    if cfg.interpolation == Interpolation::Linear
+        && !(cfg.loss_min.is_finite() && cfg.loss_max.is_finite() && cfg.loss_min < cfg.loss_max)
+    {
+        return Err(CoreError::Invalid(format!(
+            "attack_r needs finite loss_min < loss_max, got {} and {}",
+            cfg.loss_min, cfg.loss_max
+        )));
+    }
     let (_, n_out) = in_out_counts(inputs.keep);
     require(&n_out, 1, "OUT", "attack_r", k)?;
-    let mut l = Vec::with_capacity(k);
+    let mut l = Vec::with_capacity(k + 2);
     Ok((0..n)
         .map(|i| {
             gather(inputs.reference_phi, inputs.keep, i, false, &mut l);
             l.iter_mut().for_each(|v| *v = loss_from_phi(*v));
             let t = loss_from_phi(inputs.target_phi[i]);
-            let m = l.len();
             match cfg.interpolation {
-                Interpolation::None => l.iter().filter(|&&v| v >= t).count() as f64 / m as f64,
+                Interpolation::None => l.iter().filter(|&&v| v >= t).count() as f64 / l.len() as f64,
                 Interpolation::Linear => {
+                    l.push(cfg.loss_min);
+                    l.push(cfg.loss_max);
                     l.sort_by(f64::total_cmp);
+                    let last = l.len() - 1;
                     if t <= l[0] {
                         1.0
-                    } else if t > l[m - 1] {
+                    } else if t > l[last] {
                         0.0
                     } else {
-                        // l[0] < t ≤ l[m−1], so 0 ≤ j ≤ m − 2 and l[j] < t ≤ l[j+1].
+                        // l[0] < t ≤ l[last], so 0 ≤ j < last and l[j] < t ≤ l[j+1].
                         let j = l.partition_point(|&v| v < t) - 1;
-                        let alpha = (j as f64 + (t - l[j]) / (l[j + 1] - l[j])) / (m - 1) as f64;
+                        let alpha = (j as f64 + (t - l[j]) / (l[j + 1] - l[j])) / last as f64;
                         1.0 - alpha
                     }
                 }
@@ -138,11 +163,13 @@ pub(crate) fn describe_p(inputs: &ReferenceInputs) -> String {
 pub(crate) fn describe_r(inputs: &ReferenceInputs, cfg: &AttackRConfig) -> String {
     let (_, n_out) = in_out_counts(inputs.keep);
     let how = match cfg.interpolation {
-        Interpolation::Linear => {
+        Interpolation::Linear => format!(
             "1 − the smallest α at which the target's loss on x is ≤ the linearly interpolated (numpy 'linear') \
-             α-percentile of x's OUT reference losses"
-        }
-        Interpolation::None => "fraction of x's OUT reference losses ≥ the target's loss on x (ties count)",
+             α-percentile of x's OUT reference losses extended by the end points {} and {} (the authors' \
+             linear_itp_threshold_func)",
+            cfg.loss_min, cfg.loss_max
+        ),
+        Interpolation::None => "fraction of x's OUT reference losses ≥ the target's loss on x (ties count)".to_string(),
     };
     format!("Attack R (Ye et al., CCS 2022): {how}; OUT models per record {}", range_text(&n_out))
 }

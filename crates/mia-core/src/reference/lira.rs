@@ -7,7 +7,7 @@
 //!
 //! * **Online** (both Gaussians): score = log N(φ_t; μ_in, σ_in²) − log N(φ_t; μ_out, σ_out²),
 //!   the log likelihood ratio of "member" against "non-member" (Algorithm 1 of the paper).
-//! * **Offline, one-sided** (the paper, §VI-C): score = log Φ((φ_t − μ_out)/σ_out), the log
+//! * **Offline, one-sided** (the paper's offline attack): score = log Φ((φ_t − μ_out)/σ_out), the log
 //!   of the probability that a non-member's φ falls at or below the target's: large when
 //!   the target is more confident on x than OUT models are. Computed by
 //!   [`log_normal_cdf`], accurate far into the lower tail where Φ underflows.
@@ -21,15 +21,15 @@
 //!   their median (the authors' code; numpy's median, the mean of the two middle values
 //!   for an even count). σ is computed around the mean in both cases, as `np.std` does.
 //! * `variance`: `per_example` (Algorithm 1, default) fits σ per record and side;
-//!   `global` uses one σ per side for all records, which the paper recommends when there
-//!   are few reference models (§VI-A: fewer than about 64). Here the global σ² pools the
+//!   `global` uses one σ per side for all records (the paper's "fixed variance" variant,
+//!   which it recommends when there are few reference models). Here the global σ² pools the
 //!   within-record squared deviations: Σ_records Σ (φ − mean_record)² / (Σ n_record − ddof · R)
 //!   over the R records.
 //! * `std`: `population` (ddof 0, default) or `sample` (ddof 1; a per-example fit then
 //!   needs two observations per record), each floored at `std_floor` (default 1e-6) so a
 //!   record whose reference φ are all equal still gets a finite score; or
 //!   `reference_code`, which reproduces the authors' code exactly: σ = `np.std` (ddof 0)
-//!   + 1e-30 and no floor; every record's IN (OUT) observations are first cut to the
+//!   plus 1e-30 and no floor; every record's IN (OUT) observations are first cut to the
 //!   first m (in model order), m the smallest IN (OUT) count over all records, as the
 //!   code does before fitting; and `global` means `np.std` of all the cut observations
 //!   around their grand mean, the IN one serving both sides in the online attack (the
@@ -190,11 +190,7 @@ pub fn log_normal_cdf(z: f64) -> f64 {
         return (0.5 * if z >= 0.0 { 1.0 + e } else { 1.0 - e }).ln();
     }
     let c = erfcx_cf(x);
-    if z < 0.0 {
-        -std::f64::consts::LN_2 - 0.5 * z * z + c.ln()
-    } else {
-        (-0.5 * (-0.5 * z * z).exp() * c).ln_1p()
-    }
+    if z < 0.0 { -std::f64::consts::LN_2 - 0.5 * z * z + c.ln() } else { (-0.5 * (-0.5 * z * z).exp() * c).ln_1p() }
 }
 
 /// ln N(x; μ, σ²).
@@ -378,9 +374,7 @@ pub(crate) fn describe(inputs: &ReferenceInputs, cfg: &LiraConfig, online: bool)
             OfflineTest::OneSided => {
                 "LiRA offline, one-sided (Carlini et al., S&P 2022): log Φ((φ_t − μ_out)/σ_out)".to_string()
             }
-            OfflineTest::TwoSided => {
-                "LiRA offline, two-sided (authors' code): −log N(φ_t; μ_out, σ_out²)".to_string()
-            }
+            OfflineTest::TwoSided => "LiRA offline, two-sided (authors' code): −log N(φ_t; μ_out, σ_out²)".to_string(),
         }
     };
     let center = match cfg.center {

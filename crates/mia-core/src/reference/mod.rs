@@ -16,7 +16,7 @@
 //! | `rmia_online` | fraction of population z with LR(x, z) ≥ γ, Pr(x) from all K models | Zarifzadeh et al., ICML 2024 |
 //! | `rmia_offline` | the same with Pr(x) = ½((1+a)·Pr_OUT(x) + (1−a)) | Zarifzadeh et al., ICML 2024 |
 //! | `attack_p` | fraction of population losses ≥ the target's loss on x | Ye et al., CCS 2022 |
-//! | `attack_r` | 1 − smallest α whose interpolated α-percentile of x's OUT losses flags x | Ye et al., CCS 2022 |
+//! | `attack_r` | 1 − smallest α whose interpolated α-percentile of x's OUT losses (plus end points 0, 1000) flags x | Ye et al., CCS 2022 |
 //! | `difficulty_calibration` | mean OUT reference loss on x − target loss on x | Watson et al., ICLR 2022 |
 //! | `shokri_shadow` | log-odds of a per-class attack model trained on reference outputs | Shokri et al., S&P 2017 |
 //!
@@ -159,7 +159,9 @@ impl<'a> ReferenceInputs<'a> {
     /// The population, checked against K; errors (naming `attack`) when absent.
     pub fn population_checked(&self, attack: &str) -> Result<Population<'a>, CoreError> {
         let Some(p) = self.population else {
-            return Err(CoreError::Invalid(format!("{attack} needs population records (φ under the target and every reference model); none were given")));
+            return Err(CoreError::Invalid(format!(
+                "{attack} needs population records (φ under the target and every reference model); none were given"
+            )));
         };
         let np = p.target_phi.len();
         if np == 0 {
@@ -183,7 +185,10 @@ impl<'a> ReferenceInputs<'a> {
 fn check_phi(values: impl Iterator<Item = f64>, what: impl Fn(usize) -> String) -> Result<(), CoreError> {
     for (i, v) in values.enumerate() {
         if !v.is_finite() || v.abs() > PHI_BOUND {
-            return Err(CoreError::Invalid(format!("{} is {v:e}; expected a finite value with |φ| ≤ {PHI_BOUND:e}", what(i))));
+            return Err(CoreError::Invalid(format!(
+                "{} is {v:e}; expected a finite value with |φ| ≤ {PHI_BOUND:e}",
+                what(i)
+            )));
         }
     }
     Ok(())
@@ -274,6 +279,8 @@ pub(crate) fn range_text(counts: &[usize]) -> String {
 ///
 /// [attacks.attack_r]
 /// interpolation = "linear"     # | "none"
+/// loss_min = 0.0               # end points added to the reference losses ("linear")
+/// loss_max = 1000.0
 ///
 /// [attacks.shokri]
 /// max_train = 200000

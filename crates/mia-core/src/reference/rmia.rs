@@ -33,8 +33,8 @@
 //!
 //! Defaults (see [`RmiaConfig`]) are the authors' settings for the paper's experiments,
 //! from their released configurations (`privacytrustlab/ml_privacy_meter`,
-//! `research/2023_rmia`): γ = 2 (`gamma: 2.0` in every attack configuration; its README:
-//! "default is 2.0"), a = 0.33 (their CIFAR-10 offline configurations; a is dataset
+//! `research/2023_rmia`): γ = 2 (`gamma: 2.0` in the released attack configurations; the
+//! README: "default is 2.0"), a = 0.33 (their CIFAR-10 offline configurations; a is dataset
 //! dependent — 0.6 for CIFAR-100 — and the authors tune it on reference models), and all
 //! population records as z (`top_k: -1`). The authors' later library version defaults to
 //! γ = 1 with a strict comparison and a = 0.3; both are reachable through the options.
@@ -222,7 +222,11 @@ pub(crate) fn describe(inputs: &ReferenceInputs, cfg: &RmiaConfig, online: bool)
             range_text(&n_out)
         )
     };
-    let z = if used < np { format!("{used} of {np} population records (seeded subsample)") } else { format!("all {np} population records") };
+    let z = if used < np {
+        format!("{used} of {np} population records (seeded subsample)")
+    } else {
+        format!("all {np} population records")
+    };
     format!(
         "RMIA {} (Zarifzadeh et al., ICML 2024): fraction of z with LR(x, z) {cmp} γ = {}, LR = [p_t(x)/Pr(x)] / [p_t(z)/Pr(z)], \
          p = sigmoid(φ); {pr}; Pr(z) over all models{}; z = {z}; ties: ℓ(z) equal to ℓ(x) − ln γ {}",

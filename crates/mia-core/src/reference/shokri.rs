@@ -35,6 +35,7 @@ use crate::attacks::Fitting;
 use crate::bootstrap::{rng_for, uniform_below};
 use crate::learned::Logistic;
 use crate::signals::{ModelOutputs, Signals, compute_signals};
+use ndarray::Axis;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -76,12 +77,16 @@ fn check_outputs(o: &FullOutputs, n: usize, k: usize) -> Result<usize, CoreError
     if c < 2 {
         return Err(CoreError::Invalid(format!("shokri_shadow needs at least 2 classes, got {c}")));
     }
-    for (which, out) in std::iter::once((None, o.target)).chain(o.references.iter().enumerate().map(|(i, r)| (Some(i), r))) {
+    for (which, out) in
+        std::iter::once((None, o.target)).chain(o.references.iter().enumerate().map(|(i, r)| (Some(i), r)))
+    {
         let name = which.map_or("the target".to_string(), |i| format!("reference model {i}"));
         let a = match out {
             ModelOutputs::Logits(a) | ModelOutputs::Probabilities(a) => a,
             ModelOutputs::Loss(_) => {
-                return Err(CoreError::Invalid(format!("shokri_shadow needs logits or probabilities of {name}, not losses")));
+                return Err(CoreError::Invalid(format!(
+                    "shokri_shadow needs logits or probabilities of {name}, not losses"
+                )));
             }
         };
         if a.dim() != (n, c) {
@@ -106,7 +111,7 @@ fn check_outputs(o: &FullOutputs, n: usize, k: usize) -> Result<usize, CoreError
     Ok(c)
 }
 
-/// Row-major feature matrix (d columns) of one model's signals, appended to `x`.
+/// Appends the feature rows (d columns, row-major) of every record in `s` to `x`.
 fn push_features(s: &Signals, x: &mut Vec<f64>) {
     let top = s.top_log_probs.as_ref().expect("full outputs give top log-probabilities");
     for i in 0..s.loss.len() {
@@ -116,18 +121,30 @@ fn push_features(s: &Signals, x: &mut Vec<f64>) {
     }
 }
 
-/// Seeded subsample of at most `cap` of `rows` (kept in increasing order).
-fn cap_rows(mut rows: Vec<usize>, cap: usize, seed: u64, stream: u64) -> Vec<usize> {
-    if rows.len() > cap {
-        let mut rng = rng_for(seed, stream);
-        for i in 0..cap {
-            let j = i + uniform_below(&mut rng, (rows.len() - i) as u64) as usize;
-            rows.swap(i, j);
-        }
-        rows.truncate(cap);
-        rows.sort_unstable();
+/// `min(m, total)` distinct integers of 0..total in increasing order: all of them when
+/// `total ≤ m`, else a seeded uniform subset (Floyd's algorithm, so memory is O(m)
+/// however large `total` is).
+fn choose(total: usize, m: usize, seed: u64, stream: u64) -> Vec<usize> {
+    if total <= m {
+        return (0..total).collect();
     }
-    rows
+    let mut rng = rng_for(seed, stream);
+    let mut set = std::collections::HashSet::with_capacity(m);
+    for j in total - m..total {
+        let t = uniform_below(&mut rng, j as u64 + 1) as usize;
+        if !set.insert(t) {
+            set.insert(j);
+        }
+    }
+    let mut v: Vec<usize> = set.into_iter().collect();
+    v.sort_unstable();
+    v
+}
+
+/// One attack model's training rows: (reference model k, record n) pairs.
+struct Training {
+    rows: Vec<(usize, usize)>,
+    capped: bool,
 }
 
 /// Shokri et al.'s shadow-model attack (module doc): per-class logistic attack models
@@ -135,6 +152,9 @@ fn cap_rows(mut rows: Vec<usize>, cap: usize, seed: u64, stream: u64) -> Vec<usi
 /// target's outputs. Returns the scores (log-odds of membership) and the fitting record.
 /// Needs full outputs ([`FullOutputs`]) and both IN and OUT observations somewhere in
 /// the mask.
+///
+/// Only the outputs of the chosen training rows are turned into features, so memory
+/// and time follow `max_train` × classes, not K × N.
 pub fn shokri_shadow(
     inputs: &ReferenceInputs,
     cfg: &ShokriConfig,
@@ -155,54 +175,84 @@ pub fn shokri_shadow(
         return Err(CoreError::Invalid(format!("shokri l2 must be positive and finite, got {}", cfg.l2)));
     }
     let labels = o.labels;
+    let keep = inputs.keep;
+    let (n_in, _) = super::in_out_counts(keep);
+    let total_in: usize = n_in.iter().sum();
+    if total_in == 0 || total_in == k * n {
+        return Err(CoreError::Invalid(format!(
+            "shokri_shadow needs both IN and OUT reference observations; the keep mask is all {}",
+            if total_in == 0 { "OUT" } else { "IN" }
+        )));
+    }
+    // Records of each class; a class's candidate rows are K × its records, k-major.
+    let mut records: Vec<Vec<usize>> = vec![Vec::new(); n_classes];
+    for (i, &y) in labels.iter().enumerate() {
+        records[y].push(i);
+    }
+    let mut plans: Vec<Option<Training>> = Vec::with_capacity(n_classes);
+    for (c, recs) in records.iter().enumerate() {
+        let ins: usize = recs.iter().map(|&i| n_in[i]).sum();
+        let total = k * recs.len();
+        if recs.is_empty() || ins == 0 || ins == total {
+            plans.push(None);
+            continue;
+        }
+        let chosen = choose(total, cfg.max_train, seed, STREAM + c as u64);
+        let rows: Vec<(usize, usize)> = chosen.iter().map(|&j| (j / recs.len(), recs[j % recs.len()])).collect();
+        // A subsample holding one side only cannot be learned either.
+        let has = |want: bool| rows.iter().any(|&(m, i)| keep[[m, i]] == want);
+        plans.push((has(true) && has(false)).then_some(Training { rows, capped: total > cfg.max_train }));
+    }
+    let fallback: Vec<usize> = (0..n_classes).filter(|&c| !records[c].is_empty() && plans[c].is_none()).collect();
+    let global = (!fallback.is_empty()).then(|| {
+        let chosen = choose(k * n, cfg.max_train, seed, STREAM + u32::MAX as u64);
+        Training { rows: chosen.iter().map(|&j| (j / n, j % n)).collect(), capped: k * n > cfg.max_train }
+    });
+    // Features of the needed (model, record) outputs only, model by model.
+    let mut needed: Vec<Vec<usize>> = vec![Vec::new(); k];
+    for t in plans.iter().flatten().chain(global.iter()) {
+        for &(m, i) in &t.rows {
+            needed[m].push(i);
+        }
+    }
+    let feats: Vec<(Vec<usize>, Vec<f64>)> = needed
+        .into_par_iter()
+        .zip(o.references.par_iter())
+        .map(|(mut recs, out)| {
+            recs.sort_unstable();
+            recs.dedup();
+            let sub = match out {
+                ModelOutputs::Logits(a) => ModelOutputs::Logits(a.select(Axis(0), &recs)),
+                ModelOutputs::Probabilities(a) => ModelOutputs::Probabilities(a.select(Axis(0), &recs)),
+                ModelOutputs::Loss(_) => unreachable!("checked: full outputs"),
+            };
+            let sub_labels: Vec<usize> = recs.iter().map(|&i| labels[i]).collect();
+            let mut x = Vec::new();
+            push_features(&compute_signals(&sub, Some(&sub_labels)), &mut x);
+            (recs, x)
+        })
+        .collect();
     let target = compute_signals(o.target, Some(labels));
-    let refs: Vec<Signals> = o.references.par_iter().map(|r| compute_signals(r, Some(labels))).collect();
     let d = target.top_log_probs.as_ref().map_or(0, |t| t.ncols()) + 2;
     let mut xt = Vec::with_capacity(n * d);
     push_features(&target, &mut xt);
-    let mut xr = Vec::with_capacity(k * n * d);
-    for s in &refs {
-        push_features(s, &mut xr);
-    }
-    // Row r = k·N + n of xr is model k on record n; the keep mask is row-major K × N.
-    let y: Vec<bool> = inputs.keep.iter().copied().collect();
-    if !y.iter().any(|&b| b) || y.iter().all(|&b| b) {
-        return Err(CoreError::Invalid(format!(
-            "shokri_shadow needs both IN and OUT reference observations; the keep mask is all {}",
-            if y[0] { "IN" } else { "OUT" }
-        )));
-    }
-    let mut per_class_rows: Vec<Vec<usize>> = vec![Vec::new(); n_classes];
-    for r in 0..k * n {
-        per_class_rows[labels[r % n]].push(r);
-    }
-    let has_target: Vec<bool> = (0..n_classes).map(|c| labels.contains(&c)).collect();
-    let learnable = |rows: &[usize]| rows.iter().any(|&r| y[r]) && rows.iter().any(|&r| !y[r]);
-    let fitted: Vec<(Option<Logistic>, bool)> = per_class_rows
-        .into_par_iter()
-        .enumerate()
-        .map(|(c, rows)| {
-            if !has_target[c] || !learnable(&rows) {
-                return (None, false);
-            }
-            let capped = rows.len() > cfg.max_train;
-            let rows = cap_rows(rows, cfg.max_train, seed, STREAM + c as u64);
-            (Some(Logistic::fit(&xr, d, &rows, &y, cfg.l2)), capped)
-        })
-        .collect();
-    let fallback: Vec<usize> = (0..n_classes).filter(|&c| has_target[c] && fitted[c].0.is_none()).collect();
-    let mut capped_any = fitted.iter().any(|f| f.1);
-    let global = if fallback.is_empty() {
-        None
-    } else {
-        let all: Vec<usize> = (0..k * n).collect();
-        capped_any |= all.len() > cfg.max_train;
-        let rows = cap_rows(all, cfg.max_train, seed, STREAM + u32::MAX as u64);
-        Some(Logistic::fit(&xr, d, &rows, &y, cfg.l2))
+    let fit = |t: &Training| -> Logistic {
+        let mut x = Vec::with_capacity(t.rows.len() * d);
+        let mut y = Vec::with_capacity(t.rows.len());
+        for &(m, i) in &t.rows {
+            let (recs, f) = &feats[m];
+            let p = recs.binary_search(&i).expect("features computed for every training row");
+            x.extend_from_slice(&f[p * d..(p + 1) * d]);
+            y.push(keep[[m, i]]);
+        }
+        let rows: Vec<usize> = (0..t.rows.len()).collect();
+        Logistic::fit(&x, d, &rows, &y, cfg.l2)
     };
+    let models: Vec<Option<Logistic>> = plans.par_iter().map(|p| p.as_ref().map(fit)).collect();
+    let global_model = global.as_ref().map(fit);
     let scores = (0..n)
         .map(|i| {
-            let model = fitted[labels[i]].0.as_ref().or(global.as_ref()).expect("a model for every class present");
+            let model = models[labels[i]].as_ref().or(global_model.as_ref()).expect("a model for every class present");
             model.decision(&xt, d, i)
         })
         .collect();
@@ -217,7 +267,7 @@ pub fn shokri_shadow(
              on all classes"
         ));
     }
-    if capped_any {
+    if plans.iter().flatten().chain(global.iter()).any(|t| t.capped) {
         notes.push(format!("attack-model training sets were capped at {} rows by a seeded subsample", cfg.max_train));
     }
     let fitting = Fitting {

@@ -96,7 +96,7 @@ fn log_normal_cdf_matches_scipy_log_ndtr() {
         (-10.0, -53.23128515051248),
         (-5.0, -15.064998393988727),
         (-1.0, -1.8410216450092634),
-        (0.0, -0.6931471805599453),
+        (0.0, -std::f64::consts::LN_2),
         (1.0, -0.1727537790234499),
         (5.0, -2.8665161296376294e-07),
         (10.0, -7.61985302416047e-24),
@@ -228,8 +228,11 @@ fn missing_inputs_skip_unless_requested() {
     }
     // Names of other dispatchers are ignored; the order is REFERENCE_ATTACKS'.
     let names: Vec<String> = ["loss", "attack_r", "lira_offline"].iter().map(|s| s.to_string()).collect();
-    let got: Vec<String> =
-        reference_attacks(&inp, Some(&names), &ReferenceConfig::default(), 0).unwrap().into_iter().map(|a| a.name).collect();
+    let got: Vec<String> = reference_attacks(&inp, Some(&names), &ReferenceConfig::default(), 0)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
     assert_eq!(got, ["lira_offline", "attack_r"]);
 }
 
@@ -324,7 +327,8 @@ fn rmia_counting_matches_brute_force_with_ties() {
                 for i in 0..target.len() {
                     let r: Vec<f64> = (0..4).filter(|&m| online || !s.keep[[m, i]]).map(|m| refs[[m, i]]).collect();
                     let t = ell(target[i], r) - gamma.ln();
-                    let c = ez.iter().filter(|&&z| if comparison == Comparison::Greater { z < t } else { z <= t }).count();
+                    let c =
+                        ez.iter().filter(|&&z| if comparison == Comparison::Greater { z < t } else { z <= t }).count();
                     assert_eq!(got[i], c as f64 / ez.len() as f64, "record {i}");
                 }
                 if gamma == 1.0 && comparison == Comparison::GreaterEqual {
@@ -337,20 +341,41 @@ fn rmia_counting_matches_brute_force_with_ties() {
 
 #[test]
 fn attack_r_interpolates_between_reference_losses() {
-    // One record, OUT losses 1, 2, 4 (φ chosen so that softplus(−φ) hits them).
+    // One record, OUT losses 1, 2, 4 (φ chosen so that softplus(−φ) hits them), plus the
+    // end points 0 and 1000: a = [0, 1, 2, 4, 1000], α* = (j + fraction) / 4.
     let phi_of_loss = |l: f64| -(l.exp_m1().ln());
     let refs = Array2::from_shape_vec((4, 1), vec![phi_of_loss(1.0), phi_of_loss(2.0), phi_of_loss(4.0), 9.0]).unwrap();
     let keep = array![[false], [false], [false], [true]];
-    let cases = [(0.5, 1.0), (1.0, 1.0), (1.5, 0.75), (2.0, 0.5), (3.0, 0.25), (4.0, 0.0), (5.0, 0.0)];
+    let cases = [
+        (0.5, 0.875),
+        (1.0, 0.75),
+        (1.5, 0.625),
+        (2.0, 0.5),
+        (3.0, 0.375),
+        (4.0, 0.25),
+        (5.0, 1.0 - (3.0 + 1.0 / 996.0) / 4.0),
+    ];
     for (t, want) in cases {
         let target = [phi_of_loss(t)];
         let inp = ReferenceInputs::new(&target, refs.view(), keep.view());
         let got = attack_r(&inp, &AttackRConfig::default()).unwrap()[0];
         assert!((got - want).abs() < 1e-12, "loss {t}: {got} vs {want}");
-        let plain = attack_r(&inp, &AttackRConfig { interpolation: Interpolation::None }).unwrap()[0];
+        let none = AttackRConfig { interpolation: Interpolation::None, ..Default::default() };
+        let plain = attack_r(&inp, &none).unwrap()[0];
         let want_plain = [1.0, 2.0, 4.0].iter().filter(|&&l| l >= t - 1e-12).count() as f64 / 3.0;
         assert!((plain - want_plain).abs() < 1e-12, "loss {t}: {plain} vs {want_plain}");
     }
+    // A loss of exactly 0 (φ far above 745) sits at the lower end point; a loss of 2000
+    // (φ = −2000) lies beyond the upper one.
+    for (phi, want) in [(800.0, 1.0), (-2000.0, 0.0)] {
+        let target = [phi];
+        let inp = ReferenceInputs::new(&target, refs.view(), keep.view());
+        assert_eq!(attack_r(&inp, &AttackRConfig::default()).unwrap()[0], want);
+    }
+    let target = [0.0];
+    let inp = ReferenceInputs::new(&target, refs.view(), keep.view());
+    let bad = AttackRConfig { loss_min: 5.0, loss_max: 1.0, ..Default::default() };
+    assert!(attack_r(&inp, &bad).is_err());
 }
 
 #[test]
@@ -392,7 +417,10 @@ fn config_deserialises_with_paper_defaults_and_rejects_unknown_keys() {
     assert_eq!(c.lira.std, LiraStd::ReferenceCode);
     assert_eq!(c.lira.variance, Variance::Global);
     assert_eq!(c.lira.std_floor, 1e-6);
-    assert_eq!(c.rmia, RmiaConfig { gamma: 1.0, offline_a: 0.33, comparison: Comparison::Greater, population_samples: Some(100) });
+    assert_eq!(
+        c.rmia,
+        RmiaConfig { gamma: 1.0, offline_a: 0.33, comparison: Comparison::Greater, population_samples: Some(100) }
+    );
     assert_eq!(c.attack_r.interpolation, Interpolation::None);
     assert_eq!(c.shokri, ShokriConfig { max_train: 1000, l2: 1e-4 });
     for bad in [r#"{"lira": {"centre": "mean"}}"#, r#"{"lira": {"center": "Median"}}"#, r#"{"liraa": {}}"#] {
@@ -413,10 +441,37 @@ fn descriptions_name_the_variant() {
     };
     let all = reference_attacks(&inputs(&s, &o), None, &cfg, 0).unwrap();
     let d = |n: &str| all.iter().find(|a| a.name == n).unwrap().description.clone();
-    assert!(d("lira_online").contains("center median, per-example variance, std ddof 0 + 1e-30"), "{}", d("lira_online"));
+    assert!(
+        d("lira_online").contains("center median, per-example variance, std ddof 0 + 1e-30"),
+        "{}",
+        d("lira_online")
+    );
     assert!(d("lira_online").contains("IN models per record 2, OUT 2"), "{}", d("lira_online"));
     assert!(d("lira_offline").contains("one-sided"));
     assert!(d("rmia_offline").contains("a = 0.33") && d("rmia_offline").contains("γ = 2"), "{}", d("rmia_offline"));
     assert!(d("rmia_online").contains("all 10 population records"));
     assert!(d("shokri_shadow").contains("top-3 sorted probabilities"));
+}
+
+/// Scale smoke test (run with `--ignored`): K = 16 reference models, N = 200,000 audit
+/// records, P = 50,000 population records, 10 classes, every attack.
+#[test]
+#[ignore]
+fn scale_smoke_test() {
+    let (n, k, p) = (200_000, 16, 50_000);
+    let s = synth(n, k, p, 1.0, false, 10);
+    let labels: Vec<usize> = (0..n).map(|i| i % 10).collect();
+    let lg = |phi: &[f64]| {
+        ModelOutputs::Logits(Array2::from_shape_fn((phi.len(), 10), |(i, c)| if c == labels[i] { phi[i] } else { 0.0 }))
+    };
+    let t_out = lg(&s.target);
+    let r_out: Vec<ModelOutputs> = s.refs.rows().into_iter().map(|r| lg(&r.to_vec())).collect();
+    let inp = ReferenceInputs::new(&s.target, s.refs.view(), s.keep.view())
+        .with_population(Population { target_phi: &s.pop_t, reference_phi: s.pop_r.view() })
+        .with_outputs(FullOutputs { target: &t_out, references: &r_out, labels: &labels });
+    for name in REFERENCE_ATTACKS {
+        let t0 = std::time::Instant::now();
+        let a = reference_attacks(&inp, Some(&[name.to_string()]), &ReferenceConfig::default(), 0).unwrap();
+        eprintln!("{name}: {:.2} s, AUC {:.3}", t0.elapsed().as_secs_f64(), auc(&a[0].scores, &s.member));
+    }
 }

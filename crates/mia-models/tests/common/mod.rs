@@ -6,8 +6,13 @@ use ndarray::Array2;
 use std::io::Read;
 use std::path::PathBuf;
 
+/// `rel` under the repository root: `$MIA_REPO_ROOT` if set (a benchmark binary run away from
+/// its build tree), else the root this crate was compiled in.
 pub fn data_path(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    match std::env::var_os("MIA_REPO_ROOT") {
+        Some(root) => PathBuf::from(root).join(rel),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel),
+    }
 }
 
 fn read_gz_csv(rel: &str) -> Vec<Vec<String>> {
@@ -72,9 +77,8 @@ pub fn adult() -> Table {
             let mut cats: Vec<&str> = rows.iter().map(|r| r[c].as_str()).collect();
             cats.sort_unstable();
             cats.dedup();
-            blocks.push(
-                cats.iter().map(|k| rows.iter().map(|r| if r[c] == *k { 1.0 } else { 0.0 }).collect()).collect(),
-            );
+            blocks
+                .push(cats.iter().map(|k| rows.iter().map(|r| if r[c] == *k { 1.0 } else { 0.0 }).collect()).collect());
         }
     }
     let cols: Vec<&Vec<f64>> = blocks.iter().flatten().collect();
