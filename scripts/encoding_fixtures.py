@@ -129,9 +129,9 @@ def dataset(name, source, df, label, numeric, categorical, **extra):
         "first_labels": [int(v) for v in y[:5]],
         "all_rows": summary(x, names, params),
     }
-    xe, ne, pe = encode(feats, numeric, categorical, even)
+    xe, ne, _ = encode(feats, numeric, categorical, even)
     fixture["fit_even_rows"] = summary(xe, ne, first_rows=1)
-    xr, nr, pr = encode(feats, numeric, categorical, everything, standardize=False)
+    xr, nr, _ = encode(feats, numeric, categorical, everything, standardize=False)
     fixture["unstandardized"] = summary(xr, nr, first_rows=1)
     fixture.update(extra)
     return fixture

@@ -71,8 +71,7 @@ pub(crate) fn assemble(
     let n_members = member.iter().filter(|&&m| m).count();
     let n_non = member.len() - n_members;
     let score_refs: Vec<&[f64]> = attacks.iter().map(|a| a.scores.as_slice()).collect();
-    let evaluations =
-        evaluate_attacks(&score_refs, &member, &a.eval).map_err(|e| AuditError::Input(e.to_string()))?;
+    let evaluations = evaluate_attacks(&score_refs, &member, &a.eval).map_err(|e| AuditError::Input(e.to_string()))?;
     let reports: Vec<AttackReport> = attacks
         .iter()
         .zip(evaluations)
@@ -113,6 +112,7 @@ pub(crate) fn assemble(
             cross_fit_folds: a.folds,
             prob_tolerance: a.prob_tolerance,
             slices_attacks: if labels.is_some() { slice_attacks } else { Vec::new() },
+            reference: None,
         },
         inputs: a.inputs,
         rows: Rows {

@@ -234,7 +234,7 @@ impl AuditConfig {
         if !(p.population_fraction >= 0.0 && p.population_fraction < 1.0) {
             return bad(format!("plan.population_fraction must be in [0, 1), got {}", p.population_fraction));
         }
-        if p.reference_models % 2 != 0 {
+        if !p.reference_models.is_multiple_of(2) {
             return bad(format!(
                 "plan.reference_models must be even (each record is IN for exactly half of them), got {}",
                 p.reference_models

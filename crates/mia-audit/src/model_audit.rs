@@ -115,8 +115,7 @@ pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
             let n_pop = (used.len() as f64 * p.population_fraction).round() as usize;
             let pop_flags = random_subset(used.len(), n_pop, seed, streams::POPULATION);
             let audit: Vec<usize> = used.iter().zip(&pop_flags).filter(|(_, f)| !**f).map(|(r, _)| *r).collect();
-            let population: Vec<usize> =
-                used.iter().zip(&pop_flags).filter(|(_, f)| **f).map(|(r, _)| *r).collect();
+            let population: Vec<usize> = used.iter().zip(&pop_flags).filter(|(_, f)| **f).map(|(r, _)| *r).collect();
             let n_target = (audit.len() as f64 * p.target_fraction).round() as usize;
             let target_member = random_subset(audit.len(), n_target, seed, streams::TARGET);
             (audit, population, target_member)
@@ -223,8 +222,7 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
     let fit_rows: Vec<usize> = plan.audit.iter().chain(&plan.population).copied().collect();
     let encoding = Encoding::fit(&table, &cfg.data, &fit_rows)?;
     let x = encoding.transform(&table)?;
-    let learner: Box<dyn Learner> =
-        cfg.learner.learner().map_err(|e| AuditError::Input(format!("learner: {e}")))?;
+    let learner: Box<dyn Learner> = cfg.learner.learner().map_err(|e| AuditError::Input(format!("learner: {e}")))?;
     let store = ArtifactStore::open(&opts.artifacts)
         .map_err(|e| AuditError::Write { path: opts.artifacts.display().to_string(), source: e })?;
     let base = base_key(cfg, &table, &encoding)?;
@@ -304,20 +302,23 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
         outputs[1..].iter().map(|o| ModelOutputs::Logits(pick(o, &plan.audit))).collect();
 
     let requested = cfg.attacks.run.as_deref();
-    let score_only_names: Option<Vec<String>> = requested.map(|r| {
-        r.iter().filter(|n| mia_core::attacks::SCORE_ONLY_ATTACKS.contains(&n.as_str())).cloned().collect()
-    });
+    let score_only_names: Option<Vec<String>> = requested
+        .map(|r| r.iter().filter(|n| mia_core::attacks::SCORE_ONLY_ATTACKS.contains(&n.as_str())).cloned().collect());
     let ref_names: Option<Vec<String>> =
         requested.map(|r| r.iter().filter(|n| REFERENCE_ATTACKS.contains(&n.as_str())).cloned().collect());
     let member = plan.target_member.clone();
     let attack_cfg = AttackConfig { folds: cfg.attacks.folds, seed: cfg.seed, ..AttackConfig::default() };
     let mut attacks: Vec<AttackScores> = Vec::new();
     if k > 0 {
-        let mut inputs = ReferenceInputs::new(&signals.phi, ref_phi.view(), plan.keep.view()).with_outputs(
-            FullOutputs { target: &target_outputs, references: &ref_audit_outputs, labels: &labels_audit },
-        );
+        let mut inputs =
+            ReferenceInputs::new(&signals.phi, ref_phi.view(), plan.keep.view()).with_outputs(FullOutputs {
+                target: &target_outputs,
+                references: &ref_audit_outputs,
+                labels: &labels_audit,
+            });
         if p > 0 {
-            inputs = inputs.with_population(Population { target_phi: &pop_target_phi, reference_phi: pop_ref_phi.view() });
+            inputs =
+                inputs.with_population(Population { target_phi: &pop_target_phi, reference_phi: pop_ref_phi.view() });
         }
         attacks.extend(
             reference_attacks(&inputs, ref_names.as_deref(), &cfg.attacks.reference(), cfg.seed)
@@ -408,6 +409,13 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
     };
     let ids: Vec<String> = plan.audit.iter().map(|&r| table.ids[r].clone()).collect();
     let mut out = assemble(assembly, attacks, &signals, ids, member, Some(labels_audit))?;
+    if k > 0 {
+        out.report.settings.reference = Some(cfg.attacks.reference());
+    }
     out.extra_files.push(("plan.npz".into(), plan.to_npz()?));
+    // The encoding every model saw, so the run's inputs can be rebuilt exactly.
+    let mut enc = serde_json::to_vec_pretty(&encoding).map_err(|e| AuditError::Input(e.to_string()))?;
+    enc.push(b'\n');
+    out.extra_files.push(("encoding.json".into(), enc));
     Ok(out)
 }

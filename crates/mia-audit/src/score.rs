@@ -1,13 +1,25 @@
 //! The score-file audit behind `mia score`: precomputed model outputs with known
 //! membership in, report out.
+//!
+//! With [`ScoreAuditOptions::reference`] the audit also reads reference-model outputs a
+//! team computed itself (K × N signals, a K × N keep mask, optionally population
+//! records; see [`mia_data::reference`]) and runs every reference attack of
+//! [`mia_core::reference`] whose inputs exist (LiRA, RMIA, Attack P/R, difficulty
+//! calibration, the Shokri shadow attack) next to the score-only attacks, configured by
+//! [`ScoreAuditOptions::reference_config`] (recorded in the report's `settings.reference`).
 
 use crate::AuditError;
 use crate::assemble::{Assembly, AuditOutput, assemble, report_inputs, report_skips};
-use mia_core::attacks::{AttackConfig, AttackScores, score_only_attacks};
+use mia_core::attacks::{AttackConfig, AttackScores, SCORE_ONLY_ATTACKS, score_only_attacks};
 use mia_core::evaluate::EvalConfig;
+use mia_core::reference::{
+    FullOutputs, Population, REFERENCE_ATTACKS, ReferenceConfig, ReferenceInputs, missing_input, reference_attacks,
+};
 use mia_core::signals::compute_signals;
 use mia_data::ScoreTable;
+use mia_data::reference::{Coverage, ReferenceData, ReferenceOptions, ReferenceSources, load_reference};
 use mia_report::gate::{self, GateExpr};
+use std::path::Path;
 
 /// Everything a score audit can be told.
 #[derive(Debug, Clone)]
@@ -22,6 +34,11 @@ pub struct ScoreAuditOptions {
     /// Records listed in the HTML's "most exposed" table.
     pub top_records: usize,
     pub prob_tolerance: f64,
+    /// Reference-model outputs to read and align to the score table (enables the
+    /// reference attacks).
+    pub reference: Option<ReferenceSources>,
+    /// Settings of the reference attacks (used with `reference`).
+    pub reference_config: ReferenceConfig,
 }
 
 impl Default for ScoreAuditOptions {
@@ -34,6 +51,8 @@ impl Default for ScoreAuditOptions {
             gate: Vec::new(),
             top_records: 25,
             prob_tolerance: 1e-3,
+            reference: None,
+            reference_config: ReferenceConfig::default(),
         }
     }
 }
@@ -63,37 +82,126 @@ fn check_options(o: &ScoreAuditOptions) -> Result<(), AuditError> {
         return bad(format!("--folds must be at least 2, got {}", o.attack.folds));
     }
     if let Some(names) = &o.attacks {
-        let known = mia_core::attacks::SCORE_ONLY_ATTACKS;
+        let known: Vec<&str> = SCORE_ONLY_ATTACKS.iter().chain(REFERENCE_ATTACKS).copied().collect();
         if let Some(n) = names.iter().find(|n| !known.contains(&n.as_str())) {
             return bad(format!("unknown attack \"{n}\"; known attacks: {}", known.join(", ")));
+        }
+        if o.reference.is_none()
+            && let Some(n) = names.iter().find(|n| REFERENCE_ATTACKS.contains(&n.as_str()))
+        {
+            return bad(format!(
+                "attack \"{n}\" needs reference models: give their outputs with --reference FILE and the keep mask \
+                 with --keep FILE"
+            ));
         }
     }
     Ok(())
 }
 
-/// Runs every requested score-only attack on the table and evaluates it.
+/// Which sides of the keep mask the requested reference attacks need per record (all
+/// attacks: both).
+pub fn coverage_for(attacks: Option<&[String]>) -> Coverage {
+    let any = |set: &[&str]| attacks.is_none_or(|a| a.iter().any(|n| set.contains(&n.as_str())));
+    Coverage {
+        need_in: any(&["lira_online", "rmia_online"]),
+        need_out: any(&[
+            "lira_online",
+            "lira_offline",
+            "rmia_online",
+            "rmia_offline",
+            "attack_r",
+            "difficulty_calibration",
+        ]),
+    }
+}
+
+/// Reads a reference-attack config: a TOML file with `[lira]`, `[rmia]`, `[attack_r]`
+/// and `[shokri]` tables (every key optional; unknown keys are errors), deserialised
+/// into [`ReferenceConfig`].
+pub fn load_reference_config(path: &Path) -> Result<ReferenceConfig, AuditError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| AuditError::Input(format!("{name}: cannot read: {e}")))?;
+    parse_reference_config(&text, &name)
+}
+
+/// Parses a reference-attack config from TOML text; `name` labels errors (one line,
+/// with the line and column of the problem).
+pub fn parse_reference_config(text: &str, name: &str) -> Result<ReferenceConfig, AuditError> {
+    toml::from_str(text).map_err(|e| {
+        let msg = e.message().replace('\n', " ");
+        match e.span() {
+            Some(s) => {
+                let before = &text[..s.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                AuditError::Input(format!("{name}: line {line}, column {col}: {msg}"))
+            }
+            None => AuditError::Input(format!("{name}: {msg}")),
+        }
+    })
+}
+
+/// Runs every requested attack on the table — score-only, and with reference outputs
+/// (`opts.reference`) every reference attack whose inputs exist — and evaluates them.
 pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<AuditOutput, AuditError> {
     check_options(opts)?;
     let rules = parse_gate(&opts.gate)?;
-    let member = table.member;
-    let n_members = member.iter().filter(|&&m| m).count();
-    let n_non = member.len() - n_members;
+    let n_members = table.member.iter().filter(|&&m| m).count();
+    let n_non = table.member.len() - n_members;
     if n_members == 0 || n_non == 0 {
         return Err(AuditError::Input(format!(
             "need both members and non-members to audit, found {n_members} members and {n_non} non-members"
         )));
     }
+    let reference = match &opts.reference {
+        Some(src) => {
+            let ropts = ReferenceOptions {
+                prob_tolerance: opts.prob_tolerance,
+                coverage: coverage_for(opts.attacks.as_deref()),
+            };
+            Some(load_reference(src, &table, &ropts)?)
+        }
+        None => None,
+    };
+    let member = table.member;
     let labels = table.labels;
     let signals = compute_signals(&table.outputs, labels.as_deref());
-    let attack_cfg = AttackConfig { seed: opts.eval.seed, ..opts.attack.clone() };
-    let attacks: Vec<AttackScores> =
-        score_only_attacks(&signals, labels.as_deref(), &member, opts.attacks.as_deref(), &attack_cfg);
-    if let Some(n) = opts.attacks.iter().flatten().find(|n| !attacks.iter().any(|a| &a.name == *n)) {
-        return Err(AuditError::Input(format!(
-            "attack \"{n}\" needs {} which the input ({}) does not provide",
-            if n.ends_with("_per_class") { "labels" } else { "full logits or probabilities" },
-            table.outputs.kind()
-        )));
+    let requested = opts.attacks.as_deref();
+    let score_only_names: Option<Vec<String>> =
+        requested.map(|r| r.iter().filter(|n| SCORE_ONLY_ATTACKS.contains(&n.as_str())).cloned().collect());
+    let ref_names: Option<Vec<String>> =
+        requested.map(|r| r.iter().filter(|n| REFERENCE_ATTACKS.contains(&n.as_str())).cloned().collect());
+
+    let mut attacks: Vec<AttackScores> = Vec::new();
+    let mut notes = table.notes;
+    let mut extra_caveats = Vec::new();
+    let mut inputs = report_inputs(&table.inputs);
+    if let Some(r) = &reference {
+        if ref_names.as_ref().is_none_or(|names| !names.is_empty()) {
+            let ran = reference_scores(r, &table.outputs, labels.as_deref(), &signals.phi, ref_names.as_deref(), opts)?;
+            attacks.extend(ran.attacks);
+            notes.extend(ran.notes);
+        }
+        notes.push(reference_summary(r));
+        notes.extend(r.notes.iter().cloned());
+        extra_caveats.extend(reference_caveats(r));
+        for f in report_inputs(&r.inputs) {
+            if !inputs.iter().any(|g| g.path == f.path && g.sha256 == f.sha256) {
+                inputs.push(f);
+            }
+        }
+    }
+    if score_only_names.as_ref().is_none_or(|s| !s.is_empty()) {
+        let attack_cfg = AttackConfig { seed: opts.eval.seed, ..opts.attack.clone() };
+        let ran = score_only_attacks(&signals, labels.as_deref(), &member, score_only_names.as_deref(), &attack_cfg);
+        if let Some(n) = score_only_names.iter().flatten().find(|n| !ran.iter().any(|a| &a.name == *n)) {
+            return Err(AuditError::Input(format!(
+                "attack \"{n}\" needs {} which the input ({}) does not provide",
+                if n.ends_with("_per_class") { "labels" } else { "full logits or probabilities" },
+                table.outputs.kind()
+            )));
+        }
+        attacks.extend(ran);
     }
     let assembly = Assembly {
         command: "score",
@@ -103,15 +211,91 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
         slice_attacks: opts.slice_attacks.clone(),
         rules,
         top_records: opts.top_records,
-        inputs: report_inputs(&table.inputs),
+        inputs,
         rows_read: table.rows_read,
         skipped: report_skips(&table.skipped),
-        notes: table.notes,
-        extra_caveats: Vec::new(),
+        notes,
+        extra_caveats,
         models: None,
         outputs_kind: table.outputs.kind(),
         n_classes: table.outputs.n_classes(),
     };
-    assemble(assembly, attacks, &signals, table.ids, member, labels)
+    let mut out = assemble(assembly, attacks, &signals, table.ids, member, labels)?;
+    if reference.is_some() {
+        out.report.settings.reference = Some(opts.reference_config.clone());
+    }
+    Ok(out)
 }
 
+/// Reference attacks' scores and what the report should say about the ones not run.
+struct ReferenceRun {
+    attacks: Vec<AttackScores>,
+    notes: Vec<String>,
+}
+
+fn reference_scores(
+    r: &ReferenceData,
+    target: &mia_core::signals::ModelOutputs,
+    labels: Option<&[usize]>,
+    target_phi: &[f64],
+    names: Option<&[String]>,
+    opts: &ScoreAuditOptions,
+) -> Result<ReferenceRun, AuditError> {
+    let mut inputs = ReferenceInputs::new(target_phi, r.phi.view(), r.keep.view());
+    if let Some(p) = &r.population {
+        inputs =
+            inputs.with_population(Population { target_phi: &p.target_phi, reference_phi: p.reference_phi.view() });
+    }
+    if let (Some(refs), Some(labels), Some(_)) = (&r.outputs, labels, target.n_classes()) {
+        inputs = inputs.with_outputs(FullOutputs { target, references: refs, labels });
+    }
+    let attacks = reference_attacks(&inputs, names, &opts.reference_config, opts.eval.seed)
+        .map_err(|e| AuditError::Input(format!("reference attacks: {e}")))?;
+    let mut notes = Vec::new();
+    if names.is_none() {
+        let skipped: Vec<String> = REFERENCE_ATTACKS
+            .iter()
+            .filter_map(|&n| missing_input(n, &inputs).map(|why| format!("{n} ({why})")))
+            .collect();
+        if !skipped.is_empty() {
+            notes.push(format!("Reference attacks not run for lack of inputs: {}", skipped.join("; ")));
+        }
+    }
+    Ok(ReferenceRun { attacks, notes })
+}
+
+/// What a reader must know about user-supplied reference models.
+fn reference_caveats(r: &ReferenceData) -> Vec<String> {
+    let k = r.n_models();
+    let mut c = vec![format!(
+        "Reference attacks assume the {k} reference models were trained like the target (same architecture and \
+         training recipe, same data distribution, similar training-set size) and that the keep mask is exactly what \
+         each trained on; they were supplied with the inputs, so this audit cannot check either."
+    )];
+    if k < 16 {
+        c.push(format!(
+            "Only {k} reference models: per-example variance estimates are noisy; LiRA's authors use 64 or more \
+             (global variance is more robust with few models)."
+        ));
+    }
+    c
+}
+
+/// One line on the reference inputs, for the report's notes.
+fn reference_summary(r: &ReferenceData) -> String {
+    let k = r.n_models();
+    let n = r.keep.ncols();
+    let n_in: Vec<usize> = r.keep.columns().into_iter().map(|col| col.iter().filter(|&&b| b).count()).collect();
+    let (lo, hi) = (n_in.iter().min().copied().unwrap_or(0), n_in.iter().max().copied().unwrap_or(0));
+    format!(
+        "Reference models: K = {k} ({} signals), {n} audit records aligned by {}, IN models per record {}, OUT {}{}.",
+        r.signal.name(),
+        if r.aligned_by_id { "record id" } else { "position" },
+        if lo == hi { lo.to_string() } else { format!("{lo}–{hi}") },
+        if lo == hi { (k - lo).to_string() } else { format!("{}–{}", k - hi, k - lo) },
+        match &r.population {
+            Some(p) => format!(", {} population records", p.target_phi.len()),
+            None => String::new(),
+        }
+    )
+}

@@ -6,12 +6,23 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use mia_audit::{AuditError, ScoreAuditOptions};
 use mia_core::attacks::AttackConfig;
 use mia_core::evaluate::EvalConfig;
+use mia_core::reference::{Center, LiraStd, OfflineTest, ReferenceConfig, Variance};
 use mia_core::roc::FprRule;
+use mia_data::reference::RefSignal;
 use mia_data::{LoadOptions, ScoreColumns, ScoreSource};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod progress;
+
+/// `println!` that ignores a closed stdout (e.g. `mia score ... | head`): the summary is a
+/// courtesy, and the report files are already written when it prints.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 #[derive(Parser)]
 #[command(
@@ -27,7 +38,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Audit precomputed per-record model outputs (logits, probabilities or losses) with known membership.
-    Score(ScoreArgs),
+    Score(Box<ScoreArgs>),
     /// Train a target and reference models from a config (audit.toml) and run every attack on them.
     Audit(AuditArgs),
     /// Audit a model on bundled real data (Location-30 MLP with 16 reference models, or Adult).
@@ -171,6 +182,98 @@ struct ScoreArgs {
     /// Print nothing on success.
     #[arg(short, long)]
     quiet: bool,
+    /// Reference models computed elsewhere (LiRA, RMIA, ...); boxed, so they add one pointer to `ScoreArgs`.
+    #[command(flatten)]
+    reference: Box<ReferenceArgs>,
+}
+
+/// `mia score`'s reference-model options.
+#[derive(Args)]
+struct ReferenceArgs {
+    /// Reference models' outputs on the score file's records (enables LiRA, RMIA, ...): K x N phi or loss
+    /// (.npy), K x N x C logits or probabilities (.npy), an uncompressed .npz bundle (phi|loss|logits|probs,
+    /// keep, ids, population_target, population_reference, population_labels), or a table (CSV or Parquet:
+    /// id, phi_0..phi_{K-1} or loss_0.., keep_0..keep_{K-1}).
+    #[arg(long, value_name = "FILE", help_heading = "Reference models")]
+    reference: Option<PathBuf>,
+    /// What --reference holds (default: phi for 2-D arrays and phi_ columns; the one signal array of an .npz).
+    #[arg(long, value_enum, value_name = "KIND", help_heading = "Reference models")]
+    reference_signal: Option<RefSignalArg>,
+    /// K x N keep mask (.npy; bool, 0/1 or 0.0/1.0): true = record n was in reference model k's training set.
+    #[arg(long, value_name = "FILE", help_heading = "Reference models")]
+    keep: Option<PathBuf>,
+    /// Record ids of the reference columns (.npy, integers), matched to the score file's ids (default: by position).
+    #[arg(long, value_name = "FILE", help_heading = "Reference models")]
+    reference_ids: Option<PathBuf>,
+    /// Population records (no model trained on them) under the target: P phi (or P x C outputs), .npy.
+    /// Enables RMIA and Attack P.
+    #[arg(long, value_name = "FILE", help_heading = "Reference models")]
+    population_target: Option<PathBuf>,
+    /// The population records under each reference model: K x P phi (or K x P x C outputs) .npy.
+    #[arg(long, value_name = "FILE", help_heading = "Reference models")]
+    population_reference: Option<PathBuf>,
+    /// Class labels of the population records (.npy; with per-class population outputs).
+    #[arg(long, value_name = "FILE", help_heading = "Reference models")]
+    population_labels: Option<PathBuf>,
+    /// Reference attack settings: a TOML file with [lira], [rmia], [attack_r], [shokri] tables; the flags
+    /// below override it.
+    #[arg(long, value_name = "FILE.toml", help_heading = "Reference models")]
+    attack_config: Option<PathBuf>,
+    /// LiRA Gaussian centre: mean (the paper) or median (the authors' code).
+    #[arg(long, value_enum, help_heading = "Reference models")]
+    lira_center: Option<LiraCenterArg>,
+    /// LiRA variance: per-example (the paper's Algorithm 1) or global (pooled; for few reference models).
+    #[arg(long, value_enum, help_heading = "Reference models")]
+    lira_variance: Option<LiraVarianceArg>,
+    /// LiRA std: population (ddof 0), sample (ddof 1), or reference-code (the authors' code exactly).
+    #[arg(long, value_enum, help_heading = "Reference models")]
+    lira_std: Option<LiraStdArg>,
+    /// Offline LiRA test: one-sided (the paper) or two-sided (the authors' code).
+    #[arg(long, value_enum, help_heading = "Reference models")]
+    lira_offline: Option<LiraOfflineArg>,
+    /// RMIA likelihood-ratio threshold gamma (> 0; default 2).
+    #[arg(long, value_name = "GAMMA", help_heading = "Reference models")]
+    rmia_gamma: Option<f64>,
+    /// Offline RMIA coefficient a in [0, 1] (default 0.33).
+    #[arg(long, value_name = "A", help_heading = "Reference models")]
+    rmia_a: Option<f64>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RefSignalArg {
+    /// phi = ln p_y - ln(1 - p_y), K x N.
+    Phi,
+    /// Cross-entropy of the true class (nats), K x N; converted to phi exactly.
+    Loss,
+    /// Logits, K x N x C.
+    Logits,
+    /// Probabilities, K x N x C.
+    Probs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LiraCenterArg {
+    Mean,
+    Median,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LiraVarianceArg {
+    PerExample,
+    Global,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LiraStdArg {
+    Population,
+    Sample,
+    ReferenceCode,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LiraOfflineArg {
+    OneSided,
+    TwoSided,
 }
 
 /// Errors with their exit code.
@@ -224,6 +327,79 @@ fn score(a: ScoreArgs) -> Result<bool, Failure> {
         }
     };
     let slice_attacks = a.slices.clone().map(|s| if s == ["none"] { Vec::new() } else { s });
+    let r = &*a.reference;
+    if r.reference.is_none() {
+        let given = [
+            ("--reference-signal", r.reference_signal.is_some()),
+            ("--keep", r.keep.is_some()),
+            ("--reference-ids", r.reference_ids.is_some()),
+            ("--population-target", r.population_target.is_some()),
+            ("--population-reference", r.population_reference.is_some()),
+            ("--population-labels", r.population_labels.is_some()),
+            ("--attack-config", r.attack_config.is_some()),
+            ("--lira-center", r.lira_center.is_some()),
+            ("--lira-variance", r.lira_variance.is_some()),
+            ("--lira-std", r.lira_std.is_some()),
+            ("--lira-offline", r.lira_offline.is_some()),
+            ("--rmia-gamma", r.rmia_gamma.is_some()),
+            ("--rmia-a", r.rmia_a.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, set)| *set) {
+            return Err(Failure::Usage(format!(
+                "{flag} needs --reference FILE (the reference models' outputs on the score file's records)"
+            )));
+        }
+    }
+    let reference = r.reference.as_ref().map(|path| mia_data::reference::ReferenceSources {
+        reference: path.clone(),
+        signal: r.reference_signal.map(|s| match s {
+            RefSignalArg::Phi => RefSignal::Phi,
+            RefSignalArg::Loss => RefSignal::Loss,
+            RefSignalArg::Logits => RefSignal::Logits,
+            RefSignalArg::Probs => RefSignal::Probs,
+        }),
+        keep: r.keep.clone(),
+        ids: r.reference_ids.clone(),
+        population_target: r.population_target.clone(),
+        population_reference: r.population_reference.clone(),
+        population_labels: r.population_labels.clone(),
+    });
+    let mut reference_config = match &r.attack_config {
+        Some(path) => mia_audit::score::load_reference_config(path)?,
+        None => ReferenceConfig::default(),
+    };
+    let lira = &mut reference_config.lira;
+    if let Some(c) = r.lira_center {
+        lira.center = match c {
+            LiraCenterArg::Mean => Center::Mean,
+            LiraCenterArg::Median => Center::Median,
+        };
+    }
+    if let Some(v) = r.lira_variance {
+        lira.variance = match v {
+            LiraVarianceArg::PerExample => Variance::PerExample,
+            LiraVarianceArg::Global => Variance::Global,
+        };
+    }
+    if let Some(s) = r.lira_std {
+        lira.std = match s {
+            LiraStdArg::Population => LiraStd::Population,
+            LiraStdArg::Sample => LiraStd::Sample,
+            LiraStdArg::ReferenceCode => LiraStd::ReferenceCode,
+        };
+    }
+    if let Some(t) = r.lira_offline {
+        lira.offline_test = match t {
+            LiraOfflineArg::OneSided => OfflineTest::OneSided,
+            LiraOfflineArg::TwoSided => OfflineTest::TwoSided,
+        };
+    }
+    if let Some(g) = r.rmia_gamma {
+        reference_config.rmia.gamma = g;
+    }
+    if let Some(x) = r.rmia_a {
+        reference_config.rmia.offline_a = x;
+    }
     let opts = ScoreAuditOptions {
         eval: EvalConfig {
             fpr_targets: a.fpr.clone(),
@@ -244,6 +420,8 @@ fn score(a: ScoreArgs) -> Result<bool, Failure> {
         gate: a.fail_if.clone(),
         top_records: a.top,
         prob_tolerance: a.prob_tolerance,
+        reference,
+        reference_config,
     };
     // Check gate syntax before reading a possibly large file.
     mia_audit::score::parse_gate(&opts.gate)?;
@@ -309,7 +487,7 @@ fn audit(a: AuditArgs) -> Result<bool, Failure> {
             opts.artifacts.display()
         );
         if let Some(m) = &out.report.models {
-            println!(
+            say!(
                 "target: {} accuracy on its {} training rows, {} on {} held-out rows; {} reference models",
                 fmt_pct(m.target.train_accuracy),
                 m.target.train_rows,
@@ -329,7 +507,7 @@ fn fmt_pct(x: f64) -> String {
 
 fn print_summary(out: &mia_audit::AuditOutput, dir: &std::path::Path) {
     let r = &out.report;
-    println!(
+    say!(
         "{} records ({} members, {} non-members, {} skipped), outputs: {}",
         r.rows.kept,
         r.rows.members,
@@ -338,7 +516,7 @@ fn print_summary(out: &mia_audit::AuditOutput, dir: &std::path::Path) {
         r.outputs.kind
     );
     let fmt_ci = |c: Option<[f64; 2]>| c.map_or(String::new(), |[l, h]| format!(" [{l:.3}, {h:.3}]"));
-    println!("{:<28} {:>22} {:>14} {:>14} {:>8}", "attack", "AUC [95% CI]", "TPR@0.1%FPR", "TPR@1%FPR", "eps_lb");
+    say!("{:<28} {:>22} {:>14} {:>14} {:>8}", "attack", "AUC [95% CI]", "TPR@0.1%FPR", "TPR@1%FPR", "eps_lb");
     for a in &r.attacks {
         let e = &a.evaluation;
         let at = |f: f64| {
@@ -347,7 +525,7 @@ fn print_summary(out: &mia_audit::AuditOutput, dir: &std::path::Path) {
                 .find(|t| (t.fpr - f).abs() < 1e-12)
                 .map_or("-".to_string(), |t| format!("{:.4}{}", t.tpr, if t.supported { "" } else { "†" }))
         };
-        println!(
+        say!(
             "{:<28} {:>22} {:>14} {:>14} {:>8.3}",
             a.name,
             format!("{:.4}{}", e.auc.value, fmt_ci(e.auc.ci)),
@@ -357,12 +535,12 @@ fn print_summary(out: &mia_audit::AuditOutput, dir: &std::path::Path) {
         );
     }
     if r.attacks.iter().any(|a| a.evaluation.tpr_at_fpr.iter().any(|t| !t.supported)) {
-        println!("† too few non-members to measure this FPR (need >= 10/FPR)");
+        say!("† too few non-members to measure this FPR (need >= 10/FPR)");
     }
     for g in &r.gate.rules {
-        println!("gate: {} (value {}) -> {}", g.expr, g.value, if g.fired { "FIRED" } else { "ok" });
+        say!("gate: {} (value {}) -> {}", g.expr, g.value, if g.fired { "FIRED" } else { "ok" });
     }
-    println!("verdict: {}; report written to {}", r.gate.verdict, dir.display());
+    say!("verdict: {}; report written to {}", r.gate.verdict, dir.display());
 }
 
 fn main() -> ExitCode {
@@ -393,7 +571,7 @@ fn main() -> ExitCode {
             return Err(Failure::Internal(format!("cannot start {t} threads: {e}")));
         }
         match cli.command {
-            Command::Score(a) => score(a),
+            Command::Score(a) => score(*a),
             Command::Audit(a) => audit(a),
             Command::Demo(a) => demo(a),
         }

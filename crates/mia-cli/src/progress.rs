@@ -16,10 +16,10 @@ pub struct Bars {
 impl Bars {
     pub fn new(quiet: bool) -> Bars {
         let target = if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
-        let models = ProgressBar::with_draw_target(Some(0), target);
+        let models = ProgressBar::with_draw_target(None, target);
         models.set_style(
             ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} models ({eta} left) {msg}",
+                "{spinner} [{elapsed_precise}] {bar:24.cyan/blue} {pos}/{len} models ({eta} left) {msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),

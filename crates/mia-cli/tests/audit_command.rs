@@ -100,7 +100,9 @@ fn npy_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(rd) = std::fs::read_dir(dir) else { return Vec::new() };
     let mut v: Vec<PathBuf> = rd
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "npy") && !p.file_name().unwrap().to_str().unwrap().starts_with('.'))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "npy") && !p.file_name().unwrap().to_str().unwrap().starts_with('.')
+        })
         .collect();
     v.sort();
     v
@@ -190,7 +192,11 @@ fn null_check_attacks_are_at_chance() {
 fn config_errors_are_one_line_with_exit_code_2() {
     let tmp = tempfile::tempdir().unwrap();
     let cases: Vec<(&str, String, &[&str])> = vec![
-        ("unknown key", "reference_models = 4\nrefrence_models = 4".into(), &["line", "unknown field", "refrence_models"]),
+        (
+            "unknown key",
+            "reference_models = 4\nrefrence_models = 4".into(),
+            &["line", "unknown field", "refrence_models"],
+        ),
         ("odd K", "reference_models = 3".into(), &["reference_models must be even", "3"]),
         ("fraction", "reference_models = 2\ntarget_fraction = 1.5".into(), &["target_fraction", "1.5"]),
         ("bad mode", "target = \"given\"".into(), &["line", "unknown variant", "given"]),

@@ -28,6 +28,7 @@ mod layout;
 mod npy;
 #[cfg(feature = "parquet")]
 mod pq;
+pub mod reference;
 pub mod splits;
 pub mod tabular;
 

@@ -18,22 +18,30 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::error::{one_line, quote, show_path};
 use crate::hash::{hash_file, io_error, open};
 use crate::layout::{self, Builder, CellErr, RowAccess, reason};
-use crate::{DataError, LoadOptions, ScoreColumns, ScoreTable};
+use crate::{DataError, InputFile, LoadOptions, ScoreColumns, ScoreTable};
 
 const MAGIC: &[u8; 4] = b"PAR1";
-const BATCH: usize = 1 << 16;
+pub(crate) const BATCH: usize = 1 << 16;
 
-fn bad(file: &str, message: impl Into<String>) -> DataError {
+pub(crate) fn bad(file: &str, message: impl Into<String>) -> DataError {
     DataError::BadFile { file: file.to_string(), message: message.into() }
 }
 
-fn corrupt(file: &str, e: impl std::fmt::Display) -> DataError {
+pub(crate) fn corrupt(file: &str, e: impl std::fmt::Display) -> DataError {
     let msg = one_line(&e.to_string());
     let msg: String = msg.chars().take(300).collect();
     bad(file, format!("corrupt or unreadable Parquet file: {msg}"))
 }
 
-pub(crate) fn load_parquet(path: &Path, cols: &ScoreColumns, opts: &LoadOptions) -> Result<ScoreTable, DataError> {
+/// Opens a Parquet file defensively and runs `read` on it: checks the leading and trailing
+/// magic bytes (with a hint when the file is gzip or text; `csv_hint` says how to read it as
+/// CSV instead), fingerprints it, and turns a decoder panic on a corrupt file into a
+/// [`DataError`]. Shared by every Parquet reader of this crate.
+pub(crate) fn read_guarded<T>(
+    path: &Path,
+    csv_hint: &str,
+    read: impl FnOnce(File, &str) -> Result<T, DataError>,
+) -> Result<(T, InputFile), DataError> {
     let file = show_path(path);
     let mut f = open(path)?;
     let len = f.metadata().map(|m| m.len()).map_err(|e| io_error(path, &e))?;
@@ -45,11 +53,11 @@ pub(crate) fn load_parquet(path: &Path, cols: &ScoreColumns, opts: &LoadOptions)
     let n = read_up_to(&mut f, &mut head).map_err(|e| io_error(path, &e))?;
     if n < 4 || &head != MAGIC {
         let hint = if head.starts_with(&[0x1f, 0x8b]) {
-            " (it is gzip-compressed)"
+            format!(" (it is gzip-compressed; if it is CSV, {csv_hint})")
         } else if head[..n].iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
-            " (it looks like text; if it is CSV, name it .csv)"
+            format!(" (it looks like text; if it is CSV, {csv_hint})")
         } else {
-            ""
+            String::new()
         };
         return Err(bad(&file, format!("not a Parquet file (it does not start with the magic bytes PAR1){hint}")));
     }
@@ -64,22 +72,25 @@ pub(crate) fn load_parquet(path: &Path, cols: &ScoreColumns, opts: &LoadOptions)
     drop(f);
     let input = hash_file(path)?;
     let f = open(path)?;
-
     let result = {
         let _quiet = QuietPanics::enter();
-        catch_unwind(AssertUnwindSafe(|| read_table(f, &file, cols, opts)))
+        catch_unwind(AssertUnwindSafe(|| read(f, &file)))
     };
-    let mut table = match result {
-        Ok(r) => r?,
+    match result {
+        Ok(r) => Ok((r?, input)),
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "decoder failure".to_string());
-            return Err(corrupt(&file, what));
+            Err(corrupt(&file, what))
         }
-    };
+    }
+}
+
+pub(crate) fn load_parquet(path: &Path, cols: &ScoreColumns, opts: &LoadOptions) -> Result<ScoreTable, DataError> {
+    let (mut table, input) = read_guarded(path, "name it .csv", |f, file| read_table(f, file, cols, opts))?;
     table.inputs.push(input);
     Ok(table)
 }

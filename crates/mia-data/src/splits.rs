@@ -41,7 +41,7 @@ pub fn random_subset(n: usize, count: usize, seed: u64, stream: u64) -> Vec<bool
 /// The K × N keep mask: `mask[[k, n]]` is true when reference model k trains on record n.
 /// Each record is IN for exactly `n_models / 2` models. `n_models` must be even and ≥ 2.
 pub fn keep_mask(n_models: usize, n_records: usize, seed: u64) -> Result<Array2<bool>, String> {
-    if n_models < 2 || n_models % 2 != 0 {
+    if n_models < 2 || !n_models.is_multiple_of(2) {
         return Err(format!(
             "the number of reference models must be even and at least 2 (each record is IN for exactly half), got {n_models}"
         ));

@@ -800,8 +800,8 @@ impl Builder {
     fn member(&self, c: Cell) -> Result<bool, CellErr> {
         match c {
             Cell::Null => Err(CellErr::new("0/1 or true/false", "null".into(), reason::MEMBER)),
-            Cell::Num(v) if v == 1.0 => Ok(true),
-            Cell::Num(v) if v == 0.0 => Ok(false),
+            Cell::Num(1.0) => Ok(true),
+            Cell::Num(0.0) => Ok(false),
             Cell::Num(v) => Err(CellErr::new("0/1 or true/false", v.to_string(), reason::MEMBER)),
             Cell::Text(b) => crate::csvread::parse_member(self.text(b)),
         }

@@ -338,7 +338,13 @@ fn encoding_serde_and_fingerprint() {
     assert_eq!(v["version"], json!(1));
     assert_eq!(
         v["features"][0],
-        json!({"kind": "numeric", "column": "age", "mean": v["features"][0]["mean"], "scale": v["features"][0]["scale"], "standardize": true})
+        json!({
+            "kind": "numeric",
+            "column": "age",
+            "mean": v["features"][0]["mean"],
+            "scale": v["features"][0]["scale"],
+            "standardize": true,
+        })
     );
     let mut bad = v.clone();
     bad["features"][1]["extra"] = json!(1);

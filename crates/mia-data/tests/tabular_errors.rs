@@ -382,9 +382,13 @@ fn mutated_csvs_never_panic() {
         with(json!({ "label": "y", "id": "id", "member": "m", "numeric": ["a"], "categorical": "rest" })),
         with(json!({ "label": "y", "numeric": "rest", "ignore": ["c", "id"], "classes": ["p", "q"] })),
         with(json!({ "header": false, "label": "4", "categorical": "rest" })),
-        with(
-            json!({ "header": false, "names": ["i", "m", "a", "c", "y"], "label": "y", "numeric": ["a"], "categorical": ["c", "m"] }),
-        ),
+        with(json!({
+            "header": false,
+            "names": ["i", "m", "a", "c", "y"],
+            "label": "y",
+            "numeric": ["a"],
+            "categorical": ["c", "m"],
+        })),
     ];
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.csv");

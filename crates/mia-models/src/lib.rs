@@ -77,9 +77,9 @@ impl LearnerSpec {
     }
 }
 
+mod dense;
 pub mod gbt;
 pub mod logistic;
 pub mod mlp;
-mod dense;
 mod sparse;
 mod validate;

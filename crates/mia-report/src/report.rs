@@ -6,6 +6,7 @@
 
 use mia_core::attacks::Fitting;
 use mia_core::evaluate::{AttackEvaluation, EvalConfig, Overfitting, Slice};
+use mia_core::reference::ReferenceConfig;
 use serde::Serialize;
 
 /// Bumped on any change to the document's shape.
@@ -48,6 +49,10 @@ pub struct Settings {
     pub cross_fit_folds: usize,
     pub prob_tolerance: f64,
     pub slices_attacks: Vec<String>,
+    /// Settings of the reference-model attacks (LiRA, RMIA, Attack R, Shokri), when any
+    /// could run: the exact variant every `lira_*`/`rmia_*` score was computed with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceConfig>,
 }
 
 #[derive(Debug, Clone, Serialize)]

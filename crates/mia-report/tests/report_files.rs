@@ -109,6 +109,7 @@ fn fixture() -> Fixture {
             cross_fit_folds: 5,
             prob_tolerance: 1e-3,
             slices_attacks: vec!["loss".into(), "entropy".into()],
+            reference: None,
         },
         inputs: vec![InputFile { path: "outputs <test>.parquet".into(), sha256: "3f".repeat(32), bytes: 1_234_567 }],
         rows: Rows {

@@ -4,12 +4,8 @@
 //! other role reads text, and integer, float or boolean columns there are read as their
 //! decimal text (`1`, `2.5`, `true`). Nulls are missing values.
 
-use std::cell::Cell as StdCell;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::Once;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, LargeStringArray, StringArray};
 use arrow::datatypes::{DataType, Float64Type};
@@ -18,112 +14,14 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::{Builder, Cell, Plan, Row, Table, TableOptions, TableSchema, usage};
 use crate::DataError;
-use crate::error::{one_line, show_path};
-use crate::hash::{hash_file, io_error, open};
-
-const MAGIC: &[u8; 4] = b"PAR1";
-const BATCH: usize = 1 << 16;
-
-fn bad(file: &str, message: impl Into<String>) -> DataError {
-    DataError::BadFile { file: file.to_string(), message: message.into() }
-}
-
-fn corrupt(file: &str, e: impl std::fmt::Display) -> DataError {
-    let msg: String = one_line(&e.to_string()).chars().take(300).collect();
-    bad(file, format!("corrupt or unreadable Parquet file: {msg}"))
-}
+use crate::error::one_line;
+use crate::pq::{BATCH, corrupt, read_guarded};
 
 pub(super) fn load(path: &Path, s: &TableSchema, opts: &TableOptions) -> Result<Table, DataError> {
-    let file = show_path(path);
-    let mut f = open(path)?;
-    let len = f.metadata().map(|m| m.len()).map_err(|e| io_error(path, &e))?;
-    if len == 0 {
-        return Err(DataError::Empty { file, message: "file is empty: expected a Parquet file".into() });
-    }
-    let mut head = [0u8; 4];
-    let n = read_up_to(&mut f, &mut head).map_err(|e| io_error(path, &e))?;
-    if n < 4 || &head != MAGIC {
-        let hint = if head.starts_with(&[0x1f, 0x8b]) {
-            " (it is gzip-compressed; if it is CSV, set format = \"csv\")"
-        } else if head[..n].iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
-            " (it looks like text; if it is CSV, name it .csv or set format = \"csv\")"
-        } else {
-            ""
-        };
-        return Err(bad(&file, format!("not a Parquet file (it does not start with the magic bytes PAR1){hint}")));
-    }
-    if len < 12 {
-        return Err(bad(&file, format!("truncated Parquet file ({len} bytes; too short to hold a footer)")));
-    }
-    let mut tail = [0u8; 4];
-    f.seek(SeekFrom::End(-4)).map_err(|e| io_error(path, &e))?;
-    let m = read_up_to(&mut f, &mut tail).map_err(|e| io_error(path, &e))?;
-    if m < 4 || &tail != MAGIC {
-        return Err(bad(&file, "truncated or corrupt Parquet file (the footer magic PAR1 is missing at the end)"));
-    }
-    drop(f);
-    let input = hash_file(path)?;
-    let f = open(path)?;
-    let result = {
-        let _quiet = QuietPanics::enter();
-        catch_unwind(AssertUnwindSafe(|| read(f, &file, s, opts)))
-    };
-    let mut table = match result {
-        Ok(r) => r?,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "decoder failure".to_string());
-            return Err(corrupt(&file, what));
-        }
-    };
+    let (mut table, input) =
+        read_guarded(path, "name it .csv or set format = \"csv\"", |f, file| read(f, file, s, opts))?;
     table.inputs.push(input);
     Ok(table)
-}
-
-thread_local! {
-    static QUIET: StdCell<bool> = const { StdCell::new(false) };
-}
-
-/// While alive, panics on this thread are not printed by the panic hook (the Parquet decoder
-/// can panic on some corrupt files; such panics are caught and become a [`DataError`]).
-struct QuietPanics;
-
-impl QuietPanics {
-    fn enter() -> Self {
-        static INSTALL: Once = Once::new();
-        INSTALL.call_once(|| {
-            let previous = std::panic::take_hook();
-            std::panic::set_hook(Box::new(move |info| {
-                if !QUIET.with(StdCell::get) {
-                    previous(info);
-                }
-            }));
-        });
-        QUIET.with(|q| q.set(true));
-        QuietPanics
-    }
-}
-
-impl Drop for QuietPanics {
-    fn drop(&mut self) {
-        QUIET.with(|q| q.set(false));
-    }
-}
-
-fn read_up_to(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 fn is_string(t: &DataType) -> bool {
