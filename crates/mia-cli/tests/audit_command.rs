@@ -216,6 +216,7 @@ fn config_errors_are_one_line_with_exit_code_2() {
     let cfg = config(tmp.path(), "", "kind = \"mlp\"\nmax_iter = 0", "");
     let o = mia(&["audit", s(&cfg), "-q"]);
     assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let cfg = config(tmp.path(), "", SMALL_MLP, "");
     let text = std::fs::read_to_string(&cfg).unwrap().replace("bangkok.csv.gz", "nowhere.csv.gz");
     std::fs::write(&cfg, text).unwrap();
     let o = mia(&["audit", s(&cfg), "-q"]);
