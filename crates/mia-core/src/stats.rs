@@ -2,24 +2,42 @@
 //! the Mann–Whitney test, Holm's step-down correction, normal intervals for means.
 //!
 //! Clopper–Pearson bounds are quantiles of Beta distributions (Clopper & Pearson,
-//! Biometrika 1934). They are found here by bisection on the regularised incomplete beta
-//! function from `statrs`, because `statrs::distribution::Beta::inverse_cdf` is off by up
+//! Biometrika 1934). They are found here by safeguarded Newton iteration on the regularised
+//! incomplete beta function from `statrs`, because `statrs::distribution::Beta::inverse_cdf` is off by up
 //! to 3.4e-4, which matters at the low false-positive rates audits care about.
 
 use statrs::distribution::{ContinuousCDF, Normal};
 use statrs::function::beta::beta_reg;
+use statrs::function::gamma::ln_gamma;
 
-/// Inverse of the regularised incomplete beta I_x(a, b) in x, by bisection to ~1e-15.
+/// Inverse of the regularised incomplete beta I_x(a, b) in x (a, b ≥ 1 here), to ~1e-15.
+///
+/// Safeguarded Newton: a bracket [lo, hi] with I_lo < p ≤ I_hi is kept, each step is
+/// Newton's (the derivative of I_x is the Beta(a, b) density), and a step that leaves the
+/// bracket is replaced by bisection. Converges in a handful of evaluations where plain
+/// bisection needs ~50; an audit computes thousands of these intervals (ε bounds).
 fn beta_quantile(a: f64, b: f64, p: f64) -> f64 {
+    let ln_norm = ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b);
+    let density = |x: f64| (ln_norm + (a - 1.0) * x.ln() + (b - 1.0) * (-x).ln_1p()).exp();
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    // Start at the mean of Beta(a, b).
+    let mut x = a / (a + b);
     for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if mid <= lo || mid >= hi {
-            break;
+        let f = beta_reg(a, b, x) - p;
+        if f < 0.0 {
+            lo = x;
+        } else {
+            hi = x;
         }
-        if beta_reg(a, b, mid) < p { lo = mid } else { hi = mid }
+        let d = density(x);
+        let newton = x - f / d;
+        let next = if d > 0.0 && newton.is_finite() && newton > lo && newton < hi { newton } else { 0.5 * (lo + hi) };
+        if (next - x).abs() <= 1e-15 * x.max(1e-300) || next <= lo || next >= hi {
+            return if next > lo && next < hi { next } else { x };
+        }
+        x = next;
     }
-    0.5 * (lo + hi)
+    x
 }
 
 /// Two-sided Clopper–Pearson interval for k successes in n trials at `confidence`
@@ -109,6 +127,39 @@ pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Plain bisection to the last representable step: slow, obviously right.
+    fn beta_quantile_bisect(a: f64, b: f64, p: f64) -> f64 {
+        let (mut lo, mut hi) = (0.0f64, 1.0f64);
+        loop {
+            let mid = 0.5 * (lo + hi);
+            if mid <= lo || mid >= hi {
+                return mid;
+            }
+            if beta_reg(a, b, mid) < p { lo = mid } else { hi = mid }
+        }
+    }
+
+    #[test]
+    fn newton_quantile_equals_bisection() {
+        for &(k, n) in &[
+            (1u64, 1u64),
+            (1, 10),
+            (3, 7),
+            (1, 2004),
+            (2003, 2004),
+            (50, 100),
+            (1, 1_000_000),
+            (999_999, 1_000_000),
+            (7, 100_000),
+        ] {
+            for &p in &[0.025, 0.975, 0.0005, 0.9995] {
+                let (a, b) = (k as f64, (n - k) as f64 + 1.0);
+                let (x, y) = (beta_quantile(a, b, p), beta_quantile_bisect(a, b, p));
+                assert!((x - y).abs() <= 1e-11 * y.max(1e-300), "k={k} n={n} p={p}: {x} vs {y}");
+            }
+        }
+    }
 
     #[test]
     fn clopper_pearson_edges() {
