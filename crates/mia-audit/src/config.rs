@@ -243,9 +243,6 @@ impl AuditConfig {
         if p.max_rows == Some(0) {
             return bad("plan.max_rows must be at least 1".into());
         }
-        if self.attacks.folds < 2 {
-            return bad(format!("attacks.folds must be at least 2, got {}", self.attacks.folds));
-        }
         if let Some(run) = &self.attacks.run {
             let known: Vec<&str> = mia_core::attacks::SCORE_ONLY_ATTACKS
                 .iter()
@@ -259,19 +256,11 @@ impl AuditConfig {
                 return bad("attacks.run is empty; name at least one attack or leave it out".into());
             }
         }
-        let e = &self.eval;
-        if !(e.confidence > 0.0 && e.confidence < 1.0) {
-            return bad(format!("eval.confidence must be between 0 and 1, got {}", e.confidence));
-        }
-        if !(e.delta >= 0.0 && e.delta < 1.0) {
-            return bad(format!("eval.delta must be in [0, 1), got {}", e.delta));
-        }
-        if let Some(f) = e.fpr.iter().find(|f| !(**f > 0.0 && **f < 1.0)) {
-            return bad(format!("eval.fpr targets must be between 0 and 1, got {f}"));
-        }
-        if let Some(b) = e.base_rates.iter().find(|b| !(**b > 0.0 && **b < 1.0)) {
-            return bad(format!("eval.base_rates must be between 0 and 1, got {b}"));
-        }
+        crate::score::check_eval(&self.eval.eval_config(self.seed), self.attacks.folds, |n| match n {
+            "folds" => format!("{name}: attacks.folds"),
+            "base_rate" => format!("{name}: eval.base_rates"),
+            _ => format!("{name}: eval.{n}"),
+        })?;
         self.learner.learner().map_err(|e| AuditError::Input(format!("{name}: learner: {e}")))?;
         Ok(())
     }

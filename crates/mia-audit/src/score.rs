@@ -63,24 +63,32 @@ pub fn parse_gate(rules: &[String]) -> Result<Vec<GateExpr>, AuditError> {
 }
 
 /// Checks option values a user can get wrong.
-fn check_options(o: &ScoreAuditOptions) -> Result<(), AuditError> {
+/// Checks the evaluation settings a user can get wrong; `name` turns a setting's name
+/// (`confidence`, `delta`, `fpr`, `base_rate`, `folds`) into the way the user wrote it
+/// (`--confidence`, `eval.confidence`, ...).
+pub(crate) fn check_eval(e: &EvalConfig, folds: usize, name: impl Fn(&str) -> String) -> Result<(), AuditError> {
     let bad = |m: String| Err(AuditError::Input(m));
-    let e = &o.eval;
     if !(e.confidence > 0.0 && e.confidence < 1.0) {
-        return bad(format!("--confidence must be between 0 and 1, got {}", e.confidence));
+        return bad(format!("{} must be between 0 and 1, got {}", name("confidence"), e.confidence));
     }
     if !(e.delta >= 0.0 && e.delta < 1.0) {
-        return bad(format!("--delta must be in [0, 1), got {}", e.delta));
+        return bad(format!("{} must be in [0, 1), got {}", name("delta"), e.delta));
     }
     if let Some(f) = e.fpr_targets.iter().find(|f| !(**f > 0.0 && **f < 1.0)) {
-        return bad(format!("--fpr targets must be between 0 and 1, got {f}"));
+        return bad(format!("{} targets must be between 0 and 1, got {f}", name("fpr")));
     }
     if let Some(b) = e.base_rates.iter().find(|b| !(**b > 0.0 && **b < 1.0)) {
-        return bad(format!("--base-rate must be between 0 and 1, got {b}"));
+        return bad(format!("{} must be between 0 and 1, got {b}", name("base_rate")));
     }
-    if o.attack.folds < 2 {
-        return bad(format!("--folds must be at least 2, got {}", o.attack.folds));
+    if folds < 2 {
+        return bad(format!("{} must be at least 2, got {folds}", name("folds")));
     }
+    Ok(())
+}
+
+fn check_options(o: &ScoreAuditOptions) -> Result<(), AuditError> {
+    let bad = |m: String| Err(AuditError::Input(m));
+    check_eval(&o.eval, o.attack.folds, |n| format!("--{}", n.replace('_', "-")))?;
     if let Some(names) = &o.attacks {
         let known: Vec<&str> = SCORE_ONLY_ATTACKS.iter().chain(REFERENCE_ATTACKS).copied().collect();
         if let Some(n) = names.iter().find(|n| !known.contains(&n.as_str())) {

@@ -212,6 +212,12 @@ fn config_errors_are_one_line_with_exit_code_2() {
             assert!(err.contains(n), "{what}: {n:?} not in {err}");
         }
     }
+    // An evaluation setting out of range names the config key.
+    let cfg = config(tmp.path(), "", SMALL_MLP, "confidence = 1.5");
+    let o = mia(&["audit", s(&cfg), "-q"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("audit.toml: eval.confidence must be between 0 and 1, got 1.5"), "{err}");
     // A learner parameter that makes no sense, and a data file that does not exist.
     let cfg = config(tmp.path(), "", "kind = \"mlp\"\nmax_iter = 0", "");
     let o = mia(&["audit", s(&cfg), "-q"]);
