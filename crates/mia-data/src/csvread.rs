@@ -91,7 +91,7 @@ fn csv_error(file: &str, e: csv::Error, gz: bool, rows: u64) -> DataError {
 /// (The csv crate's own line numbers are off after CRLF line ends, and its record offsets
 /// point just past the previous record, before any line ends and blank lines.) A `\r\n`,
 /// a lone `\r` and a lone `\n` each end one line.
-fn line_at(path: &Path, gz: bool, byte: u64) -> Option<u64> {
+pub(crate) fn line_at(path: &Path, gz: bool, byte: u64) -> Option<u64> {
     let file = BufReader::with_capacity(1 << 16, std::fs::File::open(path).ok()?);
     let mut reader: Box<dyn Read> =
         if gz { Box::new(flate2::bufread::MultiGzDecoder::new(file)) } else { Box::new(file) };
@@ -119,7 +119,7 @@ fn line_at(path: &Path, gz: bool, byte: u64) -> Option<u64> {
 }
 
 /// Puts the line number into a row error.
-fn with_line(e: DataError, line: Option<u64>) -> DataError {
+pub(crate) fn with_line(e: DataError, line: Option<u64>) -> DataError {
     match e {
         DataError::Cell { file, mut at, expected, found } => {
             at.line = line;

@@ -7,6 +7,7 @@ use csv::ByteRecord;
 
 use super::{Builder, Cell, Plan, Row, Table, TableOptions, TableSchema, usage};
 use crate::DataError;
+use crate::csvread::{line_at, with_line};
 use crate::error::{one_line, show_path};
 use crate::hash::{HashingReader, io_error, open};
 
@@ -74,46 +75,6 @@ fn csv_error(file: &str, e: csv::Error, gz: bool, rows: u64) -> DataError {
     };
     let at = if rows == 0 { "at the start".to_string() } else { format!("after data row {rows}") };
     DataError::BadFile { file: file.to_string(), message: format!("{at}: {}", one_line(&what)) }
-}
-
-/// The 1-based physical line of the record at byte `byte` of the (decompressed) text, found
-/// by reading the file again: only done for an error message. A `\r\n`, a lone `\r` and a
-/// lone `\n` each end one line.
-fn line_at(path: &Path, gz: bool, byte: u64) -> Option<u64> {
-    let file = BufReader::with_capacity(1 << 16, std::fs::File::open(path).ok()?);
-    let mut reader: Box<dyn Read> =
-        if gz { Box::new(flate2::bufread::MultiGzDecoder::new(file)) } else { Box::new(file) };
-    let mut pos = 0u64;
-    let mut lines = 1u64;
-    let mut prev_cr = false;
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) | Err(_) => return Some(lines),
-            Ok(n) => n,
-        };
-        for &b in buf.get(..n)? {
-            if pos >= byte && b != b'\r' && b != b'\n' {
-                return Some(lines);
-            }
-            if b == b'\r' || (b == b'\n' && !prev_cr) {
-                lines += 1;
-            }
-            prev_cr = b == b'\r';
-            pos += 1;
-        }
-    }
-}
-
-/// Puts the line number into a row error.
-fn with_line(e: DataError, line: Option<u64>) -> DataError {
-    match e {
-        DataError::Cell { file, mut at, expected, found } => {
-            at.line = line;
-            DataError::Cell { file, at, expected, found }
-        }
-        other => other,
-    }
 }
 
 struct CsvRow<'a>(&'a ByteRecord);
