@@ -75,14 +75,15 @@ fn csv_reader<R: Read>(r: R) -> csv::Reader<R> {
     csv::ReaderBuilder::new().has_headers(false).flexible(true).buffer_capacity(1 << 16).from_reader(r)
 }
 
-/// A CSV read error as one line; `rows` data rows were read before it.
-fn csv_error(file: &str, e: csv::Error, gz: bool, rows: u64) -> DataError {
+/// A CSV read error as one line; `rows` data rows were read before it (`start` names the
+/// place when there were none: "in the header", "at the start").
+pub(crate) fn csv_error(file: &str, e: csv::Error, gz: bool, rows: u64, start: &str) -> DataError {
     let what = match e.kind() {
         csv::ErrorKind::Io(io) if gz => format!("corrupt or truncated gzip data: {io}"),
         csv::ErrorKind::Io(io) => format!("read error: {io}"),
         _ => e.to_string(),
     };
-    let at = if rows == 0 { "in the header".to_string() } else { format!("after data row {rows}") };
+    let at = if rows == 0 { start.to_string() } else { format!("after data row {rows}") };
     DataError::BadFile { file: file.to_string(), message: format!("{at}: {}", crate::error::one_line(&what)) }
 }
 
@@ -150,7 +151,7 @@ fn read_table<R: Read>(
                 message: "file is empty: expected a header row naming the columns, then one row per record".into(),
             });
         }
-        Err(e) => return Err(csv_error(file, e, gz, 0)),
+        Err(e) => return Err(csv_error(file, e, gz, 0, "in the header")),
     }
     let names: Vec<String> = rec.iter().map(|f| String::from_utf8_lossy(f.trim_ascii()).into_owned()).collect();
     let layout = layout::resolve(file, &names, cols, &mut notes)?;
@@ -162,7 +163,7 @@ fn read_table<R: Read>(
         match rdr.read_byte_record(&mut rec) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => return Err(csv_error(file, e, gz, row)),
+            Err(e) => return Err(csv_error(file, e, gz, row, "in the header")),
         }
         row += 1;
         let line = || rec.position().and_then(|p| line_at(path, gz, p.byte()));

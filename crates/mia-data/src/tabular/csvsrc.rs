@@ -7,8 +7,8 @@ use csv::ByteRecord;
 
 use super::{Builder, Cell, Plan, Row, Table, TableOptions, TableSchema, usage};
 use crate::DataError;
-use crate::csvread::{line_at, with_line};
-use crate::error::{one_line, show_path};
+use crate::csvread::{csv_error, line_at, with_line};
+use crate::error::show_path;
 use crate::hash::{HashingReader, io_error, open};
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -66,17 +66,6 @@ fn csv_reader<R: Read>(r: R, s: &TableSchema) -> csv::Reader<R> {
         .from_reader(r)
 }
 
-/// A CSV read error as one line; `rows` data rows were read before it.
-fn csv_error(file: &str, e: csv::Error, gz: bool, rows: u64) -> DataError {
-    let what = match e.kind() {
-        csv::ErrorKind::Io(io) if gz => format!("corrupt or truncated gzip data: {io}"),
-        csv::ErrorKind::Io(io) => format!("read error: {io}"),
-        _ => e.to_string(),
-    };
-    let at = if rows == 0 { "at the start".to_string() } else { format!("after data row {rows}") };
-    DataError::BadFile { file: file.to_string(), message: format!("{at}: {}", one_line(&what)) }
-}
-
 struct CsvRow<'a>(&'a ByteRecord);
 
 impl Row for CsvRow<'_> {
@@ -102,7 +91,7 @@ fn read<R: Read>(
                 message: "no rows: expected CSV rows (the file holds only blank or comment lines)".into(),
             });
         }
-        Err(e) => return Err(csv_error(file, e, gz, 0)),
+        Err(e) => return Err(csv_error(file, e, gz, 0, "at the start")),
     }
     let (names, positional, basis, first_is_data) = if s.header {
         let names: Vec<String> = rec
@@ -141,7 +130,7 @@ fn read<R: Read>(
         match rdr.read_byte_record(&mut rec) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => return Err(csv_error(file, e, gz, row)),
+            Err(e) => return Err(csv_error(file, e, gz, row, "at the start")),
         }
         row += 1;
         take(&mut b, &rec, row)?;
