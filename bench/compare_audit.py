@@ -145,7 +145,7 @@ def main():
           f"{rep['settings']['bootstrap_resamples']} bootstrap resamples, report)")
     print(f"ratio: {peer_secs / mia_secs:.1f}x")
     m = rep["models"]
-    print(f"target accuracy mia: train {m['target']['train_accuracy']:.3f} held-out {m['target']['held_out_accuracy']:.3f}")
+    print(f"target accuracy mia: train {m['target']['train_accuracy']['value']:.3f} held-out {m['target']['held_out_accuracy']['value']:.3f}")
     print(f"{'attack':14} {'AUC peer':>9} {'AUC mia [95% CI]':>26} {'TPR@0.1% peer':>14} {'mia [CI]':>22} "
           f"{'TPR@1% peer':>12} {'mia [CI]':>22}")
     by = {r["name"]: r for r in rep["attacks"]}

@@ -23,8 +23,10 @@ use crate::config::{AuditConfig, TargetMode};
 use crate::store::{ArtifactStore, sha256_hex};
 use mia_core::attacks::{AttackConfig, AttackScores, score_only_attacks};
 use mia_core::bootstrap::mix_seed;
+use mia_core::evaluate::Estimate;
 use mia_core::reference::{FullOutputs, Population, REFERENCE_ATTACKS, ReferenceInputs, reference_attacks};
 use mia_core::signals::{ModelOutputs, Signals, compute_signals};
+use mia_core::stats::clopper_pearson;
 use mia_data::splits::{keep_mask, random_subset, rows_where, streams};
 use mia_data::tabular::{Encoding, Table, TableOptions, load_table};
 use mia_models::{Learner, TrainSet};
@@ -193,10 +195,11 @@ fn model_key(base: &str, m: usize, rows: &[usize], seed: u64) -> String {
     sha256_hex(&bytes)
 }
 
-/// Share of `rows` whose arg-max logit is the true label.
-fn accuracy(logits: ArrayView2<'_, f64>, labels: &[usize], rows: &[usize]) -> f64 {
+/// Share of `rows` whose arg-max logit is the true label, with its Clopper–Pearson
+/// interval at `confidence`.
+fn accuracy(logits: ArrayView2<'_, f64>, labels: &[usize], rows: &[usize], confidence: f64) -> Estimate {
     if rows.is_empty() {
-        return f64::NAN;
+        return Estimate { value: f64::NAN, ci: None, note: Some("no rows".into()) };
     }
     let correct = rows
         .iter()
@@ -207,7 +210,11 @@ fn accuracy(logits: ArrayView2<'_, f64>, labels: &[usize], rows: &[usize]) -> f6
             row.iter().enumerate().all(|(j, &v)| j == y || v < row[y])
         })
         .count();
-    correct as f64 / rows.len() as f64
+    Estimate {
+        value: correct as f64 / rows.len() as f64,
+        ci: Some(clopper_pearson(correct as u64, rows.len() as u64, confidence)),
+        note: None,
+    }
 }
 
 /// Runs the whole model audit.
@@ -349,9 +356,9 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
         let held: Vec<usize> = plan.audit.iter().chain(&plan.population).copied().filter(|&r| !trained[r]).collect();
         ModelFit {
             train_rows: train.len(),
-            train_accuracy: accuracy(outputs[m].view(), &table.labels, &train),
+            train_accuracy: accuracy(outputs[m].view(), &table.labels, &train, cfg.eval.confidence),
             held_out_rows: held.len(),
-            held_out_accuracy: accuracy(outputs[m].view(), &table.labels, &held),
+            held_out_accuracy: accuracy(outputs[m].view(), &table.labels, &held, cfg.eval.confidence),
         }
     };
     let models = ModelsInfo {

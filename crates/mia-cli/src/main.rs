@@ -489,9 +489,9 @@ fn audit(a: AuditArgs) -> Result<bool, Failure> {
         if let Some(m) = &out.report.models {
             say!(
                 "target: {} accuracy on its {} training rows, {} on {} held-out rows; {} reference models",
-                fmt_pct(m.target.train_accuracy),
+                fmt_pct(m.target.train_accuracy.value),
                 m.target.train_rows,
-                fmt_pct(m.target.held_out_accuracy),
+                fmt_pct(m.target.held_out_accuracy.value),
                 m.target.held_out_rows,
                 m.reference_models
             );

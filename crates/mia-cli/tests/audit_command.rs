@@ -82,7 +82,15 @@ fn audit_is_byte_identical_with_one_or_two_threads_and_valid() {
     assert_eq!(m["references"].as_array().unwrap().len(), 4);
     assert_eq!(m["audit_records"].as_u64().unwrap() + m["population_records"].as_u64().unwrap(), 900);
     // The MLP fits its training rows better than rows it never saw.
-    assert!(m["target"]["train_accuracy"].as_f64().unwrap() > m["target"]["held_out_accuracy"].as_f64().unwrap());
+    let acc = |m: &Value, k: &str| m[k]["value"].as_f64().unwrap();
+    assert!(acc(&m["target"], "train_accuracy") > acc(&m["target"], "held_out_accuracy"));
+    // Every accuracy has its interval, around the value.
+    for f in m["references"].as_array().unwrap().iter().chain([&m["target"]]) {
+        for k in ["train_accuracy", "held_out_accuracy"] {
+            let ci = f[k]["ci"].as_array().unwrap();
+            assert!(ci[0].as_f64().unwrap() <= acc(f, k) && acc(f, k) <= ci[1].as_f64().unwrap(), "{f}");
+        }
+    }
     let names: Vec<&str> = doc["attacks"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
     for want in ["lira_online", "lira_offline", "rmia_online", "rmia_offline", "attack_p", "attack_r", "loss"] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
@@ -178,7 +186,7 @@ fn null_check_attacks_are_at_chance() {
     assert_eq!(doc["models"]["target_training"], "null_check");
     // The target does overfit: real leakage exists, it is just not what is scored.
     let t = &doc["models"]["target"];
-    assert!(t["train_accuracy"].as_f64().unwrap() > t["held_out_accuracy"].as_f64().unwrap() + 0.1);
+    assert!(t["train_accuracy"]["value"].as_f64().unwrap() > t["held_out_accuracy"]["value"].as_f64().unwrap() + 0.1);
     let attacks = doc["attacks"].as_array().unwrap();
     assert!(attacks.len() >= 12);
     for a in attacks {

@@ -901,9 +901,9 @@ fn models(h: &mut String, r: &Report) {
             "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(name),
             fmt_int(f.train_rows as u64),
-            pct(f.train_accuracy),
+            est_cell(&f.train_accuracy, pct),
             fmt_int(f.held_out_rows as u64),
-            pct(f.held_out_accuracy)
+            est_cell(&f.held_out_accuracy, pct)
         );
     };
     row(h, "target", &m.target);

@@ -5,7 +5,7 @@
 //! same inputs and seed give byte-identical JSON.
 
 use mia_core::attacks::Fitting;
-use mia_core::evaluate::{AttackEvaluation, EvalConfig, Overfitting, Slice};
+use mia_core::evaluate::{AttackEvaluation, Estimate, EvalConfig, Overfitting, Slice};
 use mia_core::reference::ReferenceConfig;
 use serde::Serialize;
 
@@ -108,13 +108,14 @@ pub struct ModelsInfo {
     pub references: Vec<ModelFit>,
 }
 
-/// Accuracy of one model on its training rows and on audit/population rows it did not see.
+/// Accuracy of one model on its training rows and on audit/population rows it did not see,
+/// each with a Clopper–Pearson interval (the report's confidence level).
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelFit {
     pub train_rows: usize,
-    pub train_accuracy: f64,
+    pub train_accuracy: Estimate,
     pub held_out_rows: usize,
-    pub held_out_accuracy: f64,
+    pub held_out_accuracy: Estimate,
 }
 
 #[derive(Debug, Clone, Serialize)]

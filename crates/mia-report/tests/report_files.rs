@@ -6,7 +6,7 @@
 //! `MIA_REPORT_PREVIEW=DIR` also writes `DIR/report_preview.html` and `.png` for a look.
 
 use mia_core::attacks::{AttackConfig, score_only_attacks};
-use mia_core::evaluate::{EvalConfig, class_slices, evaluate_attack, overfitting};
+use mia_core::evaluate::{Estimate, EvalConfig, class_slices, evaluate_attack, overfitting};
 use mia_core::signals::{ModelOutputs, compute_signals};
 use mia_report::RecordScores;
 use mia_report::report::*;
@@ -99,6 +99,7 @@ fn fixture() -> Fixture {
     ids[order[0]] = EVIL_ID.to_string();
     ids[order[1]] = "O'Brien & \"Sons\"".to_string();
     let members = member.iter().filter(|&&m| m).count();
+    let acc = |p: f64| Estimate { value: p, ci: Some([p * 0.9, p.min(0.999) + 0.001]), note: None };
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool { name: "mia-audit", version: env!("CARGO_PKG_VERSION") },
@@ -133,13 +134,23 @@ fn fixture() -> Fixture {
             reference_models: 2,
             target: ModelFit {
                 train_rows: members,
-                train_accuracy: 1.0,
+                train_accuracy: acc(1.0),
                 held_out_rows: N - members + 500,
-                held_out_accuracy: 0.61,
+                held_out_accuracy: acc(0.61),
             },
             references: vec![
-                ModelFit { train_rows: 1003, train_accuracy: 0.99, held_out_rows: 1497, held_out_accuracy: 0.6 },
-                ModelFit { train_rows: 997, train_accuracy: 1.0, held_out_rows: 1503, held_out_accuracy: 0.62 },
+                ModelFit {
+                    train_rows: 1003,
+                    train_accuracy: acc(0.99),
+                    held_out_rows: 1497,
+                    held_out_accuracy: acc(0.6),
+                },
+                ModelFit {
+                    train_rows: 997,
+                    train_accuracy: acc(1.0),
+                    held_out_rows: 1503,
+                    held_out_accuracy: acc(0.62),
+                },
             ],
         }),
         attacks: reports,
