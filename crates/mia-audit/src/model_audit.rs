@@ -34,7 +34,6 @@ use mia_report::report::{ModelFit, ModelsInfo};
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Stream offset of the model fit seeds (model m uses `mix_seed(seed, MODEL_STREAM + m)`).
 const MODEL_STREAM: u64 = 0x4d4f_4445_4c00_0000;
@@ -251,7 +250,6 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
             (opts.progress)(Progress::ModelDone { index: m, trained: false });
         }
     }
-    let done = AtomicUsize::new(0);
     let trained: Vec<Result<Array2<f64>, AuditError>> = stored
         .into_par_iter()
         .enumerate()
@@ -274,7 +272,6 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
                 )));
             }
             store.save(key, &logits).map_err(|e| AuditError::Write { path: store.dir().display().to_string(), source: e })?;
-            done.fetch_add(1, Ordering::Relaxed);
             (opts.progress)(Progress::ModelDone { index: m, trained: true });
             Ok(logits)
         })
@@ -285,8 +282,7 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
     let labels_audit: Vec<usize> = plan.audit.iter().map(|&r| table.labels[r]).collect();
     let labels_pop: Vec<usize> = plan.population.iter().map(|&r| table.labels[r]).collect();
     let pick = |a: &Array2<f64>, rows: &[usize]| a.select(Axis(0), rows);
-    let target_audit = pick(&outputs[0], &plan.audit);
-    let target_outputs = ModelOutputs::Logits(target_audit.clone());
+    let target_outputs = ModelOutputs::Logits(pick(&outputs[0], &plan.audit));
     let signals: Signals = compute_signals(&target_outputs, Some(&labels_audit));
     let phi_of = |a: &Array2<f64>, rows: &[usize], labels: &[usize]| -> Vec<f64> {
         compute_signals(&ModelOutputs::Logits(pick(a, rows)), Some(labels)).phi
