@@ -11,67 +11,15 @@
 //! single-threaded; the best of REPEATS (default 5) fits is reported, as thread CPU time (Linux)
 //! and wall time.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use flate2::read::GzDecoder;
 use mia_models::gbt::{GbtLearner, GbtParams};
 use mia_models::{Model, TrainSet};
-use ndarray::Array2;
+use ndarray::{Array2, Axis};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-fn gunzip(path: &Path) -> String {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut text = String::new();
-    GzDecoder::new(file).read_to_string(&mut text).expect("gzip text");
-    text
-}
-
-fn adult() -> (Array2<f32>, Vec<usize>) {
-    const NUMERIC: [usize; 6] = [0, 2, 4, 10, 11, 12];
-    let text = gunzip(&root().join("data/adult/adult.data.gz"));
-    let rows: Vec<Vec<&str>> =
-        text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.split(',').map(str::trim).collect()).collect();
-    let y: Vec<usize> = rows.iter().map(|r| usize::from(r[14] == ">50K")).collect();
-    let n = rows.len();
-    let mut columns: Vec<Vec<f64>> = Vec::new();
-    for j in 0..14 {
-        if NUMERIC.contains(&j) {
-            let v: Vec<f64> = rows.iter().map(|r| r[j].parse::<f64>().expect("number")).collect();
-            let mean = v.iter().sum::<f64>() / n as f64;
-            let sd = (v.iter().map(|a| (a - mean) * (a - mean)).sum::<f64>() / n as f64).sqrt();
-            columns.push(v.iter().map(|a| (a - mean) / sd).collect());
-        } else {
-            let mut cats: Vec<&str> = rows.iter().map(|r| r[j]).collect();
-            cats.sort_unstable();
-            cats.dedup();
-            for c in cats {
-                columns.push(rows.iter().map(|r| if r[j] == c { 1.0 } else { 0.0 }).collect());
-            }
-        }
-    }
-    (Array2::from_shape_fn((n, columns.len()), |(i, j)| columns[j][i] as f32), y)
-}
-
-fn location() -> (Array2<f32>, Vec<usize>) {
-    let text = gunzip(&root().join("data/location/bangkok.csv.gz"));
-    let mut y = Vec::new();
-    let mut xs = Vec::new();
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        let mut fields = line.split(',');
-        let class: usize = fields.next().expect("class").trim_matches('"').parse().expect("class number");
-        y.push(class - 1);
-        xs.extend(fields.map(|v| v.parse::<f32>().expect("0/1")));
-    }
-    (Array2::from_shape_vec((y.len(), xs.len() / y.len()), xs).expect("rectangular"), y)
-}
-
-/// CPU time of this thread in seconds (Linux `/proc/thread-self/schedstat`), so that a busy
-/// machine does not inflate the numbers; `None` elsewhere.
 fn cpu_seconds() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let ns: f64 = text.split_whitespace().next()?.parse().ok()?;
@@ -90,12 +38,9 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
     (out, wall, cpu)
 }
 
+/// Accuracy on `rows` from logits computed for every row.
 fn accuracy(logits: &Array2<f64>, y: &[usize], rows: &[usize]) -> f64 {
-    let argmax = |r: usize| {
-        let row = logits.row(r);
-        (0..row.len()).fold(0, |a, k| if row[k] > row[a] { k } else { a })
-    };
-    rows.iter().filter(|&&r| argmax(r) == y[r]).count() as f64 / rows.len() as f64
+    common::accuracy(&logits.select(Axis(0), rows), y, rows)
 }
 
 fn bench(name: &str, x: &Array2<f32>, y: &[usize], n_classes: usize, max_iter: usize, repeats: usize) {
@@ -115,7 +60,7 @@ fn bench(name: &str, x: &Array2<f32>, y: &[usize], n_classes: usize, max_iter: u
     let (logits, _, predict) = timed(|| model.logits(x.view()));
     let leaves: usize = model.n_leaves().iter().sum();
 
-    let fixture: serde_json::Value = std::fs::read_to_string(root().join("fixtures/models/sklearn_gbt.json"))
+    let fixture: serde_json::Value = std::fs::read_to_string(common::data_path("fixtures/models/sklearn_gbt.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
@@ -148,8 +93,8 @@ fn bench(name: &str, x: &Array2<f32>, y: &[usize], n_classes: usize, max_iter: u
 
 fn main() {
     let repeats: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(5);
-    let (x, y) = adult();
-    bench("adult", &x, &y, 2, 100, repeats);
-    let (x, y) = location();
-    bench("location", &x, &y, 30, 30, repeats);
+    let adult = common::adult();
+    bench("adult", &adult.x, &adult.y, 2, 100, repeats);
+    let location = common::location();
+    bench("location", &location.x, &location.y, 30, 30, repeats);
 }

@@ -2,88 +2,33 @@
 //! Adult: same encoding, same split, same parameters; the reference numbers are in
 //! `fixtures/models/sklearn_gbt.json` (written by `scripts/sklearn_gbt.py`).
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+mod common;
 
-use flate2::read::GzDecoder;
 use mia_models::gbt::{GbtLearner, GbtParams};
 use mia_models::{Learner, TrainSet};
-use ndarray::Array2;
+use ndarray::{Array2, Axis};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn gunzip(path: &Path) -> String {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut text = String::new();
-    GzDecoder::new(file).read_to_string(&mut text).unwrap();
-    text
-}
-
-/// UCI Adult with the encoding rule of scripts/sklearn_gbt.py: the 6 numeric columns standardised
-/// (mean, population std over all rows), the 8 others one-hot over their sorted distinct trimmed
-/// values ("?" included), in column order; label ">50K" -> 1.
+/// UCI Adult and Location-30 with the encoding rule of scripts/sklearn_gbt.py (the same rule as
+/// scripts/sklearn_learners.py; see `common`).
 fn adult() -> (Array2<f32>, Vec<usize>) {
-    const NUMERIC: [usize; 6] = [0, 2, 4, 10, 11, 12];
-    let text = gunzip(&root().join("data/adult/adult.data.gz"));
-    let rows: Vec<Vec<&str>> =
-        text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.split(',').map(str::trim).collect()).collect();
-    assert_eq!(rows.len(), 32561);
-    assert!(rows.iter().all(|r| r.len() == 15));
-    let y: Vec<usize> = rows.iter().map(|r| usize::from(r[14] == ">50K")).collect();
-    let n = rows.len();
-    let mut columns: Vec<Vec<f64>> = Vec::new();
-    for j in 0..14 {
-        if NUMERIC.contains(&j) {
-            let v: Vec<f64> = rows.iter().map(|r| r[j].parse::<f64>().unwrap()).collect();
-            let mean = v.iter().sum::<f64>() / n as f64;
-            let sd = (v.iter().map(|a| (a - mean) * (a - mean)).sum::<f64>() / n as f64).sqrt();
-            columns.push(v.iter().map(|a| (a - mean) / sd).collect());
-        } else {
-            let mut cats: Vec<&str> = rows.iter().map(|r| r[j]).collect();
-            cats.sort_unstable();
-            cats.dedup();
-            for c in cats {
-                columns.push(rows.iter().map(|r| if r[j] == c { 1.0 } else { 0.0 }).collect());
-            }
-        }
-    }
-    assert_eq!(columns.len(), 108);
-    let x = Array2::from_shape_fn((n, columns.len()), |(i, j)| columns[j][i] as f32);
-    (x, y)
+    let t = common::adult();
+    assert_eq!(t.x.ncols(), 108);
+    (t.x, t.y)
 }
 
-/// Location-30: class "1".."30" -> 0..29, then 446 binary features used raw.
 fn location() -> (Array2<f32>, Vec<usize>) {
-    let text = gunzip(&root().join("data/location/bangkok.csv.gz"));
-    let mut y = Vec::new();
-    let mut xs = Vec::new();
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        let mut fields = line.split(',');
-        let class: usize = fields.next().unwrap().trim_matches('"').parse().unwrap();
-        y.push(class - 1);
-        xs.extend(fields.map(|v| v.parse::<f32>().unwrap()));
-    }
-    assert_eq!((y.len(), xs.len()), (5010, 5010 * 446));
-    (Array2::from_shape_vec((5010, 446), xs).unwrap(), y)
+    let t = common::location();
+    (t.x, t.y)
 }
 
 fn fixture() -> serde_json::Value {
-    let text = std::fs::read_to_string(root().join("fixtures/models/sklearn_gbt.json")).unwrap();
+    let text = std::fs::read_to_string(common::data_path("fixtures/models/sklearn_gbt.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
+/// Accuracy on `rows` from logits computed for every row.
 fn accuracy(logits: &Array2<f64>, y: &[usize], rows: &[usize]) -> f64 {
-    let correct = rows
-        .iter()
-        .filter(|&&r| {
-            let row = logits.row(r);
-            let arg = (0..row.len()).fold(0, |a, k| if row[k] > row[a] { k } else { a });
-            arg == y[r]
-        })
-        .count();
-    correct as f64 / rows.len() as f64
+    common::accuracy(&logits.select(Axis(0), rows), y, rows)
 }
 
 #[test]
