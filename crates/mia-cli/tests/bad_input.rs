@@ -52,18 +52,12 @@ fn hex(s: &str) -> Vec<u8> {
     s.chunks(2).map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap()).collect()
 }
 
-/// An .npy file (format 1.0) with the given dtype descriptor, shape text and raw data.
+#[path = "../../mia-data/tests/support/npy.rs"]
+mod npy_support;
+
+/// A C-order .npy file with the given dtype descriptor, shape text and raw data.
 fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(data);
-    out
+    npy_support::raw_npy(descr, false, shape, data)
 }
 
 fn f64_npy(rows: usize, cols: Option<usize>, v: impl Fn(usize) -> f64) -> Vec<u8> {

@@ -218,22 +218,16 @@ fn attack_config_file_and_flags_combine() {
 
 // ----------------------------------------------------------------------------------- helpers for files
 
+#[path = "../../mia-data/tests/support/npy.rs"]
+mod npy_support;
+
 /// A C-order `.npy` (format 1.0).
 fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let shape = match shape {
         [n] => format!("({n},)"),
         s => format!("({})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
     };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(data);
-    out
+    npy_support::raw_npy(descr, false, &shape, data)
 }
 
 fn f64_npy(shape: &[usize], v: &[f64]) -> Vec<u8> {

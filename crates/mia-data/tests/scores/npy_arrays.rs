@@ -15,22 +15,9 @@ pub fn npy<A: WritableElement, D: ndarray::Dimension>(dir: &Path, name: &str, a:
     p
 }
 
-/// An .npy file with an arbitrary header (version 1.0).
-pub fn raw_npy(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
-    let mut header = format!(
-        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
-        if fortran { "True" } else { "False" }
-    );
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(data);
-    out
-}
+#[path = "../support/npy.rs"]
+mod npy_support;
+pub use npy_support::raw_npy;
 
 struct Arrays {
     logits: Option<PathBuf>,
