@@ -67,26 +67,9 @@ def metrics(member, scores, label):
 
 
 def main():
-    rng = np.random.default_rng(SEED)
-    x_all, y_all = rf.load_digits()
-    perm = rng.permutation(len(y_all))
-    audit, pop = perm[:N], perm[N : N + P]
-    xa, ya, xp, yp = x_all[audit], y_all[audit], x_all[pop], y_all[pop]
-
-    keep = np.zeros((K, N), dtype=bool)
-    for j in range(N):
-        keep[rng.permutation(K)[: K // 2], j] = True
-    member = np.zeros(N, dtype=bool)
-    member[rng.permutation(N)[: N // 2]] = True
-
-    target = rf.fit(xa[member], ya[member])
-    refs = [rf.fit(xa[keep[k]], ya[keep[k]]) for k in range(K)]
-    t_logits = target.decision_function(xa).astype(np.float64)
-    r_logits = np.stack([m.decision_function(xa) for m in refs]).astype(np.float64)
-    t_phi = rf.phi_from_logits(t_logits, ya)
-    r_phi = np.stack([rf.phi_from_logits(r_logits[k], ya) for k in range(K)])
-    pt_phi = rf.phi_from_logits(target.decision_function(xp), yp)
-    pr_phi = np.stack([rf.phi_from_logits(m.decision_function(xp), yp) for m in refs])
+    e = rf.experiment(SEED, N, P, K)
+    rng, audit, ya, keep, member = e.rng, e.audit, e.ya, e.keep, e.member
+    t_logits, r_logits, t_phi, r_phi, pt_phi, pr_phi = e.t_logits, e.r_logits, e.t_phi, e.r_phi, e.pt_phi, e.pr_phi
     ids = (1000 + audit).astype(np.int64)
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -193,7 +176,7 @@ def main():
         print(v["label"])
         for name, m in v["attacks"].items():
             print(f"   {name:14s} AUC {m['auc']:.4f}  TPR@0.1 {m['tpr_at_fpr'][-1]['tpr']:.3f}")
-    print("target train acc", target.score(xa[member], ya[member]), "held-out", target.score(xa[~member], ya[~member]))
+    print("target train acc", e.target.score(e.xa[member], ya[member]), "held-out", e.target.score(e.xa[~member], ya[~member]))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import json
 import sys
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import scipy
@@ -254,27 +255,41 @@ def shokri_np(target_logits, ref_logits, keep, labels, l2=1e-4):
 
 # ----------------------------------------------------------------------------------------- main
 
-def main():
-    rng = np.random.default_rng(SEED)
+def experiment(seed, n, p, k):
+    """The audit experiment on digits: n audit records, p population records, a target trained on
+    a random half of the audit records and k reference models on a keep mask (each record IN for
+    exactly k/2), with every model's logits and phi. Also returns the generator, for callers that
+    draw more. Shared with scripts/byo_fixtures.py."""
+    rng = np.random.default_rng(seed)
     x_all, y_all = load_digits()
     perm = rng.permutation(len(y_all))
-    audit, pop = perm[:N], perm[N : N + P]
+    audit, pop = perm[:n], perm[n : n + p]
     xa, ya, xp, yp = x_all[audit], y_all[audit], x_all[pop], y_all[pop]
 
-    keep = np.zeros((K, N), dtype=bool)
-    for j in range(N):
-        keep[rng.permutation(K)[: K // 2], j] = True
-    member = np.zeros(N, dtype=bool)
-    member[rng.permutation(N)[: N // 2]] = True
+    keep = np.zeros((k, n), dtype=bool)
+    for j in range(n):
+        keep[rng.permutation(k)[: k // 2], j] = True
+    member = np.zeros(n, dtype=bool)
+    member[rng.permutation(n)[: n // 2]] = True
 
     target = fit(xa[member], ya[member])
-    refs = [fit(xa[keep[k]], ya[keep[k]]) for k in range(K)]
+    refs = [fit(xa[keep[m]], ya[keep[m]]) for m in range(k)]
     t_logits = target.decision_function(xa).astype(np.float64)
     r_logits = np.stack([m.decision_function(xa) for m in refs]).astype(np.float64)
-    t_phi = phi_from_logits(t_logits, ya)
-    r_phi = np.stack([phi_from_logits(r_logits[k], ya) for k in range(K)])
-    pt_phi = phi_from_logits(target.decision_function(xp), yp)
-    pr_phi = np.stack([phi_from_logits(m.decision_function(xp), yp) for m in refs])
+    return SimpleNamespace(
+        rng=rng, audit=audit, xa=xa, ya=ya, xp=xp, yp=yp, keep=keep, member=member,
+        target=target, refs=refs, t_logits=t_logits, r_logits=r_logits,
+        t_phi=phi_from_logits(t_logits, ya),
+        r_phi=np.stack([phi_from_logits(r_logits[m], ya) for m in range(k)]),
+        pt_phi=phi_from_logits(target.decision_function(xp), yp),
+        pr_phi=np.stack([phi_from_logits(m.decision_function(xp), yp) for m in refs]),
+    )
+
+
+def main():
+    e = experiment(SEED, N, P, K)
+    xa, ya, keep, member = e.xa, e.ya, e.keep, e.member
+    t_logits, r_logits, t_phi, r_phi, pt_phi, pr_phi = e.t_logits, e.r_logits, e.t_phi, e.r_phi, e.pt_phi, e.pr_phi
 
     variants = []  # (label, attack, config, exact, scores)
 
@@ -375,7 +390,7 @@ def main():
     for v in doc["variants"]:
         print(f"{v['label']:45s} AUC {v['auc']:.4f}")
     print("plain phi AUC", roc_auc_score(member, t_phi))
-    print("target train acc", target.score(xa[member], ya[member]), "held-out acc", target.score(xa[~member], ya[~member]))
+    print("target train acc", e.target.score(xa[member], ya[member]), "held-out acc", e.target.score(xa[~member], ya[~member]))
 
 
 if __name__ == "__main__":
