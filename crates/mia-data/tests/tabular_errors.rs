@@ -327,20 +327,9 @@ fn encoding_rules_on_small_tables() {
     assert!(bad.transform(&t).unwrap_err().to_string().contains("positive finite scale"));
 }
 
-/// xorshift64*: a small deterministic generator, enough for test inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn mutate(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
     const INTERESTING: &[&[u8]] =
