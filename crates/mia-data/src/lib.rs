@@ -23,6 +23,7 @@
 
 mod csvread;
 pub mod error;
+pub mod external;
 mod hash;
 mod layout;
 mod npy;

@@ -69,6 +69,7 @@ mod csvsrc;
 mod encode;
 #[cfg(feature = "parquet")]
 mod pqsrc;
+mod write;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -81,6 +82,7 @@ use crate::layout::{CellErr, first_duplicate, reason};
 use crate::{DataError, InputFile, SkipCount, TableFormat};
 
 pub use encode::{ENCODING_VERSION, Encoding, FeatureEncoding};
+pub use write::{MISSING_TOKEN, readback_schema, write_encoded_csv, write_table_csv};
 
 /// The file format of a table, when its name does not say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
