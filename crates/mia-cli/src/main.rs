@@ -508,12 +508,12 @@ fn fmt_pct(x: f64) -> String {
 fn print_summary(out: &mia_audit::AuditOutput, dir: &std::path::Path) {
     let r = &out.report;
     say!(
-        "{} records ({} members, {} non-members, {} skipped), outputs: {}",
+        "{} records ({} members, {} non-members, {} skipped){}",
         r.rows.kept,
         r.rows.members,
         r.rows.non_members,
         r.rows.skipped.iter().map(|s| s.count).sum::<usize>(),
-        r.outputs.kind
+        r.outputs.as_ref().map_or(String::new(), |o| format!(", outputs: {}", o.kind))
     );
     let fmt_ci = |c: Option<[f64; 2]>| c.map_or(String::new(), |[l, h]| format!(" [{l:.3}, {h:.3}]"));
     say!("{:<28} {:>22} {:>14} {:>14} {:>8}", "attack", "AUC [95% CI]", "TPR@0.1%FPR", "TPR@1%FPR", "eps_lb");

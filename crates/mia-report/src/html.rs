@@ -312,20 +312,21 @@ fn header(h: &mut String, r: &Report) {
         h.push_str(&parts.join("; "));
     }
     h.push_str("</dd>\n");
-    // Outputs.
-    let o = &r.outputs;
-    let _ = write!(h, "<dt>Model outputs</dt><dd>{}", escape(&o.kind));
-    if let Some(c) = o.n_classes {
-        let _ = write!(h, ", {c} classes");
+    // Outputs (model audits only).
+    if let Some(o) = &r.outputs {
+        let _ = write!(h, "<dt>Model outputs</dt><dd>{}", escape(&o.kind));
+        if let Some(c) = o.n_classes {
+            let _ = write!(h, ", {c} classes");
+        }
+        if o.saturated_records > 0 {
+            let _ = write!(
+                h,
+                "; <span class=\"warn\">{} records saturated (their loss and φ tie)</span>",
+                fmt_int(o.saturated_records as u64)
+            );
+        }
+        h.push_str("</dd>\n");
     }
-    if o.saturated_records > 0 {
-        let _ = write!(
-            h,
-            "; <span class=\"warn\">{} records saturated (their loss and φ tie)</span>",
-            fmt_int(o.saturated_records as u64)
-        );
-    }
-    h.push_str("</dd>\n");
     // Settings.
     let s = &r.settings;
     let e = &s.eval;
@@ -832,7 +833,7 @@ fn metrics_table(h: &mut String, r: &Report) {
 }
 
 fn overfitting(h: &mut String, r: &Report) {
-    let o = &r.overfitting;
+    let Some(o) = &r.overfitting else { return };
     let conf = pct(r.settings.eval.confidence);
     let _ = write!(
         h,

@@ -22,14 +22,21 @@ pub struct Report {
     pub settings: Settings,
     pub inputs: Vec<InputFile>,
     pub rows: Rows,
-    pub outputs: OutputsInfo,
+    /// What the model gave (model audits); absent for synthetic-data audits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<OutputsInfo>,
     /// How the target and reference models were trained (model audits only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<ModelsInfo>,
     pub attacks: Vec<AttackReport>,
     /// The worst (most leaking) attack per headline metric.
     pub max: MaxSummary,
-    pub overfitting: Overfitting,
+    /// The target's train/test gap (model audits); absent for synthetic-data audits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overfitting: Option<Overfitting>,
+    /// The synthetic data, generator and distance summaries (`mia synth` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub synth: Option<SynthInfo>,
     pub slices: Vec<Slice>,
     pub gate: GateResult,
     pub caveats: Vec<String>,
@@ -85,6 +92,46 @@ pub struct OutputsInfo {
     pub n_classes: Option<usize>,
     /// Records whose probabilities reached the number format's limit: their loss and φ tie.
     pub saturated_records: usize,
+}
+
+/// A synthetic-data audit (`mia synth`): how the real records were split, what was
+/// released, the generator when the tool ran it, and the settings and summaries of the
+/// distance, DOMIAS and shadow-generator attacks (their shapes are owned by `mia-synth`
+/// and documented in the JSON schema).
+#[derive(Debug, Clone, Serialize)]
+pub struct SynthInfo {
+    /// The generator and its parameters as configured; absent when the synthetic data
+    /// were given as files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generator: Option<serde_json::Value>,
+    /// Real records the generator was trained on (all scored as members).
+    pub members: usize,
+    /// Real records from the same population not trained on, scored as non-members.
+    pub holdout: usize,
+    /// Real non-member records used only as the attacks' reference sample (never scored).
+    pub reference: usize,
+    /// Every synthetic table audited.
+    pub synthetic: Vec<SynthTable>,
+    /// The mixed-type distance's settings.
+    pub distance: serde_json::Value,
+    /// Per synthetic table: DCR quantiles, exact copies, closer-to-members share.
+    pub distances: Vec<serde_json::Value>,
+    /// DOMIAS settings, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domias: Option<serde_json::Value>,
+    /// Shadow-generator attack settings and per-target diagnostics, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<serde_json::Value>,
+}
+
+/// One synthetic table of a `mia synth` audit.
+#[derive(Debug, Clone, Serialize)]
+pub struct SynthTable {
+    /// The name its attacks carry (`dcr:NAME`, ...) when several tables are audited.
+    pub name: String,
+    /// The file, or `generated` when the tool's generator made it.
+    pub source: String,
+    pub rows: usize,
 }
 
 /// The models of a model audit (`mia audit`): the learner, the plan, and how well each
