@@ -473,7 +473,7 @@ fn audit(a: AuditArgs) -> Result<bool, Failure> {
         artifacts,
         extra_gate: a.run.fail_if.clone(),
         progress: &report_progress,
-        table: mia_data::tabular::TableOptions { skip_invalid_rows: a.run.skip_invalid_rows },
+        table: mia_data::tabular::TableOptions { skip_invalid_rows: a.run.skip_invalid_rows, ..Default::default() },
     };
     let out = mia_audit::run_model_audit(&cfg, &base, &opts)?;
     bars.finish();

@@ -262,6 +262,9 @@ pub struct TableOptions {
     /// Skip rows with a bad cell or the wrong number of fields, counting them by reason in
     /// [`Table::skipped`], instead of failing. Default false.
     pub skip_invalid_rows: bool,
+    /// Accept a table whose labels all fall in one class (a synthetic table may); by
+    /// default that is an error, since no model audit can use it. Default false.
+    pub allow_one_class: bool,
 }
 
 /// The values of a categorical column: one code per record into `values`.
@@ -678,6 +681,7 @@ mod why {
 struct Builder {
     plan: Plan,
     skip: bool,
+    allow_one_class: bool,
     trim: bool,
     missing: Vec<Vec<u8>>,
     null_name: Vec<u8>,
@@ -723,6 +727,7 @@ impl Builder {
         let cat_cols = cols_of(Kind::Categorical);
         Builder {
             skip: opts.skip_invalid_rows,
+            allow_one_class: opts.allow_one_class,
             trim: s.trim,
             null_name: missing.first().cloned().unwrap_or_default(),
             missing,
@@ -972,7 +977,7 @@ impl Builder {
             seen[l] = true;
         }
         let present = seen.iter().filter(|&&s| s).count();
-        if present < 2 {
+        if present < 2 && !(self.allow_one_class && present == 1) {
             let class = seen.iter().position(|&s| s).map(|k| quote(&classes[k])).unwrap_or_default();
             return Err(DataError::OneLabelClass {
                 file,

@@ -26,7 +26,7 @@ fn strict() -> TableOptions {
     TableOptions::default()
 }
 fn lenient() -> TableOptions {
-    TableOptions { skip_invalid_rows: true }
+    TableOptions { skip_invalid_rows: true, ..TableOptions::default() }
 }
 
 fn check_one_line(e: &DataError) -> String {

@@ -156,3 +156,103 @@ pub fn mix(tables: &[&Table], label: &str) -> Result<(MixedSchema, Vec<MixedTabl
     }
     Ok((MixedSchema { numeric, categorical, levels }, out))
 }
+
+/// Reads `table` into the columns and dictionaries of an existing `schema` (e.g. rows a
+/// user's generator wrote back): columns are matched by name, a value the dictionary does
+/// not hold is an error naming the column and the value.
+pub fn mix_into(schema: &MixedSchema, table: &Table, label: &str) -> Result<MixedTable, MixedError> {
+    let bad =
+        |message: String| MixedError::Columns { file: table.file.clone(), first: "the audit's schema".into(), message };
+    let n = table.len();
+    let mut num = Array2::<f64>::zeros((n, schema.numeric.len()));
+    let mut cat = Array2::<u32>::zeros((n, schema.categorical.len()));
+    for (j, name) in schema.numeric.iter().enumerate() {
+        match table.column(name).map(|c| &c.values) {
+            Some(ColumnValues::Numeric(v)) => num.column_mut(j).iter_mut().zip(v).for_each(|(d, &s)| *d = s),
+            Some(_) => return Err(bad(format!("expected column {name} to be numeric, found categorical"))),
+            None => return Err(bad(format!("expected a numeric column {name}, found none"))),
+        }
+    }
+    let q = schema.categorical.len();
+    for (j, name) in schema.categorical.iter().enumerate() {
+        let lookup = |v: &str| -> Result<u32, MixedError> {
+            schema.levels[j]
+                .iter()
+                .position(|l| l == v)
+                .map(|p| p as u32)
+                .ok_or_else(|| bad(format!("column {name}: value {v:?} does not occur in the real data")))
+        };
+        if j == q - 1 && name == label {
+            let map: Vec<u32> = table.classes.iter().map(|c| lookup(c)).collect::<Result<_, _>>()?;
+            cat.column_mut(j).iter_mut().zip(&table.labels).for_each(|(d, &k)| *d = map[k]);
+            continue;
+        }
+        match table.column(name).map(|c| &c.values) {
+            Some(ColumnValues::Categorical(c)) => {
+                let map: Vec<u32> = c
+                    .values
+                    .iter()
+                    .zip(&c.missing)
+                    .map(|(v, &m)| if m { Ok(MISSING) } else { lookup(v) })
+                    .collect::<Result<_, _>>()?;
+                cat.column_mut(j).iter_mut().zip(&c.codes).for_each(|(d, &k)| *d = map[k as usize]);
+            }
+            Some(_) => return Err(bad(format!("expected column {name} to be categorical, found numeric"))),
+            None => return Err(bad(format!("expected a categorical column {name}, found none"))),
+        }
+    }
+    Ok(MixedTable { ids: table.ids.clone(), numeric: num, categorical: cat })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mia_data::tabular::{ColumnSet, TableOptions, TableSchema, load_table};
+
+    fn read(dir: &std::path::Path, name: &str, text: &str) -> Table {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut s = TableSchema::new(&path, "y");
+        s.categorical = ColumnSet::List(vec!["c".into()]);
+        s.numeric = ColumnSet::Rest;
+        load_table(&s, dir, &TableOptions { allow_one_class: true, ..TableOptions::default() }).unwrap()
+    }
+
+    #[test]
+    fn dictionaries_are_shared_and_missing_collapses() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = read(dir.path(), "a.csv", "x,c,y\n1,red,no\n2,?,yes\n");
+        let b = read(dir.path(), "b.csv", "x,c,y\n3,blue,yes\n,red,yes\n");
+        let (schema, t) = mix(&[&a, &b], "y").unwrap();
+        assert_eq!(schema.numeric, vec!["x"]);
+        assert_eq!(schema.categorical, vec!["c", "y"]);
+        assert_eq!(schema.levels[0], vec!["red", "blue"]);
+        assert_eq!(t[0].categorical.column(0).to_vec(), vec![0, MISSING]);
+        assert_eq!(t[1].categorical.column(0).to_vec(), vec![1, 0]);
+        // Labels by value, whatever each table's own class order.
+        let yes = schema.levels[1].iter().position(|l| l == "yes").unwrap() as u32;
+        assert_eq!(t[0].categorical[[1, 1]], yes);
+        assert_eq!(t[1].categorical.column(1).to_vec(), vec![yes, yes]);
+        assert!(t[1].numeric[[1, 0]].is_nan());
+
+        let c = read(dir.path(), "c.csv", "c,x,y\nblue,5,no\n");
+        let m = mix_into(&schema, &c, "y").unwrap();
+        assert_eq!(m.numeric[[0, 0]], 5.0);
+        assert_eq!(
+            m.categorical.row(0).to_vec(),
+            vec![1, schema.levels[1].iter().position(|l| l == "no").unwrap() as u32]
+        );
+        let d = read(dir.path(), "d.csv", "c,x,y\ngreen,5,no\n");
+        let e = mix_into(&schema, &d, "y").unwrap_err().to_string();
+        assert!(e.contains("d.csv") && e.contains("\"green\""), "{e}");
+    }
+
+    #[test]
+    fn differing_columns_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = read(dir.path(), "a.csv", "x,c,y\n1,red,no\n");
+        let b = read(dir.path(), "b.csv", "z,c,y\n1,red,no\n");
+        let e = mix(&[&a, &b], "y").unwrap_err().to_string();
+        assert!(e.contains("b.csv") && e.contains("expected column x (numeric), found z (numeric)"), "{e}");
+    }
+}
