@@ -59,11 +59,12 @@ pub(crate) struct Assembly {
 }
 
 /// Evaluates every attack on the same records (shared bootstrap resamples and ε split),
-/// slices by class, reads overfitting from the target's `signals`, and applies the gate.
+/// slices by class, reads overfitting from the target's `signals` (model audits; `None` for
+/// a synthetic-data audit, which has no model), and applies the gate.
 pub(crate) fn assemble(
     a: Assembly,
     attacks: Vec<AttackScores>,
-    signals: &Signals,
+    signals: Option<&Signals>,
     ids: Vec<String>,
     member: Vec<bool>,
     labels: Option<Vec<usize>>,
@@ -98,9 +99,10 @@ pub(crate) fn assemble(
         }
         None => Vec::new(),
     };
-    let overfit = overfitting(&signals.loss, signals.correct.as_deref(), &member, a.eval.confidence);
+    let overfit = signals.map(|s| overfitting(&s.loss, s.correct.as_deref(), &member, a.eval.confidence));
     let max = MaxSummary::from_attacks(&reports);
-    let mut caveats = caveats(&reports, &a.eval, signals.saturated, a.outputs_kind, n_non);
+    let saturated = signals.map_or(0, |s| s.saturated);
+    let mut caveats = caveats(a.command, &reports, &a.eval, saturated, a.outputs_kind, n_non);
     caveats.extend(a.extra_caveats);
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
@@ -122,15 +124,15 @@ pub(crate) fn assemble(
             members: n_members,
             non_members: n_non,
         },
-        outputs: Some(OutputsInfo {
+        outputs: signals.map(|s| OutputsInfo {
             kind: a.outputs_kind.into(),
             n_classes: a.n_classes,
-            saturated_records: signals.saturated,
+            saturated_records: s.saturated,
         }),
         models: a.models,
         attacks: reports,
         max,
-        overfitting: Some(overfit),
+        overfitting: overfit,
         synth: None,
         slices,
         gate: GateResult { verdict: "none".into(), rules: Vec::new() },
@@ -150,11 +152,24 @@ pub(crate) fn assemble(
 }
 
 /// The limits of what this report can say, in plain words.
-fn caveats(attacks: &[AttackReport], eval: &EvalConfig, saturated: usize, kind: &str, n_non: usize) -> Vec<String> {
-    let mut c = vec![
+fn caveats(
+    command: &str,
+    attacks: &[AttackReport],
+    eval: &EvalConfig,
+    saturated: usize,
+    kind: &str,
+    n_non: usize,
+) -> Vec<String> {
+    let first = if command == "synth" {
+        "These figures measure what the listed attacks achieve on these records. A low score does not prove \
+         the synthetic data private: distance checks are a first look, and stronger attacks (shadow generators \
+         with more runs, attacks aimed at other records) may do better."
+    } else {
         "These figures measure what the listed attacks achieve on these records. A low score does not prove \
          the model is private: stronger attacks (e.g. with reference models) may do better."
-            .to_string(),
+    };
+    let mut c = vec![
+        first.to_string(),
         format!(
             "The epsilon lower bound (delta = {}) holds for this audit game at {:.0} % confidence; it is evidence of \
              leakage, not a privacy guarantee, and a small value does not show differential privacy.",

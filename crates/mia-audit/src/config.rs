@@ -202,15 +202,7 @@ impl Default for ReportSection {
 impl AuditConfig {
     /// Parses a config from TOML text; `name` labels errors.
     pub fn parse(text: &str, name: &str) -> Result<AuditConfig, AuditError> {
-        let cfg: AuditConfig = toml::from_str(text).map_err(|e| {
-            let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
-            let msg = e.message().replace('\n', " ");
-            if line > 0 {
-                AuditError::Input(format!("{name}: line {line}, column {col}: {msg}"))
-            } else {
-                AuditError::Input(format!("{name}: {msg}"))
-            }
-        })?;
+        let cfg: AuditConfig = parse_toml(text, name)?;
         cfg.validate(name)?;
         Ok(cfg)
     }
@@ -218,11 +210,8 @@ impl AuditConfig {
     /// Reads and parses `path`; returns the config and the folder relative paths in it
     /// resolve against.
     pub fn load(path: &Path) -> Result<(AuditConfig, PathBuf), AuditError> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| AuditError::Input(format!("{name}: cannot read: {e}")))?;
-        let cfg = AuditConfig::parse(&text, &name)?;
-        let base = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        Ok((cfg, if base.as_os_str().is_empty() { PathBuf::from(".") } else { base }))
+        let (text, name, base) = read_config(path)?;
+        Ok((AuditConfig::parse(&text, &name)?, base))
     }
 
     fn validate(&self, name: &str) -> Result<(), AuditError> {
@@ -264,6 +253,28 @@ impl AuditConfig {
         self.learner.learner().map_err(|e| AuditError::Input(format!("{name}: learner: {e}")))?;
         Ok(())
     }
+}
+
+/// Deserialises a TOML config; errors are one line naming `name`, the line and the column.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, name: &str) -> Result<T, AuditError> {
+    toml::from_str(text).map_err(|e| {
+        let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+        let msg = e.message().replace('\n', " ");
+        if line > 0 {
+            AuditError::Input(format!("{name}: line {line}, column {col}: {msg}"))
+        } else {
+            AuditError::Input(format!("{name}: {msg}"))
+        }
+    })
+}
+
+/// A config file's text, its name for messages, and the folder its relative paths resolve
+/// against.
+pub(crate) fn read_config(path: &Path) -> Result<(String, String, PathBuf), AuditError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| AuditError::Input(format!("{name}: cannot read: {e}")))?;
+    let base = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    Ok((text, name, if base.as_os_str().is_empty() { PathBuf::from(".") } else { base }))
 }
 
 /// 1-based line and column of byte offset `at` in `text`.

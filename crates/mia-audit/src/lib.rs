@@ -13,11 +13,13 @@ pub mod config;
 pub mod model_audit;
 pub mod score;
 pub mod store;
+pub mod synth;
 
 pub use assemble::{AuditOutput, write_outputs};
 pub use config::AuditConfig;
 pub use model_audit::{Progress, RunOptions, run_model_audit};
 pub use score::{ScoreAuditOptions, run_score_audit};
+pub use synth::{SynthConfig, SynthOptions, run_synth_audit};
 
 /// Errors of a run, split by whose fault they are (the CLI maps them to exit codes).
 #[derive(Debug, thiserror::Error)]

@@ -411,7 +411,7 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
         n_classes: Some(n_classes),
     };
     let ids: Vec<String> = plan.audit.iter().map(|&r| table.ids[r].clone()).collect();
-    let mut out = assemble(assembly, attacks, &signals, ids, member, Some(labels_audit))?;
+    let mut out = assemble(assembly, attacks, Some(&signals), ids, member, Some(labels_audit))?;
     if k > 0 {
         out.report.settings.reference = Some(cfg.attacks.reference());
     }

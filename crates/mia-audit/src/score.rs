@@ -228,7 +228,7 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
         outputs_kind: table.outputs.kind(),
         n_classes: table.outputs.n_classes(),
     };
-    let mut out = assemble(assembly, attacks, &signals, table.ids, member, labels)?;
+    let mut out = assemble(assembly, attacks, Some(&signals), table.ids, member, labels)?;
     if reference.is_some() {
         out.report.settings.reference = Some(opts.reference_config.clone());
     }

@@ -41,6 +41,8 @@ enum Command {
     Score(Box<ScoreArgs>),
     /// Train a target and reference models from a config (audit.toml) and run every attack on them.
     Audit(AuditArgs),
+    /// Audit synthetic data from a config (synth.toml): distance, DOMIAS and shadow-generator attacks.
+    Synth(AuditArgs),
     /// Audit a model on bundled real data (Location-30 MLP with 16 reference models, or Adult).
     Demo(DemoArgs),
 }
@@ -501,6 +503,48 @@ fn audit(a: AuditArgs) -> Result<bool, Failure> {
     Ok(!out.gate_failed())
 }
 
+fn synth(a: AuditArgs) -> Result<bool, Failure> {
+    let (cfg, base) = mia_audit::SynthConfig::load(&a.config)?;
+    mia_audit::score::parse_gate(&a.run.fail_if)?;
+    let bars = progress::Bars::new(a.run.quiet);
+    let report_progress = |p: mia_audit::Progress| bars.update(p);
+    let opts = mia_audit::SynthOptions {
+        extra_gate: a.run.fail_if.clone(),
+        progress: &report_progress,
+        table: mia_data::tabular::TableOptions { skip_invalid_rows: a.run.skip_invalid_rows, ..Default::default() },
+        work_dir: a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("work")),
+    };
+    let out = mia_audit::run_synth_audit(&cfg, &base, &opts)?;
+    bars.finish();
+    mia_audit::write_outputs(&out, &a.run.out)?;
+    if !a.run.quiet {
+        if let Some(s) = &out.report.synth {
+            for (t, d) in s.synthetic.iter().zip(&s.distances) {
+                let copies = &d["exact_copies"];
+                let share = &d["closeness"];
+                say!(
+                    "synthetic {} ({} rows, {}): {} of {} members have an exact copy ({} of {} holdout records); \
+                     share of synthetic rows closer to members than to holdout: {}",
+                    t.name,
+                    t.rows,
+                    t.source,
+                    copies["members_in_synthetic"],
+                    s.members,
+                    copies["holdout_in_synthetic"],
+                    s.holdout,
+                    share["share"].as_f64().map_or("-".into(), |v| format!(
+                        "{v:.3} [{:.3}, {:.3}]",
+                        share["interval"][0].as_f64().unwrap_or(f64::NAN),
+                        share["interval"][1].as_f64().unwrap_or(f64::NAN)
+                    ))
+                );
+            }
+        }
+        print_summary(&out, &a.run.out);
+    }
+    Ok(!out.gate_failed())
+}
+
 fn fmt_pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
@@ -561,7 +605,7 @@ fn main() -> ExitCode {
     };
     let threads = match &cli.command {
         Command::Score(a) => a.threads,
-        Command::Audit(a) => a.run.threads,
+        Command::Audit(a) | Command::Synth(a) => a.run.threads,
         Command::Demo(a) => a.run.threads,
     };
     let result = std::panic::catch_unwind(|| {
@@ -573,6 +617,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Score(a) => score(*a),
             Command::Audit(a) => audit(a),
+            Command::Synth(a) => synth(a),
             Command::Demo(a) => demo(a),
         }
     });
