@@ -23,7 +23,7 @@
 //!
 //! [distance]   # mia_synth::distance::DistanceConfig
 //! [domias]     # mia_synth::domias::DomiasConfig
-//! [shadow]     # mia_synth::shadow::ShadowConfig
+//! [shadow]     # mia_synth::shadow::ShadowConfig (targets: the most isolated scored records)
 //! [attacks]
 //! run = ["dcr", "dcr_calibrated", "domias", "shadow"]
 //! [eval]       # as in mia audit
@@ -50,12 +50,13 @@ use mia_synth::distance::{Distance, DistanceConfig};
 use mia_synth::domias::{DomiasConfig, domias};
 use mia_synth::generators::{Generator, GeneratorError, GeneratorSpec};
 use mia_synth::mixed::{MISSING, MixedSchema, MixedTable, mix, mix_into};
+use mia_synth::shadow::{ShadowConfig, most_isolated, shadow_attack};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Attacks `mia synth` runs (all by default; `shadow` needs a generator).
-pub const SYNTH_ATTACKS: &[&str] = &["dcr", "dcr_calibrated", "domias"];
+pub const SYNTH_ATTACKS: &[&str] = &["dcr", "dcr_calibrated", "domias", "shadow"];
 
 /// Random streams of the synthetic audit's choices.
 mod streams {
@@ -64,6 +65,7 @@ mod streams {
     pub const REFERENCE: u64 = 0x5359_4e5f_5245_4652;
     pub const GENERATE: u64 = 0x5359_4e5f_4745_4e45;
     pub const CLOSENESS: u64 = 0x5359_4e5f_434c_4f53;
+    pub const SHADOW: u64 = 0x5359_4e5f_5348_4144;
 }
 
 /// The synthetic-data audit config.
@@ -87,6 +89,8 @@ pub struct SynthConfig {
     pub distance: DistanceConfig,
     #[serde(default)]
     pub domias: DomiasConfig,
+    #[serde(default)]
+    pub shadow: ShadowConfig,
     #[serde(default)]
     pub attacks: SynthAttacks,
     #[serde(default)]
@@ -175,7 +179,7 @@ fn default_timeout() -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SynthAttacks {
-    /// Default: every attack in [`SYNTH_ATTACKS`].
+    /// Default: every attack in [`SYNTH_ATTACKS`] (`shadow` only with a `[generator]`).
     pub run: Option<Vec<String>>,
     /// δ of `dcr_calibrated`: `ln(d_ref + δ) − ln(d_syn + δ)`.
     pub zero_guard: f64,
@@ -208,7 +212,11 @@ impl SynthConfig {
     fn attacks(&self) -> Vec<String> {
         match &self.attacks.run {
             Some(r) => r.clone(),
-            None => SYNTH_ATTACKS.iter().map(|s| s.to_string()).collect(),
+            None => SYNTH_ATTACKS
+                .iter()
+                .filter(|a| **a != "shadow" || self.generator.is_some())
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 
@@ -264,6 +272,10 @@ impl SynthConfig {
         if let Some(n) = run.iter().find(|n| !SYNTH_ATTACKS.contains(&n.as_str())) {
             return bad(format!("attacks.run: unknown attack \"{n}\"; known attacks: {}", SYNTH_ATTACKS.join(", ")));
         }
+        if run.iter().any(|a| a == "shadow") && self.generator.is_none() {
+            return bad("attacks.run: \"shadow\" trains shadow generators: name the [generator]".into());
+        }
+        self.shadow.validate().map_err(|e| AuditError::Input(format!("{name}: shadow: {e}")))?;
         if !(self.attacks.zero_guard.is_finite() && self.attacks.zero_guard > 0.0) {
             return bad(format!("attacks.zero_guard must be a positive number, got {}", self.attacks.zero_guard));
         }
@@ -351,7 +363,7 @@ pub fn run_synth_audit(cfg: &SynthConfig, base_dir: &Path, opts: &SynthOptions<'
     let labels: Vec<usize> = scored_idx.iter().map(|&r| all_real.categorical[[r, label_col]] as usize).collect();
 
     // The synthetic tables: released files, or the configured generator's output.
-    let generator = build_generator(cfg, &schema, opts)?;
+    let generator = build_generator(cfg, &schema, base_dir, opts)?;
     let mut synthetic: Vec<(SynthTable, MixedTable)> = Vec::new();
     if cfg.generated() {
         let g = generator.as_ref().expect("validated: generated mode has a generator");
@@ -425,6 +437,44 @@ pub fn run_synth_audit(cfg: &SynthConfig, base_dir: &Path, opts: &SynthOptions<'
         distances.push(v);
     }
 
+    // The shadow-generator attack on the most isolated scored records.
+    let shadow = if run.iter().any(|a| a == "shadow") {
+        (opts.progress)(Progress::Stage("shadow generators"));
+        let g = generator.as_ref().expect("validated: shadow needs a generator");
+        let picked = most_isolated(&schema, &scored_t, cfg.shadow.isolation_k, cfg.shadow.n_targets);
+        let targets = scored_t.select(&picked);
+        let target_member: Vec<bool> = picked.iter().map(|&r| member[r]).collect();
+        let mut per_table = Vec::new();
+        for (info, syn) in &synthetic {
+            let r = shadow_attack(
+                &schema,
+                &targets,
+                &reference_t,
+                syn,
+                g.as_ref(),
+                &cfg.shadow,
+                mix_seed(seed, streams::SHADOW),
+            )
+            .map_err(|e| AuditError::Input(format!("shadow attack on {}: {e}", info.source)))?;
+            let scores: Vec<f64> = r.targets.iter().map(|t| t.score).collect();
+            let evaluation =
+                match mia_core::evaluate::evaluate_attack(&scores, &target_member, &cfg.eval.eval_config(seed)) {
+                    Ok(e) => json(&e),
+                    Err(e) => serde_json::Value::String(format!("not evaluated: {e}")),
+                };
+            let mut v = json(&r);
+            if let serde_json::Value::Object(o) = &mut v {
+                o.insert("synthetic".into(), info.name.clone().into());
+                o.insert("member".into(), json(&target_member));
+                o.insert("evaluation".into(), evaluation);
+            }
+            per_table.push(v);
+        }
+        Some(serde_json::json!({ "settings": json(&cfg.shadow), "results": per_table }))
+    } else {
+        None
+    };
+
     (opts.progress)(Progress::Stage("evaluation"));
     let mut inputs = report_inputs(&real.inputs);
     let mut rows_read = real.rows_read;
@@ -467,7 +517,7 @@ pub fn run_synth_audit(cfg: &SynthConfig, base_dir: &Path, opts: &SynthOptions<'
         distance: json(&cfg.distance),
         distances,
         domias: run.iter().any(|a| a == "domias").then(|| json(&cfg.domias)),
-        shadow: None,
+        shadow,
     });
     Ok(out)
 }
@@ -552,6 +602,7 @@ fn unique_ids(real: &Table, holdout: Option<&Table>, scored: &[usize], n_data: u
 fn build_generator(
     cfg: &SynthConfig,
     schema: &MixedSchema,
+    base_dir: &Path,
     opts: &SynthOptions<'_>,
 ) -> Result<Option<Box<dyn Generator>>, AuditError> {
     Ok(match &cfg.generator {
@@ -562,7 +613,9 @@ fn build_generator(
         Some(GeneratorConfig::Command(c)) => Some(Box::new(CommandGenerator {
             argv: c.command.clone(),
             timeout: Duration::from_secs_f64(c.timeout_s),
-            work_dir: opts.work_dir.clone(),
+            work_dir: std::path::absolute(&opts.work_dir)
+                .map_err(|e| AuditError::Input(format!("{}: {e}", opts.work_dir.display())))?,
+            cwd: base_dir.to_path_buf(),
             data: cfg.data.clone(),
             schema: schema.clone(),
         })),
@@ -573,7 +626,10 @@ fn build_generator(
 struct CommandGenerator {
     argv: Vec<String>,
     timeout: Duration,
+    /// Absolute, so the program can run in `cwd`.
     work_dir: PathBuf,
+    /// The config's folder: relative paths in the command resolve against it.
+    cwd: PathBuf,
     data: TableSchema,
     schema: MixedSchema,
 }
@@ -641,7 +697,7 @@ impl Generator for CommandGenerator {
         let argv = substitute(&self.argv, &[("train", &train_path), ("out", &out_path), ("rows", &rows_path)]);
         let spec = RunSpec {
             argv: &argv,
-            cwd: None,
+            cwd: Some(&self.cwd),
             log_stem: &dir.join("generator"),
             timeout: self.timeout,
             outputs: std::slice::from_ref(&out_path),

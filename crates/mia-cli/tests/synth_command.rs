@@ -32,8 +32,12 @@ label = "income"
 numeric = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
 categorical = "rest""#;
 
-/// A generated-mode config on a seeded subsample of Adult with the given generator.
-fn generated_config(dir: &Path, generator: &str, max_rows: usize, extra: &str) -> PathBuf {
+/// No shadow generators: the other attacks only (the shadow attack has its own test).
+const NO_SHADOW: &str = "[attacks]\nrun = [\"dcr\", \"dcr_calibrated\", \"domias\"]";
+
+/// A generated-mode config on a seeded subsample of Adult with the given generator;
+/// `extra` is added to `[eval]`, then `sections`.
+fn generated_config(dir: &Path, generator: &str, max_rows: usize, extra: &str, sections: &str) -> PathBuf {
     let text = format!(
         r#"seed = 11
 
@@ -53,6 +57,7 @@ max_rows = {max_rows}
 bootstrap = 200
 fpr = [0.01, 0.1]
 {extra}
+{sections}
 "#,
         root().join("data/adult/adult.data.gz").display()
     );
@@ -80,7 +85,13 @@ fn validate(doc: &Value) {
 #[test]
 fn a_generator_that_copies_its_training_rows_is_flagged_and_fails_the_gate() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = generated_config(tmp.path(), "kind = \"copy\"", 3000, "");
+    let cfg = generated_config(
+        tmp.path(),
+        "kind = \"copy\"",
+        3000,
+        "",
+        "[shadow]\nn_targets = 8\nn_shadow = 40\ntrain_size = 300\nfolds = 4",
+    );
     let out = tmp.path().join("r");
     let o = mia(&["synth", s(&cfg), "-q", "-o", s(&out), "--fail-if", "max.auc.lo > 0.6"]);
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
@@ -107,12 +118,30 @@ fn a_generator_that_copies_its_training_rows_is_flagged_and_fails_the_gate() {
     let share = syn["distances"][0]["closeness"]["share"].as_f64().unwrap();
     assert!((0.7..0.8).contains(&share), "closeness share {share}");
     assert_eq!(doc["gate"]["verdict"], "fail");
+    // The shadow-generator attack on the 8 most isolated scored records: shadow classifiers
+    // learn a copying generator perfectly, and member targets outscore non-member ones.
+    let shadow = &syn["shadow"]["results"][0];
+    let targets = shadow["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 8);
+    let member: Vec<bool> = shadow["member"].as_array().unwrap().iter().map(|m| m.as_bool().unwrap()).collect();
+    for t in targets {
+        assert!(t["heldout_accuracy"].as_f64().unwrap() > 0.9, "{t}");
+    }
+    let scores: Vec<f64> = targets.iter().map(|t| t["score"].as_f64().unwrap()).collect();
+    let (m, n): (Vec<f64>, Vec<f64>) = (
+        scores.iter().zip(&member).filter(|(_, m)| **m).map(|(s, _)| *s).collect(),
+        scores.iter().zip(&member).filter(|(_, m)| !**m).map(|(s, _)| *s).collect(),
+    );
+    if !m.is_empty() && !n.is_empty() {
+        assert!(m.iter().cloned().fold(f64::INFINITY, f64::min) > n.iter().cloned().fold(f64::NEG_INFINITY, f64::max));
+        assert_eq!(shadow["evaluation"]["auc"]["value"], 1.0);
+    }
 }
 
 #[test]
 fn an_independent_marginals_generator_on_a_large_training_set_is_not_flagged() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = generated_config(tmp.path(), "kind = \"marginals\"", 12000, "confidence = 0.99");
+    let cfg = generated_config(tmp.path(), "kind = \"marginals\"", 12000, "confidence = 0.99", NO_SHADOW);
     let out = tmp.path().join("r");
     let o = mia(&["synth", s(&cfg), "-q", "-o", s(&out)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -131,7 +160,13 @@ fn an_independent_marginals_generator_on_a_large_training_set_is_not_flagged() {
 #[test]
 fn synth_report_is_byte_identical_with_one_or_two_threads() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = generated_config(tmp.path(), "kind = \"copula\"", 2000, "");
+    let cfg = generated_config(
+        tmp.path(),
+        "kind = \"copula\"",
+        2000,
+        "",
+        "[shadow]\nn_targets = 4\nn_shadow = 20\ntrain_size = 200\nfolds = 4",
+    );
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     for (dir, threads) in [(&a, "1"), (&b, "2")] {
         let o = mia(&["synth", s(&cfg), "-q", "--threads", threads, "-o", s(dir)]);
@@ -226,6 +261,7 @@ fn a_users_generator_runs_as_a_command() {
         "kind = \"command\"\ncommand = [\"cp\", \"{train}\", \"{out}\"]\ntimeout_s = 60",
         1200,
         "",
+        NO_SHADOW,
     );
     let out = tmp.path().join("r");
     let o = mia(&["synth", s(&cfg), "-q", "-o", s(&out)]);
@@ -240,6 +276,7 @@ fn a_users_generator_runs_as_a_command() {
         "kind = \"command\"\ncommand = [\"sh\", \"-c\", \"echo first >&2; echo out of memory >&2; exit 4\", \"{train}\", \"{out}\"]",
         1200,
         "",
+        NO_SHADOW,
     );
     let o = mia(&["synth", s(&cfg), "-q", "-o", s(&out)]);
     assert_eq!(o.status.code(), Some(2));
