@@ -539,6 +539,21 @@ fn synth(a: AuditArgs) -> Result<bool, Failure> {
                     ))
                 );
             }
+            for r in s.shadow.iter().flat_map(|sh| sh["results"].as_array().cloned().unwrap_or_default()) {
+                let accs: Vec<f64> = r["targets"]
+                    .as_array()
+                    .map_or(Vec::new(), |t| t.iter().filter_map(|t| t["heldout_accuracy"].as_f64()).collect());
+                let auc = &r["evaluation"]["auc"];
+                say!(
+                    "shadow generators on {} targets (most isolated records), {} shadow sets each: held-out in/out \
+                     accuracy {} to {}; AUC over the targets {}",
+                    accs.len(),
+                    r["n_shadow"],
+                    accs.iter().cloned().fold(f64::INFINITY, f64::min),
+                    accs.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+                    auc["value"].as_f64().map_or("-".into(), |v| format!("{v:.3}"))
+                );
+            }
         }
         print_summary(&out, &a.run.out);
     }

@@ -136,6 +136,8 @@ fn a_generator_that_copies_its_training_rows_is_flagged_and_fails_the_gate() {
         assert!(m.iter().cloned().fold(f64::INFINITY, f64::min) > n.iter().cloned().fold(f64::NEG_INFINITY, f64::max));
         assert_eq!(shadow["evaluation"]["auc"]["value"], 1.0);
     }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<h2>Synthetic data</h2>") && html.contains("Shadow generators"));
 }
 
 #[test]

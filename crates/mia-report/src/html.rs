@@ -249,6 +249,7 @@ pub fn render_html(report: &Report, records: &RecordScores, top_n: usize) -> Str
     metrics_table(&mut h, report);
     overfitting(&mut h, report);
     models(&mut h, report);
+    synthetic(&mut h, report);
     slices(&mut h, report);
     exposed(&mut h, report, records, top_n);
     caveats(&mut h, report);
@@ -912,6 +913,98 @@ fn models(h: &mut String, r: &Report) {
         row(h, &format!("reference {}", k + 1), f);
     }
     h.push_str("</tbody></table></div>\n</section>\n");
+}
+
+/// The synthetic-data section (`mia synth`): the split, each synthetic table's distance
+/// summary and the shadow-generator targets. Values come from JSON owned by `mia-synth`, so
+/// missing fields show as a dash instead of failing.
+fn synthetic(h: &mut String, r: &Report) {
+    let Some(s) = &r.synth else { return };
+    let f = |v: &serde_json::Value| v.as_f64().map_or("–".to_string(), |x| num(x, 4));
+    let u = |v: &serde_json::Value| v.as_u64().map_or("–".to_string(), fmt_int);
+    let generator = s.generator.as_ref().map(|g| serde_json::to_string(g).unwrap_or_default());
+    let _ = write!(
+        h,
+        "<section id=\"synthetic\">\n<h2>Synthetic data</h2>\n<p class=\"small\">{} members (the generator's training \
+         records), {} scored holdout records and {} reference records (real non-members the attacks learn from, never \
+         scored).{}</p>\n",
+        fmt_int(s.members as u64),
+        fmt_int(s.holdout as u64),
+        fmt_int(s.reference as u64),
+        generator.map_or(String::new(), |g| format!(" Generator run by the tool: <code>{}</code>.", escape(&g)))
+    );
+    for (t, d) in s.synthetic.iter().zip(&s.distances) {
+        let c = &d["closeness"];
+        let e = &d["exact_copies"];
+        let _ = write!(
+            h,
+            "<h3>{} <span class=\"muted small\">{} rows · {}</span></h3>\n<p class=\"small\">Exact copies: {} members and {} \
+             holdout records appear verbatim in the synthetic table. Share of synthetic rows nearer to a member than to a \
+             holdout record (equal-sized sets; 0.5 = no preference): {} [{}, {}].</p>\n",
+            escape(&t.name),
+            fmt_int(t.rows as u64),
+            escape(&t.source),
+            u(&e["members_in_synthetic"]),
+            u(&e["holdout_in_synthetic"]),
+            f(&c["share"]),
+            f(&c["interval"][0]),
+            f(&c["interval"][1])
+        );
+        h.push_str("<div class=\"table-wrap\"><table>\n<thead><tr><th>Distance to closest record</th>");
+        let quantiles = d["members_to_synthetic"].as_array().cloned().unwrap_or_default();
+        for q in &quantiles {
+            let _ = write!(h, "<th class=\"num\">q{}</th>", f(&q["q"]));
+        }
+        h.push_str("</tr></thead>\n<tbody>\n");
+        for (label, key) in [
+            ("members → synthetic", "members_to_synthetic"),
+            ("holdout → synthetic", "holdout_to_synthetic"),
+            ("synthetic → members", "synthetic_to_members"),
+        ] {
+            let _ = write!(h, "<tr><td>{label}</td>");
+            for q in d[key].as_array().cloned().unwrap_or_default() {
+                let _ = write!(h, "<td class=\"num\">{}</td>", f(&q["value"]));
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</tbody></table></div>\n");
+    }
+    if let Some(shadow) = &s.shadow {
+        for res in shadow["results"].as_array().cloned().unwrap_or_default() {
+            let auc = &res["evaluation"]["auc"];
+            let _ = write!(
+                h,
+                "<h3>Shadow generators · {}</h3>\n<p class=\"small\">{} shadow training sets of {} records per target, \
+                 half containing it; a classifier learns in/out from each shadow synthetic table's features and scores \
+                 the released table. Held-out accuracy near 0.5 means the attack learned nothing for that record. AUC \
+                 over the targets: {} [{}, {}].</p>\n<div class=\"table-wrap\"><table>\n<thead><tr><th>Target</th>\
+                 <th>Member</th><th class=\"num\">Score (log-odds)</th><th class=\"num\">Held-out accuracy</th>\
+                 <th class=\"num\">Held-out AUC</th></tr></thead>\n<tbody>\n",
+                escape(res["synthetic"].as_str().unwrap_or("")),
+                u(&res["n_shadow"]),
+                u(&res["train_size"]),
+                f(&auc["value"]),
+                f(&auc["ci"][0]),
+                f(&auc["ci"][1])
+            );
+            let members = res["member"].as_array().cloned().unwrap_or_default();
+            for (i, t) in res["targets"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{} [{}, {}]</td><td class=\"num\">{}</td></tr>",
+                    escape(t["id"].as_str().unwrap_or("")),
+                    if members.get(i).and_then(|m| m.as_bool()).unwrap_or(false) { "yes" } else { "no" },
+                    f(&t["score"]),
+                    f(&t["heldout_accuracy"]),
+                    f(&t["heldout_accuracy_ci"][0]),
+                    f(&t["heldout_accuracy_ci"][1]),
+                    f(&t["heldout_auc"])
+                );
+            }
+            h.push_str("</tbody></table></div>\n");
+        }
+    }
+    h.push_str("</section>\n");
 }
 
 fn slices(h: &mut String, r: &Report) {

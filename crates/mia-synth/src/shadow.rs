@@ -51,8 +51,11 @@ pub struct ShadowConfig {
     pub isolation_k: usize,
     /// Shadow training sets per target (even; half contain the target).
     pub n_shadow: usize,
-    /// Records in each shadow training set (should match the real generator's training size).
-    pub train_size: usize,
+    /// Records in each shadow training set; it should match the real generator's training
+    /// size. Absent: the released table's size (a generator usually releases as many rows as
+    /// it saw), capped by the reference records available.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_size: Option<usize>,
     /// Rows of each shadow synthetic table; absent = the released table's size.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub synthetic_size: Option<usize>,
@@ -76,7 +79,7 @@ impl Default for ShadowConfig {
             n_targets: 10,
             isolation_k: 5,
             n_shadow: 200,
-            train_size: 1000,
+            train_size: None,
             synthetic_size: None,
             radii: vec![0.0, 0.05, 0.1, 0.2],
             bins: 10,
@@ -97,7 +100,7 @@ impl ShadowConfig {
         if self.folds < 2 || self.folds > self.n_shadow / 2 {
             return bad("folds", format!("must be 2 to n_shadow / 2 = {}, got {}", self.n_shadow / 2, self.folds));
         }
-        if self.train_size == 0 {
+        if self.train_size == Some(0) {
             return bad("train_size", "must be at least 1".into());
         }
         if self.isolation_k == 0 {
@@ -238,17 +241,23 @@ pub fn shadow_attack(
     let n_shadow = cfg.n_shadow;
 
     // Per target: eligible reference rows and the balanced in/out design.
+    let eligibles: Vec<Vec<usize>> = (0..targets.len())
+        .map(|t| {
+            let (t_num, t_cat) = (tgt_flat.num_row(t), tgt_flat.cat_row(t));
+            (0..reference.len())
+                .filter(|&r| !same_record(ref_flat.num_row(r), ref_flat.cat_row(r), t_num, t_cat))
+                .collect()
+        })
+        .collect();
+    let train_size =
+        cfg.train_size.unwrap_or_else(|| eligibles.iter().map(Vec::len).min().unwrap_or(0).min(released.len()).max(1));
     let mut plans = Vec::with_capacity(targets.len());
-    for t in 0..targets.len() {
-        let (t_num, t_cat) = (tgt_flat.num_row(t), tgt_flat.cat_row(t));
-        let eligible: Vec<usize> = (0..reference.len())
-            .filter(|&r| !same_record(ref_flat.num_row(r), ref_flat.cat_row(r), t_num, t_cat))
-            .collect();
-        if eligible.len() < cfg.train_size {
+    for (t, eligible) in eligibles.into_iter().enumerate() {
+        if eligible.len() < train_size {
             return Err(ShadowError::ReferenceTooSmall {
                 target: targets.ids[t].clone(),
                 available: eligible.len(),
-                needed: cfg.train_size,
+                needed: train_size,
             });
         }
         let mut design: Vec<bool> = (0..n_shadow).map(|b| b < n_shadow / 2).collect();
@@ -269,14 +278,14 @@ pub fn shadow_attack(
             let mut rng = rng_for(task_seed, 0);
             // Partial Fisher–Yates: the first train_size entries become the sample.
             let mut pool = eligible.clone();
-            for i in 0..cfg.train_size {
+            for i in 0..train_size {
                 let j = i + uniform_below(&mut rng, (pool.len() - i) as u64) as usize;
                 pool.swap(i, j);
             }
-            pool.truncate(cfg.train_size);
+            pool.truncate(train_size);
             let mut train = reference.select(&pool);
             if design[b] {
-                let last = cfg.train_size - 1;
+                let last = train_size - 1;
                 train.numeric.row_mut(last).assign(&targets.numeric.row(t));
                 train.categorical.row_mut(last).assign(&targets.categorical.row(t));
                 train.ids[last] = targets.ids[t].clone();
@@ -337,5 +346,5 @@ pub fn shadow_attack(
             }
         })
         .collect();
-    Ok(ShadowResult { targets: results, n_features: d, n_shadow, train_size: cfg.train_size, synthetic_size })
+    Ok(ShadowResult { targets: results, n_features: d, n_shadow, train_size, synthetic_size })
 }

@@ -37,7 +37,7 @@ fn copy_generator_members_score_higher() {
     let targets = audited.select(&target_rows);
     let cfg = ShadowConfig {
         n_shadow: 20,
-        train_size: 200,
+        train_size: Some(200),
         folds: 2,
         features: vec![FeatureSet::Targeted],
         ..ShadowConfig::default()
@@ -69,7 +69,7 @@ fn marginals_typical_targets_near_chance() {
     let order = most_isolated(&schema, &audited, 5, audited.len());
     let typical = audited.select(&order[order.len() / 2..order.len() / 2 + 3]);
     let released = Marginals::default().generate(&schema, &audited.select(&rows(0, 200)), 300, 5).unwrap();
-    let cfg = ShadowConfig { n_shadow: 40, train_size: 1000, folds: 4, ..ShadowConfig::default() };
+    let cfg = ShadowConfig { n_shadow: 40, train_size: Some(1000), folds: 4, ..ShadowConfig::default() };
     let result = shadow_attack(&schema, &typical, &reference, &released, &Marginals::default(), &cfg, 2).unwrap();
     let n: usize = result.targets.iter().map(|t| t.n_heldout).sum();
     let correct: f64 = result.targets.iter().map(|t| t.heldout_accuracy * t.n_heldout as f64).sum();
@@ -90,7 +90,7 @@ fn same_bits_on_one_and_two_threads() {
     let (schema, audited, reference) = split(300);
     let released = GaussianCopula::default().generate(&schema, &audited.select(&rows(0, 200)), 100, 3).unwrap();
     let targets = audited.select(&[0, 250]);
-    let cfg = ShadowConfig { n_shadow: 8, train_size: 100, folds: 2, ..ShadowConfig::default() };
+    let cfg = ShadowConfig { n_shadow: 8, train_size: Some(100), folds: 2, ..ShadowConfig::default() };
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
@@ -125,7 +125,7 @@ fn config_parses_and_is_checked() {
     }
     // A reference sample smaller than train_size is an error naming the target.
     let (schema, audited, reference) = split(50);
-    let cfg = ShadowConfig { train_size: 100, ..ShadowConfig::default() };
+    let cfg = ShadowConfig { train_size: Some(100), ..ShadowConfig::default() };
     let err = shadow_attack(&schema, &audited.select(&[3]), &reference, &audited, &CopyRows, &cfg, 0).unwrap_err();
     assert_eq!(err, ShadowError::ReferenceTooSmall { target: "4".into(), available: 50, needed: 100 });
 }
@@ -236,7 +236,7 @@ fn bad_generator_output_is_an_error() {
         }
     }
     let (schema, audited, reference) = split(40);
-    let cfg = ShadowConfig { n_shadow: 4, train_size: 20, folds: 2, ..ShadowConfig::default() };
+    let cfg = ShadowConfig { n_shadow: 4, train_size: Some(20), folds: 2, ..ShadowConfig::default() };
     let err = shadow_attack(&schema, &audited.select(&[0]), &reference, &audited.select(&[1, 2]), &Narrow, &cfg, 0);
     assert!(matches!(err, Err(ShadowError::Output { .. })), "{err:?}");
     let map = FeatureMap::new(&schema, &reference, &[FeatureSet::Targeted], 3, &[0.1]);
