@@ -1,0 +1,92 @@
+//! Shared by the DOMIAS tests: loading the fixtures of `scripts/domias_fixtures.py` and the
+//! bundled Adult data through `mia-data` and `mixed`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use mia_data::tabular::{ColumnSet, DataFormat, TableOptions, TableSchema, load_table};
+use mia_synth::mixed::{MixedSchema, MixedTable, mix};
+
+pub const NUMERIC: [&str; 6] = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"];
+pub const ADULT_NAMES: [&str; 15] = [
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education-num",
+    "marital-status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital-gain",
+    "capital-loss",
+    "hours-per-week",
+    "native-country",
+    "income",
+];
+
+pub fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+}
+
+pub fn fixture_json(name: &str) -> serde_json::Value {
+    let path = repo(&format!("fixtures/synth/domias/{name}"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+pub fn f64s(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+}
+
+fn adult_schema(path: PathBuf) -> TableSchema {
+    let mut s = TableSchema::new(path, "income");
+    s.numeric = ColumnSet::List(NUMERIC.iter().map(|c| c.to_string()).collect());
+    s.categorical = ColumnSet::Rest;
+    s
+}
+
+/// The fixture CSVs `{prefix}_{synthetic,reference,query}.csv` (with an `id` column), mixed
+/// with one dictionary.
+pub fn fixture_tables(prefix: &str) -> (MixedSchema, MixedTable, MixedTable, MixedTable) {
+    let tables: Vec<_> = ["synthetic", "reference", "query"]
+        .iter()
+        .map(|role| {
+            let mut schema = adult_schema(repo(&format!("fixtures/synth/domias/{prefix}_{role}.csv")));
+            schema.id = Some("id".into());
+            load_table(&schema, Path::new("."), &TableOptions::default()).unwrap()
+        })
+        .collect();
+    let (schema, mut mixed) = mix(&[&tables[0], &tables[1], &tables[2]], "income").unwrap();
+    let query = mixed.pop().unwrap();
+    let reference = mixed.pop().unwrap();
+    let synthetic = mixed.pop().unwrap();
+    (schema, synthetic, reference, query)
+}
+
+/// All of UCI Adult (data/adult/adult.data.gz) as one mixed table.
+pub fn adult() -> (MixedSchema, MixedTable) {
+    let mut schema = adult_schema(repo("data/adult/adult.data.gz"));
+    schema.format = Some(DataFormat::Csv);
+    schema.header = false;
+    schema.names = Some(ADULT_NAMES.iter().map(|c| c.to_string()).collect());
+    let table = load_table(&schema, Path::new("."), &TableOptions::default()).unwrap();
+    let (schema, mut mixed) = mix(&[&table], "income").unwrap();
+    (schema, mixed.pop().unwrap())
+}
+
+/// `|a − b| ≤ rel · max(|a|, |b|, 1)`, element-wise, with the worst index in the message.
+pub fn assert_close(what: &str, got: &[f64], expected: &[f64], rel: f64) {
+    assert_eq!(got.len(), expected.len(), "{what}: length");
+    let mut worst = (0.0f64, 0);
+    for (i, (a, b)) in got.iter().zip(expected).enumerate() {
+        let err = (a - b).abs() / a.abs().max(b.abs()).max(1.0);
+        assert!(err.is_finite(), "{what}[{i}]: {a} vs {b}");
+        if err > worst.0 {
+            worst = (err, i);
+        }
+    }
+    let i = worst.1;
+    assert!(worst.0 <= rel, "{what}[{i}]: {} vs expected {} (relative error {:e})", got[i], expected[i], worst.0);
+}
