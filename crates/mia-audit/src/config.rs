@@ -17,6 +17,10 @@
 //! [learner]                   # mia_models::LearnerSpec
 //! kind = "mlp"
 //! hidden_layer_sizes = [256]
+//! # [trainer]                 # ... or your own training program (mia_models::trainer)
+//! # command = ["python", "train.py", "--train", "{train}", "--out", "{model}"]
+//! # [target]                  # a given target model, trained on [data]'s member column
+//! # onnx = "model.onnx"
 //!
 //! [attacks]
 //! run = ["lira_online", "rmia_offline", "loss"]   # default: every attack
@@ -42,6 +46,7 @@ use mia_core::reference::ReferenceConfig;
 use mia_core::roc::FprRule;
 use mia_data::tabular::TableSchema;
 use mia_models::LearnerSpec;
+use mia_models::trainer::TrainerSpec;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -54,13 +59,31 @@ pub struct AuditConfig {
     pub data: TableSchema,
     #[serde(default)]
     pub plan: PlanConfig,
-    pub learner: LearnerSpec,
+    /// A given target model (`[target] onnx = "model.onnx"`), trained on the rows of the
+    /// data's member column. Without it the tool trains the target.
+    #[serde(default)]
+    pub target: Option<TargetSection>,
+    /// The built-in learner that trains the target and reference models ...
+    #[serde(default)]
+    pub learner: Option<LearnerSpec>,
+    /// ... or the user's own training command (mia_models::trainer).
+    #[serde(default)]
+    pub trainer: Option<TrainerSpec>,
     #[serde(default)]
     pub attacks: AttacksConfig,
     #[serde(default)]
     pub eval: EvalSection,
     #[serde(default)]
     pub report: ReportSection,
+}
+
+/// A target model given as a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSection {
+    /// An ONNX model taking the audit's encoded features (see encoding.json) and giving
+    /// probabilities or logits. A relative path resolves against the config's folder.
+    pub onnx: PathBuf,
 }
 
 /// Who trains the target.
@@ -80,7 +103,8 @@ pub enum TargetMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PlanConfig {
-    pub target: TargetMode,
+    /// Default `train`, or `member_column` with a `[target]` model.
+    pub target: Option<TargetMode>,
     pub target_fraction: f64,
     pub population_fraction: f64,
     pub reference_models: usize,
@@ -92,7 +116,7 @@ pub struct PlanConfig {
 impl Default for PlanConfig {
     fn default() -> Self {
         PlanConfig {
-            target: TargetMode::Train,
+            target: None,
             target_fraction: 0.5,
             population_fraction: 0.2,
             reference_models: 16,
@@ -214,9 +238,45 @@ impl AuditConfig {
         Ok((AuditConfig::parse(&text, &name)?, base))
     }
 
+    /// Who trains the target: as configured, else `member_column` for a given model and
+    /// `train` otherwise.
+    pub fn target_mode(&self) -> TargetMode {
+        self.plan.target.unwrap_or(if self.target.is_some() { TargetMode::MemberColumn } else { TargetMode::Train })
+    }
+
     fn validate(&self, name: &str) -> Result<(), AuditError> {
         let bad = |m: String| Err(AuditError::Input(format!("{name}: {m}")));
         let p = &self.plan;
+        if self.target.is_some() {
+            if self.target_mode() != TargetMode::MemberColumn {
+                return bad("[target] onnx: a given model was trained on the rows of the data's member column; set \
+                     plan.target = \"member_column\" or leave it out"
+                    .into());
+            }
+            if self.data.member.is_none() {
+                return bad(
+                    "[target] onnx: name the member column in [data] (member = \"...\"): the rows the model was \
+                     trained on"
+                        .into(),
+                );
+            }
+        }
+        match (&self.learner, &self.trainer) {
+            (Some(_), Some(_)) => {
+                return bad("name one of [learner] and [trainer]: both train the reference models".into());
+            }
+            (None, None) if !(self.target.is_some() && p.reference_models == 0) => {
+                return bad(
+                    "name a [learner] (a built-in learner) or a [trainer] (your training command) to train the \
+                     reference models"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
+        if let Some(t) = &self.trainer {
+            t.check().map_err(|e| AuditError::Input(format!("{name}: {e}")))?;
+        }
         if !(p.target_fraction > 0.0 && p.target_fraction < 1.0) {
             return bad(format!("plan.target_fraction must be between 0 and 1, got {}", p.target_fraction));
         }
@@ -250,7 +310,9 @@ impl AuditConfig {
             "base_rate" => format!("{name}: eval.base_rates"),
             _ => format!("{name}: eval.{n}"),
         })?;
-        self.learner.learner().map_err(|e| AuditError::Input(format!("{name}: learner: {e}")))?;
+        if let Some(l) = &self.learner {
+            l.learner().map_err(|e| AuditError::Input(format!("{name}: learner: {e}")))?;
+        }
         Ok(())
     }
 }

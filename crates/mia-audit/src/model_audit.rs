@@ -29,7 +29,8 @@ use mia_core::signals::{ModelOutputs, Signals, compute_signals};
 use mia_core::stats::clopper_pearson;
 use mia_data::splits::{keep_mask, random_subset, rows_where, streams};
 use mia_data::tabular::{Encoding, Table, TableOptions, load_table};
-use mia_models::{Learner, TrainSet};
+use mia_models::trainer::CommandTrainer;
+use mia_models::{Learner, Model, TrainSet};
 use mia_report::report::{ModelFit, ModelsInfo};
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
@@ -111,7 +112,7 @@ pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
         Some(m) if m < n_rows => rows_where(random_subset(n_rows, m, seed, streams::POPULATION ^ 1)),
         _ => (0..n_rows).collect(),
     };
-    let (audit, population, target_member) = match p.target {
+    let (audit, population, target_member) = match cfg.target_mode() {
         TargetMode::Train | TargetMode::NullCheck => {
             let n_pop = (used.len() as f64 * p.population_fraction).round() as usize;
             let pop_flags = random_subset(used.len(), n_pop, seed, streams::POPULATION);
@@ -156,7 +157,7 @@ pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
         )));
     }
     let target_trained = target_member.clone();
-    let target_member = if p.target == TargetMode::NullCheck {
+    let target_member = if cfg.target_mode() == TargetMode::NullCheck {
         random_subset(audit.len(), n_mem, seed, streams::TARGET ^ 0x4e55_4c4c)
     } else {
         target_member
@@ -171,13 +172,20 @@ pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
 
 /// Everything the models' outputs depend on but the training rows and seed: hashed into
 /// every artifact key.
-fn base_key(cfg: &AuditConfig, table: &Table, encoding: &Encoding) -> Result<String, AuditError> {
+fn base_key(
+    cfg: &AuditConfig,
+    table: &Table,
+    encoding: &Encoding,
+    target_sha: Option<&str>,
+) -> Result<String, AuditError> {
     let doc = serde_json::json!({
         "format": ARTIFACT_FORMAT,
         "inputs": table.inputs.iter().map(|f| &f.sha256).collect::<Vec<_>>(),
         "schema": &cfg.data,
         "encoding": encoding,
         "learner": &cfg.learner,
+        "trainer": &cfg.trainer,
+        "target": target_sha,
     });
     let bytes = serde_json::to_vec(&doc).map_err(|e| AuditError::Input(format!("cannot hash the config: {e}")))?;
     Ok(sha256_hex(&bytes))
@@ -192,6 +200,50 @@ fn model_key(base: &str, m: usize, rows: &[usize], seed: u64) -> String {
         bytes.extend_from_slice(&(r as u32).to_le_bytes());
     }
     sha256_hex(&bytes)
+}
+
+/// A target model given as an ONNX file, and the file's fingerprint.
+struct TargetModel {
+    model: mia_models::onnx::OnnxModel,
+    file: mia_data::InputFile,
+}
+
+fn load_target(path: &Path, width: usize) -> Result<TargetModel, AuditError> {
+    let bytes = std::fs::read(path).map_err(|e| AuditError::Input(format!("{}: cannot read: {e}", path.display())))?;
+    let file =
+        mia_data::InputFile { path: path.display().to_string(), sha256: sha256_hex(&bytes), bytes: bytes.len() as u64 };
+    let model = mia_models::onnx::OnnxModel::from_bytes(&bytes, &file.path)
+        .and_then(|m| m.check_width(width).map(|()| m))
+        .map_err(|e| AuditError::Input(format!("[target] onnx: {e}")))?;
+    Ok(TargetModel { model, file })
+}
+
+/// A model's outputs as the N × C logits the store keeps: logits as they are; probabilities
+/// (checked: finite, non-negative, rows summing to 1 within 1e-4) as their logarithms, a
+/// zero probability as the logarithm of the smallest positive f64 (softmax of the result
+/// gives the probabilities back).
+fn as_logits(outputs: ModelOutputs, shape: (usize, usize)) -> Result<Array2<f64>, String> {
+    let (a, probs) = match outputs {
+        ModelOutputs::Logits(a) => (a, false),
+        ModelOutputs::Probabilities(p) => (p, true),
+        ModelOutputs::Loss(_) => return Err("the model gave losses, not class outputs".into()),
+    };
+    if a.dim() != shape {
+        return Err(format!("outputs of shape {:?}, expected {shape:?} (rows, classes)", a.dim()));
+    }
+    if let Some(((i, j), v)) = a.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(format!("row {}, class {j}: non-finite output {v}; try a smaller learning rate", i + 1));
+    }
+    if !probs {
+        return Ok(a);
+    }
+    for (i, row) in a.rows().into_iter().enumerate() {
+        let sum: f64 = row.sum();
+        if row.iter().any(|&p| p < 0.0) || (sum - 1.0).abs() > 1e-4 {
+            return Err(format!("row {}: probabilities summing to {sum} (expected 1 within 1e-4)", i + 1));
+        }
+    }
+    Ok(a.mapv(|p| p.max(f64::MIN_POSITIVE).ln()))
 }
 
 /// Share of `rows` whose arg-max logit is the true label, with its Clopper–Pearson
@@ -228,10 +280,27 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
     let fit_rows: Vec<usize> = plan.audit.iter().chain(&plan.population).copied().collect();
     let encoding = Encoding::fit(&table, &cfg.data, &fit_rows)?;
     let x = encoding.transform(&table)?;
-    let learner: Box<dyn Learner> = cfg.learner.learner().map_err(|e| AuditError::Input(format!("learner: {e}")))?;
+    let learner: Option<Box<dyn Learner>> = match (&cfg.learner, &cfg.trainer) {
+        (Some(l), _) => Some(l.learner().map_err(|e| AuditError::Input(format!("learner: {e}")))?),
+        (None, Some(t)) => Some(Box::new(
+            CommandTrainer::new(t.clone(), opts.artifacts.join("trainer"), encoding.feature_names())
+                .map_err(|e| AuditError::Input(format!("trainer: {e}")))?
+                .with_cwd(base_dir),
+        )),
+        (None, None) => None,
+    };
+    let target_model = match &cfg.target {
+        Some(t) => Some(load_target(&base_dir.join(&t.onnx), x.ncols())?),
+        None => None,
+    };
+    // A given target is only run, once: its outputs on every row.
+    let target_raw: Option<ModelOutputs> = match &target_model {
+        Some(t) => Some(t.model.outputs(x.view()).map_err(|e| AuditError::Input(format!("model 0 (target): {e}")))?),
+        None => None,
+    };
     let store = ArtifactStore::open(&opts.artifacts)
         .map_err(|e| AuditError::Write { path: opts.artifacts.display().to_string(), source: e })?;
-    let base = base_key(cfg, &table, &encoding)?;
+    let base = base_key(cfg, &table, &encoding, target_model.as_ref().map(|t| t.file.sha256.as_str()))?;
     let n_models = 1 + plan.keep.nrows();
     let shape = (table.len(), n_classes.max(2));
     let tasks: Vec<(Vec<usize>, u64, String)> = (0..n_models)
@@ -258,20 +327,21 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
                 return Ok(a);
             }
             let (rows, seed, key) = &tasks[m];
-            let data = TrainSet { x: x.view(), y: &table.labels, n_classes: shape.1, rows };
-            let model = learner.fit(&data, *seed).map_err(|e| {
-                AuditError::Input(format!("model {m} ({}): {e}", if m == 0 { "target" } else { "reference" }))
-            })?;
-            let logits = model.logits(x.view());
-            if logits.dim() != shape || logits.iter().any(|v| !v.is_finite()) {
-                return Err(AuditError::Input(format!(
-                    "model {m}: the learner returned {} logits of shape {:?} (expected {:?}); try a smaller learning rate",
-                    if logits.iter().any(|v| !v.is_finite()) { "non-finite" } else { "wrong-shaped" },
-                    logits.dim(),
-                    shape
-                )));
+            let role = if m == 0 { "target" } else { "reference" };
+            let outputs = match (&target_model, &learner) {
+                (Some(_), _) if m == 0 => Ok(target_raw.clone().expect("a given target's outputs")),
+                (_, Some(l)) => {
+                    let data = TrainSet { x: x.view(), y: &table.labels, n_classes: shape.1, rows };
+                    l.fit(&data, *seed).and_then(|model| model.outputs(x.view()))
+                }
+                _ => unreachable!("validated: a learner or trainer trains every model but a given target"),
             }
-            store.save(key, &logits).map_err(|e| AuditError::Write { path: store.dir().display().to_string(), source: e })?;
+            .map_err(|e| AuditError::Input(format!("model {m} ({role}): {e}")))?;
+            let logits =
+                as_logits(outputs, shape).map_err(|e| AuditError::Input(format!("model {m} ({role}): {e}")))?;
+            store
+                .save(key, &logits)
+                .map_err(|e| AuditError::Write { path: store.dir().display().to_string(), source: e })?;
             (opts.progress)(Progress::ModelDone { index: m, trained: true });
             Ok(logits)
         })
@@ -282,7 +352,11 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
     let labels_audit: Vec<usize> = plan.audit.iter().map(|&r| table.labels[r]).collect();
     let labels_pop: Vec<usize> = plan.population.iter().map(|&r| table.labels[r]).collect();
     let pick = |a: &Array2<f64>, rows: &[usize]| a.select(Axis(0), rows);
-    let target_outputs = ModelOutputs::Logits(pick(&outputs[0], &plan.audit));
+    // A given target's own outputs, so saturated probabilities are reported as such.
+    let target_outputs = match &target_raw {
+        Some(ModelOutputs::Probabilities(p)) => ModelOutputs::Probabilities(pick(p, &plan.audit)),
+        _ => ModelOutputs::Logits(pick(&outputs[0], &plan.audit)),
+    };
     let signals: Signals = compute_signals(&target_outputs, Some(&labels_audit));
     let phi_of = |a: &Array2<f64>, rows: &[usize], labels: &[usize]| -> Vec<f64> {
         compute_signals(&ModelOutputs::Logits(pick(a, rows)), Some(labels)).phi
@@ -358,8 +432,13 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
         }
     };
     let models = ModelsInfo {
-        learner: serde_json::to_value(&cfg.learner).map_err(|e| AuditError::Input(e.to_string()))?,
-        target_training: match cfg.plan.target {
+        learner: match (&cfg.learner, &cfg.trainer) {
+            (Some(l), _) => serde_json::to_value(l),
+            (None, Some(t)) => serde_json::to_value(serde_json::json!({ "kind": "command", "command": &t.command })),
+            (None, None) => Ok(serde_json::json!({ "kind": "none" })),
+        }
+        .map_err(|e| AuditError::Input(e.to_string()))?,
+        target_training: match cfg.target_mode() {
             TargetMode::Train => "train".into(),
             TargetMode::MemberColumn => "member_column".into(),
             TargetMode::NullCheck => "null_check".into(),
@@ -373,7 +452,19 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
         references: (1..n_models).map(fit).collect(),
     };
     let mut notes = Vec::new();
-    if cfg.plan.target == TargetMode::NullCheck {
+    if let Some(t) = &target_model {
+        notes.push(format!(
+            "Target: the ONNX model {} (sha256 {}), read for {}; its training rows are those of the data's member \
+             column.",
+            t.file.path,
+            &t.file.sha256[..16],
+            match t.model.output_kind() {
+                mia_models::onnx::OnnxOutputKind::Logits => "logits (the input of its final softmax/sigmoid)",
+                mia_models::onnx::OnnxOutputKind::Probabilities => "probabilities (it exposes no logits)",
+            }
+        ));
+    }
+    if cfg.target_mode() == TargetMode::NullCheck {
         notes.push(
             "Null check: the membership scored here was drawn independently of the target's training set, so every \
              attack should be at chance (AUC intervals covering 0.5). A clear departure points to a flaw in the pipeline."
@@ -401,7 +492,11 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
         slice_attacks: cfg.report.slices.clone(),
         rules,
         top_records: cfg.report.top,
-        inputs: report_inputs(&table.inputs),
+        inputs: {
+            let mut files = table.inputs.clone();
+            files.extend(target_model.as_ref().map(|t| t.file.clone()));
+            report_inputs(&files)
+        },
         rows_read: table.rows_read,
         skipped: report_skips(&table.skipped),
         notes,

@@ -329,7 +329,7 @@ pub fn run_synth_audit(cfg: &SynthConfig, base_dir: &Path, opts: &SynthOptions<'
         Some(p) => Some(load_table(&schema_for(&cfg.data, p), base_dir, &opts.table)?),
         None => None,
     };
-    let one_class = TableOptions { allow_one_class: true, ..opts.table.clone() };
+    let one_class = TableOptions { allow_one_class: true, ..opts.table };
     let mut released = Vec::new();
     for p in &cfg.release.synthetic {
         released.push(load_table(&schema_for(&cfg.data, p), base_dir, &one_class)?);

@@ -13,8 +13,8 @@
 
 use std::time::Instant;
 
+use mia_models::TrainSet;
 use mia_models::gbt::{GbtLearner, GbtParams};
-use mia_models::{Model, TrainSet};
 use ndarray::{Array2, Axis};
 
 #[path = "../tests/common/mod.rs"]

@@ -21,9 +21,9 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use mia_models::TrainSet;
 use mia_models::logistic::{LogisticLearner, LogisticParams};
 use mia_models::mlp::{MlpLearner, MlpParams, SparseInput};
-use mia_models::{Model, TrainSet};
 use ndarray::Axis;
 use std::time::Instant;
 

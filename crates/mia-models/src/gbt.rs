@@ -97,7 +97,7 @@
 //! classes) and parallelises inside a fit; scikit-learn and LightGBM are not Rust. The method is
 //! small enough to own, and owning it lets us exploit the mostly binary, one-hot tabular inputs.
 
-use crate::{Learner, Model, ModelError, TrainSet};
+use crate::{Learner, Model, ModelError, ModelOutputs, TrainSet};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
@@ -971,10 +971,10 @@ impl GbtModel {
     }
 }
 
-impl Model for GbtModel {
+impl GbtModel {
     /// Binary: two columns `[0, margin]`; multiclass: the per-class raw scores. Scores are summed
     /// in f64 (leaf values are f64), so well-fit members keep distinct logits.
-    fn logits(&self, x: ArrayView2<'_, f32>) -> Array2<f64> {
+    pub fn logits(&self, x: ArrayView2<'_, f32>) -> Array2<f64> {
         let raw = self.raw_scores(x);
         if self.trees_per_iteration() == 1 {
             let mut out = Array2::zeros((x.nrows(), 2));
@@ -983,6 +983,13 @@ impl Model for GbtModel {
         } else {
             raw
         }
+    }
+}
+
+impl Model for GbtModel {
+    /// Always [`ModelOutputs::Logits`]; see [`GbtModel::logits`].
+    fn outputs(&self, x: ArrayView2<'_, f32>) -> Result<ModelOutputs, ModelError> {
+        Ok(ModelOutputs::Logits(self.logits(x)))
     }
 }
 
@@ -1161,8 +1168,14 @@ mod tests {
             let (x, y) = synthetic(600, n_classes);
             let rows: Vec<usize> = (0..600).filter(|i| i % 3 != 0).collect();
             let learner = GbtLearner::new(GbtParams { max_iter: 20, ..Default::default() }).unwrap();
-            let a = learner.fit(&set(&x, &y, n_classes, &rows), 1).unwrap().logits(x.view());
-            let b = learner.fit(&set(&x, &y, n_classes, &rows), 2).unwrap().logits(x.view());
+            let Ok(ModelOutputs::Logits(a)) = learner.fit(&set(&x, &y, n_classes, &rows), 1).unwrap().outputs(x.view())
+            else {
+                panic!("logits expected")
+            };
+            let Ok(ModelOutputs::Logits(b)) = learner.fit(&set(&x, &y, n_classes, &rows), 2).unwrap().outputs(x.view())
+            else {
+                panic!("logits expected")
+            };
             assert_eq!(a.shape(), &[600, n_classes]);
             assert!(a.iter().zip(b.iter()).all(|(u, v)| u.to_bits() == v.to_bits()));
             assert!(a.iter().all(|v| v.is_finite()));

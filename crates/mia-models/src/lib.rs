@@ -1,15 +1,17 @@
 //! `mia-models`: things that turn feature rows into per-record model outputs.
 //!
 //! One trait pair at the seam, as linfa's `Fit`/`Predict`: a [`Learner`] fits a [`Model`]
-//! on chosen rows of an encoded feature matrix with a seed; a [`Model`] returns logits for
-//! any rows. Built-in learners are chosen by a serde-tagged [`LearnerSpec`] so an audit
+//! on chosen rows of an encoded feature matrix with a seed; a [`Model`] returns outputs
+//! (logits where it has them) for any rows. ONNX models (feature `onnx`, on by default)
+//! implement [`Model`] too. Built-in learners are chosen by a serde-tagged [`LearnerSpec`] so an audit
 //! config can name one with its hyper-parameters.
 //!
 //! Every fit is single-threaded and deterministic (same data, rows and seed give the same
 //! bits), so an audit can run many fits in parallel across cores and still produce a
 //! byte-identical report whatever the thread count.
 
-use ndarray::{Array2, ArrayView2};
+pub use mia_core::signals::ModelOutputs;
+use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 /// The rows a learner trains on: the encoded feature matrix of every record (N × D, f32),
@@ -24,10 +26,12 @@ pub struct TrainSet<'a> {
 
 /// A fitted model.
 pub trait Model: Send + Sync {
-    /// Logits for every row of `x` (N × C, computed in f32, returned as f64 for the
-    /// signals). Softmax of a row gives the model's class probabilities; a binary model
-    /// returns two columns `[0, margin]`.
-    fn logits(&self, x: ArrayView2<'_, f32>) -> Array2<f64>;
+    /// Outputs for every row of `x`, one row per record (N × C, computed in f32, returned as
+    /// f64 for the signals). Logits wherever the model has them (softmax of a row gives the
+    /// class probabilities; a binary model returns two columns `[0, margin]`), else
+    /// probabilities. The built-in learners always return [`ModelOutputs::Logits`]; an
+    /// imported model can fail at run time (rows of the wrong width, an inference error).
+    fn outputs(&self, x: ArrayView2<'_, f32>) -> Result<ModelOutputs, ModelError>;
 }
 
 /// Something that fits a [`Model`].
@@ -45,6 +49,9 @@ pub enum ModelError {
     /// Data the learner cannot fit (no rows, a class index out of range, ...).
     #[error("{0}")]
     Data(String),
+    /// An ONNX model that cannot be loaded or run; the message is one line.
+    #[error("{path}: {message}")]
+    Onnx { path: String, message: String },
 }
 
 /// A built-in learner and its hyper-parameters, as written in an audit config
@@ -81,5 +88,8 @@ mod dense;
 pub mod gbt;
 pub mod logistic;
 pub mod mlp;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 mod sparse;
+pub mod trainer;
 mod validate;

@@ -27,7 +27,7 @@
 
 use crate::sparse::{self, Csr};
 use crate::validate::{check_range, check_train_set};
-use crate::{Learner, Model, ModelError, TrainSet};
+use crate::{Learner, Model, ModelError, ModelOutputs, TrainSet};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
@@ -143,13 +143,13 @@ impl LogisticModel {
     }
 }
 
-impl Model for LogisticModel {
+impl LogisticModel {
     /// Logits in f64 (`x · coefᵀ + intercept`; a binary model gives `[0, margin]`).
     ///
     /// # Panics
     /// If `x` does not have [`LogisticModel::n_features`] columns (a caller bug: every matrix of
     /// an audit is encoded with the one fitted encoding).
-    fn logits(&self, x: ArrayView2<'_, f32>) -> Array2<f64> {
+    pub fn logits(&self, x: ArrayView2<'_, f32>) -> Array2<f64> {
         let d = self.coef.ncols();
         assert_eq!(x.ncols(), d, "logistic model trained on {d} features is given {}", x.ncols());
         let kk = self.coef.nrows();
@@ -172,6 +172,13 @@ impl Model for LogisticModel {
             }
         }
         out
+    }
+}
+
+impl Model for LogisticModel {
+    /// Always [`ModelOutputs::Logits`]; see [`LogisticModel::logits`].
+    fn outputs(&self, x: ArrayView2<'_, f32>) -> Result<ModelOutputs, ModelError> {
+        Ok(ModelOutputs::Logits(self.logits(x)))
     }
 }
 

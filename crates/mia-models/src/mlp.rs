@@ -34,7 +34,7 @@
 use crate::dense::{self, AdamStep, Isa, Mat};
 use crate::sparse::{self, AdamParams, CscBatch, Csr};
 use crate::validate::{check_range, check_train_set};
-use crate::{Learner, Model, ModelError, TrainSet};
+use crate::{Learner, Model, ModelError, ModelOutputs, TrainSet};
 use ndarray::{Array2, ArrayView2};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -272,11 +272,11 @@ impl MlpModel {
     }
 }
 
-impl Model for MlpModel {
+impl MlpModel {
     /// # Panics
     /// If `x` does not have [`MlpModel::n_features`] columns (the audit encodes every matrix with
     /// the one fitted encoding, so this is a caller bug, not bad input).
-    fn logits(&self, x: ArrayView2<'_, f32>) -> Array2<f64> {
+    pub fn logits(&self, x: ArrayView2<'_, f32>) -> Array2<f64> {
         let sizes = &self.net.sizes;
         assert_eq!(x.ncols(), sizes[0], "MLP trained on {} features is given {}", sizes[0], x.ncols());
         let (n, k) = (x.nrows(), self.n_classes);
@@ -321,6 +321,13 @@ impl Model for MlpModel {
             }
         }
         out
+    }
+}
+
+impl Model for MlpModel {
+    /// Always [`ModelOutputs::Logits`]; see [`MlpModel::logits`].
+    fn outputs(&self, x: ArrayView2<'_, f32>) -> Result<ModelOutputs, ModelError> {
+        Ok(ModelOutputs::Logits(self.logits(x)))
     }
 }
 

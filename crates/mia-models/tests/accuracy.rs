@@ -6,9 +6,9 @@
 mod common;
 
 use common::{Table, accuracy};
+use mia_models::TrainSet;
 use mia_models::logistic::{LogisticLearner, LogisticParams};
 use mia_models::mlp::{MlpLearner, MlpParams};
-use mia_models::{Model, TrainSet};
 use ndarray::Axis;
 use serde_json::Value;
 

@@ -5,7 +5,7 @@
 mod common;
 
 use mia_models::gbt::{GbtLearner, GbtParams};
-use mia_models::{Learner, TrainSet};
+use mia_models::{Learner, ModelOutputs, TrainSet};
 use ndarray::{Array2, Axis};
 
 /// UCI Adult and Location-30 with the encoding rule of scripts/sklearn_gbt.py (the same rule as
@@ -47,7 +47,9 @@ fn adult_accuracy_matches_sklearn() {
     assert!((model.baseline()[0] - base).abs() < 1e-12, "{} vs {base}", model.baseline()[0]);
     assert_eq!(model.n_iter(), 100);
 
-    let logits = learner.fit(&data, 7).unwrap().logits(x.view());
+    let ModelOutputs::Logits(logits) = learner.fit(&data, 7).unwrap().outputs(x.view()).unwrap() else {
+        panic!("built-in learners return logits")
+    };
     let (acc_test, acc_train) = (accuracy(&logits, &y, &test), accuracy(&logits, &y, &train));
     let sk_test = reference["test_accuracy"].as_f64().unwrap();
     let sk_train = reference["train_accuracy"].as_f64().unwrap();
@@ -93,7 +95,9 @@ fn location_multiclass_accuracy_matches_sklearn() {
     for (c, b) in reference["baseline_prediction"].as_array().unwrap().iter().enumerate() {
         assert!((model.baseline()[c] - b.as_f64().unwrap()).abs() < 1e-12);
     }
-    let logits = learner.fit(&data, 0).unwrap().logits(x.view());
+    let ModelOutputs::Logits(logits) = learner.fit(&data, 0).unwrap().outputs(x.view()).unwrap() else {
+        panic!("built-in learners return logits")
+    };
     assert_eq!(logits.shape(), &[5010, 30]);
     let (acc_test, acc_train) = (accuracy(&logits, &y, &test), accuracy(&logits, &y, &train));
     let sk_test = reference["test_accuracy"].as_f64().unwrap();

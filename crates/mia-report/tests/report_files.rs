@@ -123,7 +123,11 @@ fn fixture() -> Fixture {
             members,
             non_members: N - members,
         },
-        outputs: OutputsInfo { kind: "logits".into(), n_classes: Some(CLASSES), saturated_records: signals.saturated },
+        outputs: Some(OutputsInfo {
+            kind: "logits".into(),
+            n_classes: Some(CLASSES),
+            saturated_records: signals.saturated,
+        }),
         models: Some(ModelsInfo {
             learner: serde_json::json!({"kind": "mlp", "hidden_layer_sizes": [64], "note": "<b>not bold</b>"}),
             target_training: "train".into(),
@@ -155,7 +159,8 @@ fn fixture() -> Fixture {
         }),
         attacks: reports,
         max,
-        overfitting: overfitting(&signals.loss, signals.correct.as_deref(), &member, cfg.confidence),
+        overfitting: Some(overfitting(&signals.loss, signals.correct.as_deref(), &member, cfg.confidence)),
+        synth: None,
         slices,
         gate: GateResult { verdict: "none".into(), rules: vec![] },
         caveats: vec![
@@ -234,10 +239,11 @@ fn report_json_matches_the_schema() {
 fn non_finite_numbers_and_absent_parts_validate_as_null() {
     let mut f = fixture();
     let r = &mut f.report;
-    r.overfitting.mean_loss_members = mia_core::Estimate { value: f64::NAN, ci: None, note: Some("no records".into()) };
-    r.overfitting.accuracy_members = None;
-    r.overfitting.accuracy_non_members = None;
-    r.overfitting.accuracy_gap = None;
+    let o = r.overfitting.as_mut().unwrap();
+    o.mean_loss_members = mia_core::Estimate { value: f64::NAN, ci: None, note: Some("no records".into()) };
+    o.accuracy_members = None;
+    o.accuracy_non_members = None;
+    o.accuracy_gap = None;
     r.max.auc.value = f64::NEG_INFINITY;
     r.attacks[0].evaluation.best_threshold = None;
     r.attacks[0].evaluation.tpr_at_fpr[0].ci = None;
@@ -246,8 +252,9 @@ fn non_finite_numbers_and_absent_parts_validate_as_null() {
     r.attacks[0].evaluation.auc.ci = None;
     r.attacks[0].evaluation.auc.note = Some("no interval: bootstrap disabled".into());
     r.attacks[0].fitting = None;
-    r.outputs.n_classes = None;
-    r.outputs.kind = "loss".into();
+    let out = r.outputs.as_mut().unwrap();
+    out.n_classes = None;
+    out.kind = "loss".into();
     if let Some(e) = r.slices.iter_mut().find_map(|s| s.evaluation.as_mut()) {
         e.p_holm = f64::NAN;
     }
