@@ -20,62 +20,22 @@
 //! Build: `CARGO_TARGET_DIR=... cargo build --release -p mia-synth --no-default-features --example bench_dcr`.
 //! `MIA_REPO_ROOT` points at the repository when the binary runs away from its build tree.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use mia_data::tabular::{ColumnSet, DataFormat, TableOptions, TableSchema, load_table};
 use mia_synth::distance::{Distance, DistanceConfig};
-use mia_synth::mixed::{MixedTable, mix};
+use mia_synth::mixed::MixedTable;
 use mia_synth::nn::{KnnOptions, knn, knn_plain};
 use ndarray::Array2;
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-const NAMES: [&str; 15] = [
-    "age",
-    "workclass",
-    "fnlwgt",
-    "education",
-    "education-num",
-    "marital-status",
-    "occupation",
-    "relationship",
-    "race",
-    "sex",
-    "capital-gain",
-    "capital-loss",
-    "hours-per-week",
-    "native-country",
-    "income",
-];
-const NUMERIC: [&str; 6] = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"];
-
-fn repo_root() -> PathBuf {
-    match std::env::var_os("MIA_REPO_ROOT") {
-        Some(root) => PathBuf::from(root),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."),
-    }
-}
-
-fn schema(path: &Path, header: bool) -> TableSchema {
-    let mut s = TableSchema::new(path, "income");
-    s.format = Some(DataFormat::Csv);
-    s.header = header;
-    if !header {
-        s.names = Some(NAMES.iter().map(|n| n.to_string()).collect());
-    }
-    s.numeric = ColumnSet::List(NUMERIC.iter().map(|n| n.to_string()).collect());
-    s.categorical = ColumnSet::Rest;
-    s
-}
+#[path = "../tests/adult/mod.rs"]
+mod adult_columns;
+use adult_columns::{NUMERIC, repo_root};
 
 fn load(paths: &[PathBuf], header: bool) -> Vec<MixedTable> {
-    let tables: Vec<_> = paths
-        .iter()
-        .map(|p| load_table(&schema(p, header), Path::new("."), &TableOptions::default()).expect("table"))
-        .collect();
-    let refs: Vec<_> = tables.iter().collect();
-    mix(&refs, "income").expect("one schema").1
+    adult_columns::load_mixed(paths, header, None).1
 }
 
 /// `n` rows resampled from `adult` with jitter (see the module docs).

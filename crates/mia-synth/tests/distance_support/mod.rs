@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use mia_data::tabular::{ColumnSet, TableOptions, TableSchema, load_table};
-use mia_synth::mixed::{MixedTable, mix};
+use mia_synth::mixed::MixedTable;
 
-pub const NUMERIC: [&str; 6] = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"];
+#[path = "../adult/mod.rs"]
+mod adult_columns;
 
 pub fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/synth/distance")
@@ -17,17 +17,8 @@ pub fn fixture_dir() -> PathBuf {
 
 /// The named tables (file stems), mixed with one shared dictionary, in the order given.
 pub fn tables(names: &[&str]) -> Vec<MixedTable> {
-    let loaded: Vec<_> = names
-        .iter()
-        .map(|n| {
-            let mut s = TableSchema::new(format!("{n}.csv.gz"), "income");
-            s.numeric = ColumnSet::List(NUMERIC.iter().map(|c| c.to_string()).collect());
-            s.categorical = ColumnSet::Rest;
-            load_table(&s, &fixture_dir(), &TableOptions::default()).unwrap_or_else(|e| panic!("{n}: {e}"))
-        })
-        .collect();
-    let refs: Vec<_> = loaded.iter().collect();
-    mix(&refs, "income").expect("one schema").1
+    let paths: Vec<PathBuf> = names.iter().map(|n| fixture_dir().join(format!("{n}.csv.gz"))).collect();
+    adult_columns::load_mixed(&paths, true, None).1
 }
 
 /// One query's expected two nearest neighbours.

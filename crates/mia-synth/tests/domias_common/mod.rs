@@ -4,27 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use mia_data::tabular::{ColumnSet, DataFormat, TableOptions, TableSchema, load_table};
-use mia_synth::mixed::{MixedSchema, MixedTable, mix};
+use mia_synth::mixed::{MixedSchema, MixedTable};
 
-pub const NUMERIC: [&str; 6] = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"];
-pub const ADULT_NAMES: [&str; 15] = [
-    "age",
-    "workclass",
-    "fnlwgt",
-    "education",
-    "education-num",
-    "marital-status",
-    "occupation",
-    "relationship",
-    "race",
-    "sex",
-    "capital-gain",
-    "capital-loss",
-    "hours-per-week",
-    "native-country",
-    "income",
-];
+#[path = "../adult/mod.rs"]
+mod adult_columns;
 
 pub fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
@@ -40,25 +23,14 @@ pub fn f64s(v: &serde_json::Value) -> Vec<f64> {
     v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
 }
 
-fn adult_schema(path: PathBuf) -> TableSchema {
-    let mut s = TableSchema::new(path, "income");
-    s.numeric = ColumnSet::List(NUMERIC.iter().map(|c| c.to_string()).collect());
-    s.categorical = ColumnSet::Rest;
-    s
-}
-
 /// The fixture CSVs `{prefix}_{synthetic,reference,query}.csv` (with an `id` column), mixed
 /// with one dictionary.
 pub fn fixture_tables(prefix: &str) -> (MixedSchema, MixedTable, MixedTable, MixedTable) {
-    let tables: Vec<_> = ["synthetic", "reference", "query"]
+    let paths: Vec<PathBuf> = ["synthetic", "reference", "query"]
         .iter()
-        .map(|role| {
-            let mut schema = adult_schema(repo(&format!("fixtures/synth/domias/{prefix}_{role}.csv")));
-            schema.id = Some("id".into());
-            load_table(&schema, Path::new("."), &TableOptions::default()).unwrap()
-        })
+        .map(|role| repo(&format!("fixtures/synth/domias/{prefix}_{role}.csv")))
         .collect();
-    let (schema, mut mixed) = mix(&[&tables[0], &tables[1], &tables[2]], "income").unwrap();
+    let (schema, mut mixed) = adult_columns::load_mixed(&paths, true, Some("id"));
     let query = mixed.pop().unwrap();
     let reference = mixed.pop().unwrap();
     let synthetic = mixed.pop().unwrap();
@@ -67,13 +39,7 @@ pub fn fixture_tables(prefix: &str) -> (MixedSchema, MixedTable, MixedTable, Mix
 
 /// All of UCI Adult (data/adult/adult.data.gz) as one mixed table.
 pub fn adult() -> (MixedSchema, MixedTable) {
-    let mut schema = adult_schema(repo("data/adult/adult.data.gz"));
-    schema.format = Some(DataFormat::Csv);
-    schema.header = false;
-    schema.names = Some(ADULT_NAMES.iter().map(|c| c.to_string()).collect());
-    let table = load_table(&schema, Path::new("."), &TableOptions::default()).unwrap();
-    let (schema, mut mixed) = mix(&[&table], "income").unwrap();
-    (schema, mixed.pop().unwrap())
+    adult_columns::bundled()
 }
 
 /// `|a − b| ≤ rel · max(|a|, |b|, 1)`, element-wise, with the worst index in the message.

@@ -5,35 +5,18 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use mia_data::tabular::{ColumnSet, TableOptions, TableSchema, load_table};
-use mia_synth::mixed::{MixedSchema, MixedTable, mix};
+use mia_synth::mixed::{MixedSchema, MixedTable};
 use ndarray::{Array2, array};
 
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[path = "../adult/mod.rs"]
+mod adult_columns;
+pub use adult_columns::repo_root;
 
 /// Adult's 32,561 training rows (numeric: age, fnlwgt, education-num, capital-gain,
 /// capital-loss, hours-per-week; categorical: the 8 others then income), read once.
 pub fn adult() -> &'static (MixedSchema, MixedTable) {
     static ADULT: OnceLock<(MixedSchema, MixedTable)> = OnceLock::new();
-    ADULT.get_or_init(|| {
-        let mut schema = TableSchema::new("data/adult/adult.data.gz", "income");
-        schema.header = false;
-        schema.format = Some(mia_data::tabular::DataFormat::Csv);
-        let names = "age workclass fnlwgt education education-num marital-status occupation relationship race sex \
-                     capital-gain capital-loss hours-per-week native-country income";
-        schema.names = Some(names.split(' ').filter(|s| !s.is_empty()).map(String::from).collect());
-        schema.numeric = ColumnSet::List(
-            ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
-                .map(String::from)
-                .to_vec(),
-        );
-        schema.categorical = ColumnSet::Rest;
-        let table = load_table(&schema, &repo_root(), &TableOptions::default()).expect("Adult loads");
-        let (schema, mut tables) = mix(&[&table], "income").expect("one table");
-        (schema, tables.remove(0))
-    })
+    ADULT.get_or_init(adult_columns::bundled)
 }
 
 /// The first `n` Adult rows.
