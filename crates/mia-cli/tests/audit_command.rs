@@ -2,14 +2,13 @@
 //! across thread counts, resuming a killed run, the null check, the report schema, and
 //! one-line config errors with exit code 2.
 
+mod support;
+use support::{mia, report, root, s, validate};
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// A small audit of Location-30: a seeded subsample of rows, a small MLP, few reference
 /// models. `extra` is appended to the `[plan]` table; `learner` replaces the learner.
@@ -46,18 +45,6 @@ fpr = [0.01, 0.1]
 
 const SMALL_MLP: &str = "kind = \"mlp\"\nhidden_layer_sizes = [32]\nmax_iter = 40\ntol = 0.0";
 
-fn mia(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mia")).args(args).current_dir(root()).output().unwrap()
-}
-
-fn report(dir: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 #[test]
 fn audit_is_byte_identical_with_one_or_two_threads_and_valid() {
     let tmp = tempfile::tempdir().unwrap();
@@ -71,11 +58,7 @@ fn audit_is_byte_identical_with_one_or_two_threads_and_valid() {
         assert!(std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(), "{f} differs");
     }
     let doc = report(&a);
-    let schema: Value =
-        serde_json::from_slice(&std::fs::read(root().join("schema/report.schema.json")).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    validate(&doc);
     assert_eq!(doc["command"], "audit");
     let m = &doc["models"];
     assert_eq!(m["reference_models"], 4);

@@ -5,25 +5,10 @@
 //! path (tract, reading the logits before the final softmax, in f32) and scikit-learn's
 //! float64 predict_proba give the same membership signals up to float rounding.
 
-use serde_json::Value;
+mod support;
+use support::{mia, report, root, s};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn mia(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mia")).args(args).current_dir(root()).output().unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn report(dir: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
-}
 
 fn config(dir: &Path, target: &str, plan: &str) -> PathBuf {
     let fx = root().join("fixtures/onnx_audit");

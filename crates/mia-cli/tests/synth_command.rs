@@ -4,26 +4,12 @@
 //! generator runs as a command; the report is byte-identical with 1 or 2 threads and valid
 //! against the schema; config errors are one line with exit code 2.
 
+mod support;
+use support::{mia, report, root, s, validate};
+
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn mia(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mia")).args(args).current_dir(root()).output().unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn report(dir: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
-}
 
 const ADULT_COLUMNS: &str = r#"names = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
          "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
@@ -72,14 +58,6 @@ fn auc(doc: &Value, attack: &str) -> (f64, f64, f64) {
     });
     let e = &a["auc"];
     (e["value"].as_f64().unwrap(), e["ci"][0].as_f64().unwrap(), e["ci"][1].as_f64().unwrap())
-}
-
-fn validate(doc: &Value) {
-    let schema: Value =
-        serde_json::from_slice(&std::fs::read(root().join("schema/report.schema.json")).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
-    assert!(errors.is_empty(), "{errors:#?}");
 }
 
 #[test]

@@ -3,21 +3,11 @@
 //! reference model on the rows the plan gives it; the audit loads the ONNX files. Needs
 //! python3 with scikit-learn and skl2onnx (`.ci/run` installs them).
 
+mod support;
+use support::{mia, root, s};
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn mia(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mia")).args(args).current_dir(root()).output().unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// examples/adult_trainer.toml, made smaller, with absolute paths, written to `dir`.
 fn config(dir: &Path, command: &str) -> PathBuf {

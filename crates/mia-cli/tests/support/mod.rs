@@ -1,0 +1,35 @@
+//! Shared by the end-to-end tests that run the built `mia` binary from the repository root.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root (bundled data, examples, fixtures, schema).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `mia` with `args` in the repository root.
+pub fn mia(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mia")).args(args).current_dir(root()).output().unwrap()
+}
+
+/// A path as a command-line argument.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The `report.json` written into `dir`.
+pub fn report(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
+}
+
+/// Asserts that `doc` validates against the committed `schema/report.schema.json`.
+pub fn validate(doc: &Value) {
+    let schema: Value =
+        serde_json::from_slice(&std::fs::read(root().join("schema/report.schema.json")).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
