@@ -82,6 +82,8 @@ use crate::layout::{CellErr, first_duplicate, reason};
 use crate::{DataError, InputFile, SkipCount, TableFormat};
 
 pub use encode::{ENCODING_VERSION, Encoding, FeatureEncoding};
+#[cfg(feature = "parquet")]
+pub use write::write_encoded_parquet;
 pub use write::{MISSING_TOKEN, readback_schema, write_encoded_csv, write_table_csv};
 
 /// The file format of a table, when its name does not say.

@@ -9,9 +9,9 @@
 //!
 //! | placeholder | meaning |
 //! |---|---|
-//! | `{train}` | the training rows (CSV with header) |
+//! | `{train}` | the training rows: CSV with a header, or Parquet with `rows_format = "parquet"` |
 //! | `{model}` | where to write the fitted model as ONNX (input: D floats; output: probabilities or logits) |
-//! | `{query}` | every record's encoded features (CSV with header, no label), for programs that predict themselves |
+//! | `{query}` | every record's encoded features (same format, no label), for programs that predict themselves |
 //! | `{predictions}` | where to write one row per `{query}` row: columns `logit_0..` or `prob_0..` |
 //! | `{seed}` | a seed for the program's own randomness (differs per model) |
 //! | `{classes}` | the number of classes C |
@@ -38,6 +38,17 @@ fn default_timeout() -> f64 {
     3600.0
 }
 
+/// The format of the rows files the program reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowsFormat {
+    /// CSV with a header row (default).
+    #[default]
+    Csv,
+    /// Parquet: float32 feature columns, int64 `label` (needs mia-data's `parquet` feature).
+    Parquet,
+}
+
 /// The `[trainer]` section of an audit config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,6 +58,9 @@ pub struct TrainerSpec {
     /// Seconds one fit may take before it is killed. Default 3600.
     #[serde(default = "default_timeout")]
     pub timeout_s: f64,
+    /// `"csv"` (default) or `"parquet"` for `{train}` and `{query}`.
+    #[serde(default)]
+    pub rows_format: RowsFormat,
 }
 
 impl TrainerSpec {
@@ -103,6 +117,23 @@ impl CommandTrainer {
     }
 }
 
+impl CommandTrainer {
+    fn write_rows(&self, x: ArrayView2<'_, f32>, labels: Option<&[usize]>, path: &Path) -> Result<(), ModelError> {
+        match self.spec.rows_format {
+            RowsFormat::Csv => write_encoded_csv(x, &self.feature_names, labels, path).map_err(|e| io(path, e)),
+            #[cfg(feature = "parquet")]
+            RowsFormat::Parquet => {
+                mia_data::tabular::write_encoded_parquet(x, &self.feature_names, labels, path).map_err(|e| io(path, e))
+            }
+            #[cfg(not(feature = "parquet"))]
+            RowsFormat::Parquet => Err(ModelError::Param {
+                param: "trainer.rows_format",
+                message: "this build has no Parquet support (cargo feature `parquet`)".into(),
+            }),
+        }
+    }
+}
+
 fn io(path: &Path, e: impl std::fmt::Display) -> ModelError {
     ModelError::Data(format!("{}: {e}", path.display()))
 }
@@ -111,14 +142,19 @@ impl Learner for CommandTrainer {
     fn fit(&self, data: &TrainSet<'_>, seed: u64) -> Result<Box<dyn Model>, ModelError> {
         let dir = self.work_dir.join(format!("model-{seed:016x}"));
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
-        let train = dir.join("train.csv");
+        let ext = match self.spec.rows_format {
+            RowsFormat::Csv => "csv",
+            RowsFormat::Parquet => "parquet",
+        };
+        let train = dir.join(format!("train.{ext}"));
         let x_train = data.x.select(ndarray::Axis(0), data.rows);
         let y_train: Vec<usize> = data.rows.iter().map(|&r| data.y[r]).collect();
-        write_encoded_csv(x_train.view(), &self.feature_names, Some(&y_train), &train).map_err(|e| io(&train, e))?;
-        let (model, query, predictions) = (dir.join("model.onnx"), dir.join("query.csv"), dir.join("predictions.csv"));
+        self.write_rows(x_train.view(), Some(&y_train), &train)?;
+        let (model, query, predictions) =
+            (dir.join("model.onnx"), dir.join(format!("query.{ext}")), dir.join("predictions.csv"));
         let mut outputs = Vec::new();
         if self.spec.uses("query") {
-            write_encoded_csv(data.x, &self.feature_names, None, &query).map_err(|e| io(&query, e))?;
+            self.write_rows(data.x, None, &query)?;
         }
         if self.spec.uses("model") {
             outputs.push(model.clone());
@@ -248,7 +284,11 @@ mod tests {
     use super::*;
 
     fn spec(cmd: &[&str]) -> TrainerSpec {
-        TrainerSpec { command: cmd.iter().map(|s| s.to_string()).collect(), timeout_s: 60.0 }
+        TrainerSpec {
+            command: cmd.iter().map(|s| s.to_string()).collect(),
+            timeout_s: 60.0,
+            rows_format: RowsFormat::Csv,
+        }
     }
 
     #[test]
@@ -315,5 +355,20 @@ mod tests {
         .unwrap();
         let e = t.fit(&data, 2).err().unwrap().to_string();
         assert!(e.contains("predictions.csv: row 1, column prob_1: expected a finite probability"), "{e}");
+
+        // Parquet rows: the program sees Parquet files (magic bytes at both ends).
+        #[cfg(feature = "parquet")]
+        {
+            let check = "for f in \"$1\" \"$2\"; do test \"$(head -c 4 \"$f\")\" = PAR1 && \
+                         test \"$(tail -c 4 \"$f\")\" = PAR1 || exit 9; done; \
+                         printf 'logit_0,logit_1\\n0,1\\n0,2\\n0,3\\n' > \"$3\"";
+            let mut sp = spec(&["sh", "-c", check, "sh", "{train}", "{query}", "{predictions}"]);
+            sp.rows_format = RowsFormat::Parquet;
+            let t = CommandTrainer::new(sp, dir.path().to_path_buf(), vec!["a".into(), "b".into()]).unwrap();
+            match t.fit(&data, 3).unwrap().outputs(x.view()).unwrap() {
+                ModelOutputs::Logits(l) => assert_eq!(l.column(1).to_vec(), vec![1.0, 2.0, 3.0]),
+                o => panic!("{o:?}"),
+            }
+        }
     }
 }
