@@ -48,7 +48,8 @@
 //! Each kernel term is summed in log space and the terms of one query are combined with
 //! log-sum-exp (maximum first), so nothing underflows on unscaled data with many columns.
 //! The sample is scaled by its bandwidths once and stored in groups of 8 rows, column by
-//! column; four queries share each pass over it, their log terms accumulated in registers.
+//! column, identical rows merged into one kernel whose log term carries `ln(count)` (the
+//! same sum with fewer terms: synthetic data often repeat rows); four queries share each pass over it, their log terms accumulated in registers.
 //! The exponentials are summed in eight lanes combined in a fixed order, with a branch-free
 //! exponential (a few ulp), so that the loops vectorise (AVX2 + FMA where the CPU has them,
 //! the same IEEE operations either way; an x86-64 CPU without FMA computes the fused
@@ -362,7 +363,13 @@ struct MissingColumn {
 pub struct Kde {
     domain: KdeDomain,
     bandwidths: KdeBandwidths,
+    /// Sample rows (duplicates counted).
     n: usize,
+    /// Distinct sample rows stored: identical rows are merged into one kernel whose term
+    /// carries `ln(count)`, which gives the same density with fewer terms.
+    rows: usize,
+    /// Per group of [`LANES`] stored rows: `ln(count)` of each (padding rows: 0).
+    log_count: Vec<[f64; LANES]>,
     /// Numeric columns without a missing indicator (positions).
     complete_cols: Vec<usize>,
     missing_cols: Vec<MissingColumn>,
@@ -476,6 +483,28 @@ impl Kde {
     ) -> Result<Kde, DomiasError> {
         let n = sample.numeric.nrows();
         let (p, q) = (domain.numeric_names.len(), domain.categorical_names.len());
+        // Distinct rows (by exact bits), in order of first appearance, with their counts.
+        let mut seen: std::collections::HashMap<Vec<u64>, usize> = std::collections::HashMap::with_capacity(n);
+        let mut distinct: Vec<usize> = Vec::with_capacity(n);
+        let mut counts: Vec<u32> = Vec::with_capacity(n);
+        for i in 0..n {
+            let key: Vec<u64> = sample
+                .numeric
+                .row(i)
+                .iter()
+                .map(|x| x.to_bits())
+                .chain(sample.categorical.row(i).iter().map(|&c| u64::from(c)))
+                .collect();
+            match seen.get(&key) {
+                Some(&u) => counts[u] += 1,
+                None => {
+                    seen.insert(key, distinct.len());
+                    distinct.push(i);
+                    counts.push(1);
+                }
+            }
+        }
+        let rows = distinct.len();
         let floor_cfg = DomiasConfig { min_scale_fraction, ..DomiasConfig::default() };
         let mut missing_scaled = Vec::new();
         let mut complete_cols = Vec::new();
@@ -485,7 +514,7 @@ impl Kde {
             let h = bandwidths.numeric[j];
             let log_norm = -h.ln() - LN_SQRT_2PI;
             if domain.numeric_missing[j] {
-                missing_scaled.extend(sample.numeric.column(j).iter().map(|&x| x / h));
+                missing_scaled.extend(distinct.iter().map(|&i| sample.numeric[[i, j]] / h));
                 let lm = bandwidths.missing_lambda[j];
                 let (count, mean, _) = column_moments(sample, j);
                 let mean = if count > 0 { mean } else { domain.numeric_mean[j] };
@@ -509,11 +538,13 @@ impl Kde {
             base += mismatch;
             match_gain.push((-lambda).ln_1p() - mismatch);
         }
-        let groups = n.div_ceil(LANES);
+        let groups = rows.div_ceil(LANES);
         let mut grouped_numeric = vec![[0.0; LANES]; groups * complete_cols.len()];
         let mut grouped_codes = vec![[PAD_CODE; LANES]; groups * q];
-        for i in 0..n {
-            let (g, lane) = (i / LANES, i % LANES);
+        let mut log_count = vec![[0.0; LANES]; groups];
+        for (u, (&i, &count)) in distinct.iter().zip(&counts).enumerate() {
+            let (g, lane) = (u / LANES, u % LANES);
+            log_count[g][lane] = f64::from(count).ln();
             for (k, &j) in complete_cols.iter().enumerate() {
                 grouped_numeric[g * complete_cols.len() + k][lane] =
                     sample.numeric[[i, j]] / (bandwidths.numeric[j] * SQRT_2);
@@ -526,6 +557,8 @@ impl Kde {
             domain: domain.clone(),
             bandwidths,
             n,
+            rows,
+            log_count,
             complete_cols,
             missing_cols,
             grouped_numeric,
@@ -631,7 +664,8 @@ impl Kde {
         let x_complete = &s.x_complete[..Q * pc];
         let x_codes = &s.x_codes[..Q * q];
         for (g, out) in s.terms.chunks_exact_mut(Q).enumerate() {
-            let mut acc = [[self.base; LANES]; Q];
+            let start: [f64; LANES] = std::array::from_fn(|lane| self.base + self.log_count[g][lane]);
+            let mut acc = [start; Q];
             for (k, col) in self.grouped_numeric[g * pc..(g + 1) * pc].iter().enumerate() {
                 for (slot, acc) in acc.iter_mut().enumerate() {
                     let x = x_complete[slot * pc + k];
@@ -673,7 +707,7 @@ impl Kde {
     #[inline(always)]
     fn finish_query_portable(&self, slot: usize, s: &mut Scratch) -> f64 {
         const Q: usize = QUERIES_PER_PASS;
-        let n = self.n;
+        let n = self.rows;
         let mn = self.missing_cols.len();
         for (m, mc) in self.missing_cols.iter().enumerate() {
             let xj = s.x_missing_scaled[slot * mn + m];
@@ -727,7 +761,7 @@ impl Kde {
         let tail: f64 = chunks.remainder().iter().sum();
         // Lane sums combined in a fixed order.
         let sum = pairwise_lanes(lane_sum) + tail;
-        max + sum.ln() - (n as f64).ln()
+        max + sum.ln() - (self.n as f64).ln()
     }
 }
 
@@ -771,12 +805,12 @@ impl Scratch {
     fn new(kde: &Kde) -> Scratch {
         const Q: usize = QUERIES_PER_PASS;
         Scratch {
-            terms: vec![[0.0; LANES]; kde.n.div_ceil(LANES) * Q],
+            terms: vec![[0.0; LANES]; kde.rows.div_ceil(LANES) * Q],
             x_complete: vec![0.0; kde.complete_cols.len() * Q],
             x_missing_scaled: vec![0.0; kde.missing_cols.len() * Q],
             sample_missing_term: vec![0.0; kde.missing_cols.len() * Q],
             x_codes: vec![0.0; kde.match_gain.len() * Q],
-            flat: vec![0.0; kde.n],
+            flat: vec![0.0; kde.rows],
         }
     }
 }

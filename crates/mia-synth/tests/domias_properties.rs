@@ -129,6 +129,42 @@ fn constant_columns_give_finite_scores_with_the_documented_floor() {
     assert!(out.scores[0] > out.scores[1] && out.scores[1] > out.scores[2], "{:?}", out.scores);
 }
 
+/// Repeated sample rows are merged into one kernel with a count: a sample in which every row
+/// appears three times is the same mixture as the sample itself, and a row repeated k times
+/// weighs k times one kernel (checked against the sum written out term by term).
+#[test]
+fn repeated_sample_rows_weigh_by_their_count() {
+    let (schema, t) = adult();
+    let (sample, query) = (stride(&t, 0, 200), stride(&t, 3, 50));
+    let rows: Vec<usize> = (0..sample.len()).flat_map(|i| [i, i, i]).collect();
+    let tripled = sample.select(&rows);
+    let domain = KdeDomain::new(&schema, &[("sample", &sample), ("query", &query)]).unwrap();
+    let fitted = Kde::fit(&sample, &domain, &DomiasConfig::default(), "sample").unwrap();
+    let bw = fitted.bandwidths().clone();
+    let once = fitted.log_density(&query, "query").unwrap();
+    let thrice =
+        Kde::with_bandwidths(&tripled, &domain, bw.clone(), "sample").unwrap().log_density(&query, "query").unwrap();
+    for (a, b) in once.iter().zip(&thrice) {
+        assert!((a - b).abs() <= 1e-12 * a.abs().max(1.0), "{a} vs {b}");
+    }
+    // Row 0 five times plus rows 1 and 2: ln((5 k0 + k1 + k2) / 7), each k from a one-row sample.
+    let mixed = sample.select(&[0, 0, 1, 0, 2, 0, 0]);
+    let got =
+        Kde::with_bandwidths(&mixed, &domain, bw.clone(), "sample").unwrap().log_density(&query, "query").unwrap();
+    let single = |i: usize| {
+        Kde::with_bandwidths(&sample.select(&[i]), &domain, bw.clone(), "sample")
+            .unwrap()
+            .log_density(&query, "query")
+            .unwrap()
+    };
+    let (k0, k1, k2) = (single(0), single(1), single(2));
+    for q in 0..query.len() {
+        let m = k0[q].max(k1[q]).max(k2[q]);
+        let want = m + (5.0 * (k0[q] - m).exp() + (k1[q] - m).exp() + (k2[q] - m).exp()).ln() - 7f64.ln();
+        assert!((got[q] - want).abs() <= 1e-9 * want.abs().max(1.0), "query {q}: {} vs {want}", got[q]);
+    }
+}
+
 #[test]
 fn results_are_bit_identical_for_1_and_2_threads() {
     let (schema, t) = adult();
