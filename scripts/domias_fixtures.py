@@ -35,23 +35,14 @@ from statsmodels.nonparametric.kernel_density import KDEMultivariate
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "fixtures", "synth", "domias")
-NAMES = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
-         "relationship", "race", "sex", "capital-gain", "capital-loss", "hours-per-week", "native-country",
-         "income"]
-NUMERIC = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+from adult_table import NAMES, NUMERIC, load_adult as read_adult  # noqa: E402
 # MixedSchema order: categorical feature columns in file order, then the label.
 CATEGORICAL = [c for c in NAMES if c not in NUMERIC and c != "income"] + ["income"]
 MISSING_TOKENS = {"", "?", "NA"}
 
 
 def load_adult():
-    df = pd.read_csv(os.path.join(ROOT, "data", "adult", "adult.data.gz"), header=None, names=NAMES,
-                     skipinitialspace=True, dtype=str, keep_default_na=False)
-    df = df[df["age"].str.strip() != ""].reset_index(drop=True)
-    for c in NAMES:
-        df[c] = df[c].str.strip()
-    for c in NUMERIC:
-        df[c] = df[c].astype(float)
+    df = read_adult()
     df.insert(0, "id", [f"adult-{i + 1}" for i in range(len(df))])
     return df
 

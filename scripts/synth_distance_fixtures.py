@@ -41,23 +41,9 @@ from scipy.stats import beta
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "fixtures", "synth", "distance")
-NAMES = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
-         "relationship", "race", "sex", "capital-gain", "capital-loss", "hours-per-week", "native-country",
-         "income"]
-NUMERIC = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+from adult_table import NAMES, NUMERIC, load_adult  # noqa: E402
 CATEGORICAL = [c for c in NAMES if c not in NUMERIC]  # the label is one more categorical column
 MISSING_TOKENS = {"", "?"}
-
-
-def load_adult():
-    df = pd.read_csv(os.path.join(ROOT, "data", "adult", "adult.data.gz"), header=None, names=NAMES,
-                     skipinitialspace=True, dtype=str, keep_default_na=False)
-    df = df[df["age"].str.strip() != ""].reset_index(drop=True)
-    for c in NAMES:
-        df[c] = df[c].str.strip()
-    for c in NUMERIC:
-        df[c] = df[c].astype(float)
-    return df
 
 
 def fmt(x):
