@@ -6,7 +6,7 @@
 use crate::AuditError;
 use crate::store::write_atomic;
 use mia_core::attacks::AttackScores;
-use mia_core::evaluate::{EvalConfig, class_slices, evaluate_attacks, overfitting};
+use mia_core::evaluate::{AttackEvaluation, EvalConfig, Slice, class_slices, evaluate_attacks, overfitting};
 use mia_core::signals::Signals;
 use mia_report::gate::{self, GateExpr};
 use mia_report::report::{
@@ -58,6 +58,52 @@ pub(crate) struct Assembly {
     pub n_classes: Option<usize>,
 }
 
+/// Attacks evaluated and sliced by class ahead of assembly, so that evaluation can overlap
+/// other work (a model audit evaluates the score-only attacks while reference models train).
+/// Evaluating attacks in parts gives exactly what evaluating them together gives: the
+/// bootstrap resamples depend only on the seed and the membership, and every figure,
+/// including the Holm adjustment over one attack's class slices, is per attack.
+pub(crate) struct Evaluated {
+    attacks: Vec<AttackScores>,
+    evaluations: Vec<AttackEvaluation>,
+    slices: Vec<Slice>,
+}
+
+/// Whether `attack` is sliced by class: named in the config's list, or, without a list,
+/// every attack without a fitted step.
+fn sliced(attack: &AttackScores, listed: Option<&[String]>) -> bool {
+    match listed {
+        Some(l) => l.contains(&attack.name),
+        None => attack.fitting.is_none(),
+    }
+}
+
+/// Evaluates `attacks` on the same records (shared bootstrap resamples and ε split) and
+/// slices the selected ones by class (`labels`).
+pub(crate) fn evaluate_part(
+    attacks: Vec<AttackScores>,
+    member: &[bool],
+    labels: Option<&[usize]>,
+    eval: &EvalConfig,
+    slice_attacks: Option<&[String]>,
+) -> Result<Evaluated, AuditError> {
+    if attacks.is_empty() {
+        return Ok(Evaluated { attacks, evaluations: Vec::new(), slices: Vec::new() });
+    }
+    let score_refs: Vec<&[f64]> = attacks.iter().map(|a| a.scores.as_slice()).collect();
+    let evaluations = evaluate_attacks(&score_refs, member, eval).map_err(|e| AuditError::Input(e.to_string()))?;
+    let slices = match labels {
+        Some(l) => {
+            let picked: Vec<&AttackScores> = attacks.iter().filter(|at| sliced(at, slice_attacks)).collect();
+            let names: Vec<&str> = picked.iter().map(|at| at.name.as_str()).collect();
+            let scores: Vec<&[f64]> = picked.iter().map(|at| at.scores.as_slice()).collect();
+            class_slices(&names, &scores, member, l, eval)
+        }
+        None => Vec::new(),
+    };
+    Ok(Evaluated { attacks, evaluations, slices })
+}
+
 /// Evaluates every attack on the same records (shared bootstrap resamples and ε split),
 /// slices by class, reads overfitting from the target's `signals` (model audits; `None` for
 /// a synthetic-data audit, which has no model), and applies the gate.
@@ -69,36 +115,44 @@ pub(crate) fn assemble(
     member: Vec<bool>,
     labels: Option<Vec<usize>>,
 ) -> Result<AuditOutput, AuditError> {
+    let part = evaluate_part(attacks, &member, labels.as_deref(), &a.eval, a.slice_attacks.as_deref())?;
+    assemble_evaluated(a, vec![part], signals, ids, member, labels)
+}
+
+/// [`assemble`] from attacks already evaluated in parts ([`evaluate_part`], with the same
+/// membership, labels and settings); the report lists the parts' attacks in order.
+pub(crate) fn assemble_evaluated(
+    a: Assembly,
+    parts: Vec<Evaluated>,
+    signals: Option<&Signals>,
+    ids: Vec<String>,
+    member: Vec<bool>,
+    labels: Option<Vec<usize>>,
+) -> Result<AuditOutput, AuditError> {
     let n_members = member.iter().filter(|&&m| m).count();
     let n_non = member.len() - n_members;
-    let score_refs: Vec<&[f64]> = attacks.iter().map(|a| a.scores.as_slice()).collect();
-    let evaluations = evaluate_attacks(&score_refs, &member, &a.eval).map_err(|e| AuditError::Input(e.to_string()))?;
-    let reports: Vec<AttackReport> = attacks
-        .iter()
-        .zip(evaluations)
-        .map(|(at, e)| AttackReport {
-            name: at.name.clone(),
-            description: at.description.clone(),
-            fitting: at.fitting.clone(),
-            evaluation: e,
-        })
-        .collect();
+    let (mut attacks, mut reports, mut all_slices) = (Vec::new(), Vec::new(), Vec::new());
+    for part in parts {
+        for (at, e) in part.attacks.iter().zip(part.evaluations) {
+            reports.push(AttackReport {
+                name: at.name.clone(),
+                description: at.description.clone(),
+                fitting: at.fitting.clone(),
+                evaluation: e,
+            });
+        }
+        attacks.extend(part.attacks);
+        all_slices.extend(part.slices);
+    }
     let slice_attacks: Vec<String> = match &a.slice_attacks {
         Some(s) => s.iter().filter(|n| attacks.iter().any(|at| &&at.name == n)).cloned().collect(),
         None => attacks.iter().filter(|at| at.fitting.is_none()).map(|at| at.name.clone()).collect(),
     };
-    let slices = match &labels {
-        Some(l) => {
-            let names: Vec<&str> = slice_attacks.iter().map(String::as_str).collect();
-            let picked: Vec<&[f64]> = names
-                .iter()
-                .filter_map(|n| attacks.iter().find(|at| at.name == *n))
-                .map(|at| at.scores.as_slice())
-                .collect();
-            class_slices(&names, &picked, &member, l, &a.eval)
-        }
-        None => Vec::new(),
-    };
+    // Slices in the order of `slice_attacks` (the config's order when it lists them), each
+    // attack's classes in order, as one call over all attacks would give.
+    let position = |name: &str| slice_attacks.iter().position(|n| n == name).unwrap_or(usize::MAX);
+    all_slices.sort_by_key(|sl| (position(&sl.attack), sl.class));
+    let slices = if labels.is_some() { all_slices } else { Vec::new() };
     let overfit = signals.map(|s| overfitting(&s.loss, s.correct.as_deref(), &member, a.eval.confidence));
     let max = MaxSummary::from_attacks(&reports);
     let saturated = signals.map_or(0, |s| s.saturated);

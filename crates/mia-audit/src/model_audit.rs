@@ -18,7 +18,7 @@
 //! previous, interrupted run had already finished.
 
 use crate::AuditError;
-use crate::assemble::{Assembly, AuditOutput, assemble, report_inputs, report_skips};
+use crate::assemble::{Assembly, AuditOutput, assemble_evaluated, evaluate_part, report_inputs, report_skips};
 use crate::config::{AuditConfig, TargetMode};
 use crate::store::{ArtifactStore, sha256_hex};
 use mia_core::attacks::{AttackConfig, AttackScores, score_only_attacks};
@@ -319,45 +319,75 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
             (opts.progress)(Progress::ModelDone { index: m, trained: false });
         }
     }
-    let trained: Vec<Result<Array2<f64>, AuditError>> = stored
-        .into_par_iter()
-        .enumerate()
-        .map(|(m, s)| {
-            if let Some(a) = s {
-                return Ok(a);
+    let train_one = |m: usize, s: Option<Array2<f64>>| -> Result<Array2<f64>, AuditError> {
+        if let Some(a) = s {
+            return Ok(a);
+        }
+        let (rows, seed, key) = &tasks[m];
+        let role = if m == 0 { "target" } else { "reference" };
+        let outputs = match (&target_model, &learner) {
+            (Some(_), _) if m == 0 => Ok(target_raw.clone().expect("a given target's outputs")),
+            (_, Some(l)) => {
+                let data = TrainSet { x: x.view(), y: &table.labels, n_classes: shape.1, rows };
+                l.fit(&data, *seed).and_then(|model| model.outputs(x.view()))
             }
-            let (rows, seed, key) = &tasks[m];
-            let role = if m == 0 { "target" } else { "reference" };
-            let outputs = match (&target_model, &learner) {
-                (Some(_), _) if m == 0 => Ok(target_raw.clone().expect("a given target's outputs")),
-                (_, Some(l)) => {
-                    let data = TrainSet { x: x.view(), y: &table.labels, n_classes: shape.1, rows };
-                    l.fit(&data, *seed).and_then(|model| model.outputs(x.view()))
-                }
-                _ => unreachable!("validated: a learner or trainer trains every model but a given target"),
-            }
-            .map_err(|e| AuditError::Input(format!("model {m} ({role}): {e}")))?;
-            let logits =
-                as_logits(outputs, shape).map_err(|e| AuditError::Input(format!("model {m} ({role}): {e}")))?;
-            store
-                .save(key, &logits)
-                .map_err(|e| AuditError::Write { path: store.dir().display().to_string(), source: e })?;
-            (opts.progress)(Progress::ModelDone { index: m, trained: true });
-            Ok(logits)
-        })
-        .collect();
-    let outputs: Vec<Array2<f64>> = trained.into_iter().collect::<Result<_, _>>()?;
+            _ => unreachable!("validated: a learner or trainer trains every model but a given target"),
+        }
+        .map_err(|e| AuditError::Input(format!("model {m} ({role}): {e}")))?;
+        let logits = as_logits(outputs, shape).map_err(|e| AuditError::Input(format!("model {m} ({role}): {e}")))?;
+        store
+            .save(key, &logits)
+            .map_err(|e| AuditError::Write { path: store.dir().display().to_string(), source: e })?;
+        (opts.progress)(Progress::ModelDone { index: m, trained: true });
+        Ok(logits)
+    };
 
-    (opts.progress)(Progress::Stage("attacks"));
     let labels_audit: Vec<usize> = plan.audit.iter().map(|&r| table.labels[r]).collect();
     let labels_pop: Vec<usize> = plan.population.iter().map(|&r| table.labels[r]).collect();
     let pick = |a: &Array2<f64>, rows: &[usize]| a.select(Axis(0), rows);
-    // A given target's own outputs, so saturated probabilities are reported as such.
-    let target_outputs = match &target_raw {
-        Some(ModelOutputs::Probabilities(p)) => ModelOutputs::Probabilities(pick(p, &plan.audit)),
-        _ => ModelOutputs::Logits(pick(&outputs[0], &plan.audit)),
-    };
-    let signals: Signals = compute_signals(&target_outputs, Some(&labels_audit));
+    let requested = cfg.attacks.run.as_deref();
+    let score_only_names: Option<Vec<String>> = requested
+        .map(|r| r.iter().filter(|n| mia_core::attacks::SCORE_ONLY_ATTACKS.contains(&n.as_str())).cloned().collect());
+    let ref_names: Option<Vec<String>> =
+        requested.map(|r| r.iter().filter(|n| REFERENCE_ATTACKS.contains(&n.as_str())).cloned().collect());
+    let member = plan.target_member.clone();
+    let attack_cfg = AttackConfig { folds: cfg.attacks.folds, seed: cfg.seed, ..AttackConfig::default() };
+    let eval_cfg = cfg.eval.eval_config(cfg.seed);
+    let slice_cfg = cfg.report.slices.as_deref();
+    // The target's own stage (its model, signals, the score-only attacks and their evaluation)
+    // needs no reference model, so it runs beside the reference models' training and fills
+    // the cores their last fits leave idle. Every task is deterministic on its own, so the
+    // result does not depend on how they interleave.
+    let mut stored = stored;
+    let target_stored = stored.remove(0);
+    let (references, target_stage) = rayon::join(
+        || -> Vec<Result<Array2<f64>, AuditError>> {
+            stored.into_par_iter().enumerate().map(|(i, s)| train_one(i + 1, s)).collect()
+        },
+        || -> Result<_, AuditError> {
+            let target = train_one(0, target_stored)?;
+            // A given target's own outputs, so saturated probabilities are reported as such.
+            let target_outputs = match &target_raw {
+                Some(ModelOutputs::Probabilities(p)) => ModelOutputs::Probabilities(pick(p, &plan.audit)),
+                _ => ModelOutputs::Logits(pick(&target, &plan.audit)),
+            };
+            let signals: Signals = compute_signals(&target_outputs, Some(&labels_audit));
+            let score_only = if score_only_names.as_ref().is_none_or(|s| !s.is_empty()) {
+                score_only_attacks(&signals, Some(&labels_audit), &member, score_only_names.as_deref(), &attack_cfg)
+            } else {
+                Vec::new()
+            };
+            let evaluated = evaluate_part(score_only, &member, Some(&labels_audit), &eval_cfg, slice_cfg)?;
+            Ok((target, target_outputs, signals, evaluated))
+        },
+    );
+    let (target, target_outputs, signals, score_only_part) = target_stage?;
+    let mut outputs: Vec<Array2<f64>> = vec![target];
+    for r in references {
+        outputs.push(r?);
+    }
+
+    (opts.progress)(Progress::Stage("attacks"));
     let phi_of = |a: &Array2<f64>, rows: &[usize], labels: &[usize]| -> Vec<f64> {
         compute_signals(&ModelOutputs::Logits(pick(a, rows)), Some(labels)).phi
     };
@@ -378,13 +408,6 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
     let ref_audit_outputs: Vec<ModelOutputs> =
         outputs[1..].iter().map(|o| ModelOutputs::Logits(pick(o, &plan.audit))).collect();
 
-    let requested = cfg.attacks.run.as_deref();
-    let score_only_names: Option<Vec<String>> = requested
-        .map(|r| r.iter().filter(|n| mia_core::attacks::SCORE_ONLY_ATTACKS.contains(&n.as_str())).cloned().collect());
-    let ref_names: Option<Vec<String>> =
-        requested.map(|r| r.iter().filter(|n| REFERENCE_ATTACKS.contains(&n.as_str())).cloned().collect());
-    let member = plan.target_member.clone();
-    let attack_cfg = AttackConfig { folds: cfg.attacks.folds, seed: cfg.seed, ..AttackConfig::default() };
     let mut attacks: Vec<AttackScores> = Vec::new();
     if k > 0 {
         let mut inputs =
@@ -406,17 +429,9 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
             "reference attacks were requested but plan.reference_models = 0; train at least 2".into(),
         ));
     }
-    if score_only_names.as_ref().is_none_or(|s| !s.is_empty()) {
-        attacks.extend(score_only_attacks(
-            &signals,
-            Some(&labels_audit),
-            &member,
-            score_only_names.as_deref(),
-            &attack_cfg,
-        ));
-    }
 
     (opts.progress)(Progress::Stage("evaluation"));
+    let reference_part = evaluate_part(attacks, &member, Some(&labels_audit), &eval_cfg, slice_cfg)?;
     let fit = |m: usize| -> ModelFit {
         let train = plan.training_rows(m);
         let mut trained = vec![false; table.len()];
@@ -486,7 +501,7 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
     }
     let assembly = Assembly {
         command: "audit",
-        eval: cfg.eval.eval_config(cfg.seed),
+        eval: eval_cfg,
         folds: cfg.attacks.folds,
         prob_tolerance: 0.0,
         slice_attacks: cfg.report.slices.clone(),
@@ -506,7 +521,14 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
         n_classes: Some(n_classes),
     };
     let ids: Vec<String> = plan.audit.iter().map(|&r| table.ids[r].clone()).collect();
-    let mut out = assemble(assembly, attacks, Some(&signals), ids, member, Some(labels_audit))?;
+    let mut out = assemble_evaluated(
+        assembly,
+        vec![reference_part, score_only_part],
+        Some(&signals),
+        ids,
+        member,
+        Some(labels_audit),
+    )?;
     if k > 0 {
         out.report.settings.reference = Some(cfg.attacks.reference());
     }

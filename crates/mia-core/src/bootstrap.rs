@@ -96,8 +96,16 @@ pub fn bootstrap_roc(
                         let sum = |ix: &[u32]| ix.iter().map(|&i| w[i as usize] as u64).sum::<u64>();
                         let mut s = 0usize;
                         let groups = r.group_end.iter().zip(&r.group_pos).map(|(&e, &members)| {
-                            let (e, mid) = (e as usize, s + members as usize);
-                            let g = (sum(&r.order[s..mid]), sum(&r.order[mid..e]));
+                            let e = e as usize;
+                            let g = if e == s + 1 {
+                                // A lone record (the common case with continuous scores): its
+                                // weight goes to the member or non-member side without a branch.
+                                let (wi, m) = (w[r.order[s] as usize] as u64, u64::from(members));
+                                (wi * m, wi * (1 - m))
+                            } else {
+                                let mid = s + members as usize;
+                                (sum(&r.order[s..mid]), sum(&r.order[mid..e]))
+                            };
                             s = e;
                             g
                         });

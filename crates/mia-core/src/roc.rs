@@ -156,6 +156,7 @@ pub fn roc_pass(
     fpr_targets: &[f64],
     rule: FprRule,
 ) -> RocMetrics {
+    debug_assert!(n_pos < 1 << 32 && n_neg < 1 << 32, "counts below 2^32 keep the integer sums exact");
     let (np, nn) = (n_pos as f64, n_neg as f64);
     // Targets in order of their false-positive budget; each is closed (answered with the
     // previous point) when the running false-positive count first exceeds its budget.
@@ -167,34 +168,46 @@ pub fn roc_pass(
     // the same divisions scikit-learn's `roc_curve` makes (tps / tps[-1], fps / fps[-1]).
     let rates = |(tp, fp, g): (u64, u64, Option<usize>)| (tp as f64 / np, fp as f64 / nn, g);
     let mut tpr_at: Vec<(f64, f64, Option<usize>)> = vec![(0.0, 0.0, None); fpr_targets.len()];
-    let mut last: (u64, u64, Option<usize>) = (0, 0, None);
-    let (mut tp, mut fp) = (0u64, 0u64);
+    // The budget of the next target to close, kept in a register (i64::MAX: none left).
+    let limit_at = |next: usize| by_budget.get(next).map_or(i64::MAX, |&k| budget[k]);
+    let mut limit = limit_at(0);
+    let (mut tp, mut fp, mut n_groups) = (0u64, 0u64, 0usize);
     // Twice the Mann–Whitney U: pairs with the member above count 2, tied pairs 1, so it
     // stays an exact integer (≤ 2·n_pos·n_neg < 2^64 for fewer than 2^32 records).
     let mut u2: u64 = 0;
     // Advantage compared exactly as tp·n_neg − fp·n_pos; exact ties go to the larger
-    // floating-point value, which is what a max over the float rates returns.
-    let (mut best_int, mut best_adv, mut best_group) = (0i128, 0.0f64, None);
+    // floating-point value, which is what a max over the float rates returns. Both products
+    // are at most n_pos·n_neg ≤ 2^62 for fewer than 2^32 records, so i64 holds them. The
+    // float rates are only formed on such a tie (and once at the end): no division per group.
+    let float_adv = |tp: u64, fp: u64| tp as f64 / np - fp as f64 / nn;
+    let (mut best_int, mut best_tp, mut best_fp, mut best_group) = (0i64, 0u64, 0u64, None);
     for (g, (p, n)) in groups.enumerate() {
-        u2 += n * (2 * tp + p);
-        tp += p;
-        fp += n;
-        while next < by_budget.len() && fp as i64 > budget[by_budget[next]] {
-            tpr_at[by_budget[next]] = rates(last);
-            next += 1;
-        }
-        let adv_int = tp as i128 * n_neg as i128 - fp as i128 * n_pos as i128;
-        if adv_int >= best_int {
-            let adv = tp as f64 / np - fp as f64 / nn;
-            if adv_int > best_int || adv > best_adv {
-                (best_int, best_adv, best_group) = (adv_int, adv, Some(g));
+        let (tp0, fp0) = (tp, fp);
+        u2 += n * (2 * tp0 + p);
+        tp = tp0 + p;
+        fp = fp0 + n;
+        if fp as i64 > limit {
+            // Targets whose budget this group exceeds are answered by the previous point.
+            while next < by_budget.len() && fp as i64 > budget[by_budget[next]] {
+                tpr_at[by_budget[next]] = rates((tp0, fp0, g.checked_sub(1)));
+                next += 1;
             }
+            limit = limit_at(next);
         }
-        last = (tp, fp, Some(g));
+        let adv_int = (tp * n_neg) as i64 - (fp * n_pos) as i64;
+        if adv_int > best_int
+            || (adv_int == best_int
+                && (tp, fp) != (best_tp, best_fp)
+                && float_adv(tp, fp) > float_adv(best_tp, best_fp))
+        {
+            (best_int, best_tp, best_fp, best_group) = (adv_int, tp, fp, Some(g));
+        }
+        n_groups = g + 1;
     }
     for &k in &by_budget[next..] {
-        tpr_at[k] = rates(last);
+        tpr_at[k] = rates((tp, fp, n_groups.checked_sub(1)));
     }
+    let best_adv = float_adv(best_tp, best_fp);
     RocMetrics {
         auc: u2 as f64 / (2.0 * np * nn),
         advantage: best_adv,

@@ -173,14 +173,22 @@ pub(crate) fn adam(isa: Isa, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f
 /// Adds the squares of `x` into 8 f32 lanes (lane `i % 8` gets `x[i]²`).
 #[inline(always)]
 pub(crate) fn sum_sq_lanes<F: MulAdd>(x: &[f32], ss: &mut [f32; 8]) {
-    let mut it = x.chunks_exact(8);
+    // Four independent 8-lane partial sums, so the fused multiply-adds of one call do not
+    // wait on each other (a single accumulator made this a latency chain in the Adam loops).
+    let mut acc = [[0f32; 8]; 4];
+    let mut it = x.chunks_exact(32);
     for c in &mut it {
-        for t in 0..8 {
-            ss[t] = F::mul_add(c[t], c[t], ss[t]);
+        for (q, a) in acc.iter_mut().enumerate() {
+            for t in 0..8 {
+                a[t] = F::mul_add(c[8 * q + t], c[8 * q + t], a[t]);
+            }
         }
     }
-    for (t, &v) in it.remainder().iter().enumerate() {
-        ss[t] = F::mul_add(v, v, ss[t]);
+    for (i, &v) in it.remainder().iter().enumerate() {
+        acc[i / 8][i % 8] = F::mul_add(v, v, acc[i / 8][i % 8]);
+    }
+    for t in 0..8 {
+        ss[t] += (acc[0][t] + acc[1][t]) + (acc[2][t] + acc[3][t]);
     }
 }
 
