@@ -18,7 +18,12 @@ One run, same machine, same data, same plan, same hyper-parameters:
 
 Prints both times, the ratio, and the attacks' AUC / TPR side by side (mia's with its 95 %
 bootstrap intervals). The hyper-parameters are read from the config, so both sides use the same.
+
+`--repeat N` runs the pair N times, alternating (mia, peer, mia, peer, ...), and prints every
+pair's ratio with the median ratio: on a shared machine the peer's time swings by +-20 % between
+runs, so one pair says little about the typical ratio.
 """
+import statistics
 
 import argparse
 import gzip
@@ -123,18 +128,25 @@ def main():
     ap.add_argument("--config", type=Path, default=HERE.parent / "examples" / "location_mlp.toml")
     ap.add_argument("--mia", default=str(HERE.parent / "target/release/mia"))
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/mia-audit-bench"))
+    ap.add_argument("--repeat", type=int, default=1, help="pairs of runs, alternating mia and the peer")
     a = ap.parse_args()
     cfg = tomllib.loads(a.config.read_text())
     out = a.workdir / "mia"
-    shutil.rmtree(out, ignore_errors=True)
-    t = time.perf_counter()
-    subprocess.run([a.mia, "audit", str(a.config), "-q", "-o", str(out)], check=True)
-    mia_secs = time.perf_counter() - t
-    rep = json.loads((out / "report.json").read_text())
-    plan = dict(np.load(out / "plan.npz"))
-    plan["audit_rows"] = plan["audit_rows"].astype(np.int64)
     x, y = load_location((a.config.parent / cfg["data"]["path"]).resolve())
-    peer_secs, peer_train, peer_res = peer(cfg, plan, x, y)
+    pairs = []
+    for i in range(a.repeat):
+        shutil.rmtree(out, ignore_errors=True)
+        t = time.perf_counter()
+        subprocess.run([a.mia, "audit", str(a.config), "-q", "-o", str(out)], check=True)
+        mia_secs = time.perf_counter() - t
+        rep = json.loads((out / "report.json").read_text())
+        plan = dict(np.load(out / "plan.npz"))
+        plan["audit_rows"] = plan["audit_rows"].astype(np.int64)
+        peer_secs, peer_train, peer_res = peer(cfg, plan, x, y)
+        pairs.append((peer_secs, mia_secs))
+        if a.repeat > 1:
+            print(f"pair {i + 1}: peer {peer_secs:.1f} s, mia {mia_secs:.2f} s, ratio {peer_secs / mia_secs:.1f}x",
+                  flush=True)
 
     k = plan["keep"].shape[0]
     print(f"data: {a.config}  ({len(plan['audit_rows'])} audit records, target + {k} reference MLPs "
@@ -144,6 +156,11 @@ def main():
     print(f"{'mia audit':22} {mia_secs:9.1f}   (everything: {len(rep['attacks'])} attacks, "
           f"{rep['settings']['bootstrap_resamples']} bootstrap resamples, report)")
     print(f"ratio: {peer_secs / mia_secs:.1f}x")
+    if a.repeat > 1:
+        ratios = [p / m for p, m in pairs]
+        print(f"over {a.repeat} pairs: median ratio {statistics.median(ratios):.1f}x (min {min(ratios):.1f}x, "
+              f"max {max(ratios):.1f}x); median peer {statistics.median(p for p, _ in pairs):.1f} s, "
+              f"median mia {statistics.median(m for _, m in pairs):.2f} s")
     m = rep["models"]
     print(f"target accuracy mia: train {m['target']['train_accuracy']['value']:.3f} held-out {m['target']['held_out_accuracy']['value']:.3f}")
     print(f"{'attack':14} {'AUC peer':>9} {'AUC mia [95% CI]':>26} {'TPR@0.1% peer':>14} {'mia [CI]':>22} "

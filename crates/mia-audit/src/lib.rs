@@ -17,7 +17,9 @@ pub mod synth;
 
 pub use assemble::{AuditOutput, write_outputs};
 pub use config::AuditConfig;
-pub use model_audit::{Progress, RunOptions, run_model_audit};
+pub use model_audit::{
+    ModelTask, Progress, RunOptions, Shard, merge_model_audit, plan_models, run_model_audit, train_shard,
+};
 pub use score::{ScoreAuditOptions, run_score_audit};
 pub use synth::{SynthConfig, SynthOptions, run_synth_audit};
 

@@ -61,6 +61,58 @@ pub struct RunOptions<'a> {
     pub table: TableOptions,
 }
 
+/// One shard of a plan's models: model m belongs to shard `m % count` (round-robin, so every
+/// shard gets a share of the work whatever the model count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+/// One model of the plan, as `mia plan` lists it and `mia run --shard` reports it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelTask {
+    /// 0 = the target, 1..=K = reference models.
+    pub index: usize,
+    pub role: &'static str,
+    /// The fit's seed (derived from the run seed and the index).
+    pub seed: u64,
+    pub training_rows: usize,
+    /// The artifact key its outputs are stored under.
+    pub key: String,
+    /// Whether its outputs are in the artifact store (after this run).
+    pub stored: bool,
+    /// Whether this run trained it.
+    pub trained: bool,
+}
+
+/// Writes `plan.json` into `dir` (created if needed): the artifact folder and every model of
+/// the plan with its seed, training-set size, artifact key and whether it is stored.
+pub fn write_plan_json(tasks: &[ModelTask], artifacts: &Path, dir: &Path) -> Result<PathBuf, AuditError> {
+    let doc = serde_json::json!({ "artifacts": artifacts.display().to_string(), "models": tasks });
+    let path = dir.join("plan.json");
+    let werr = |e: std::io::Error| AuditError::Write { path: path.display().to_string(), source: e };
+    let mut bytes = serde_json::to_vec_pretty(&doc).map_err(|e| werr(e.into()))?;
+    bytes.push(b'\n');
+    std::fs::create_dir_all(dir).map_err(werr)?;
+    crate::store::write_atomic(&path, &bytes).map_err(werr)?;
+    Ok(path)
+}
+
+/// What a run does with the plan's models.
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    /// Attack and report; train what is missing, or (`require_stored`) fail if anything is.
+    Report { require_stored: bool },
+    /// List the models of a shard (or all), training the missing ones if `train`.
+    Tasks { shard: Option<Shard>, train: bool },
+}
+
+enum Ran {
+    Report(Box<AuditOutput>),
+    Tasks(Vec<ModelTask>),
+}
+
 /// The drawn plan, in table-row indices.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -268,8 +320,55 @@ fn accuracy(logits: ArrayView2<'_, f64>, labels: &[usize], rows: &[usize], confi
     }
 }
 
-/// Runs the whole model audit.
+/// Runs the whole model audit: trains what the artifact store lacks, then attacks and reports.
 pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>) -> Result<AuditOutput, AuditError> {
+    match run(cfg, base_dir, opts, Phase::Report { require_stored: false })? {
+        Ran::Report(out) => Ok(*out),
+        Ran::Tasks(_) => unreachable!("a report phase reports"),
+    }
+}
+
+/// The report of a plan whose models were all trained by shards (`mia merge`): trains
+/// nothing, and fails naming the missing models if the store lacks any. The report is the
+/// one [`run_model_audit`] gives.
+pub fn merge_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>) -> Result<AuditOutput, AuditError> {
+    match run(cfg, base_dir, opts, Phase::Report { require_stored: true })? {
+        Ran::Report(out) => Ok(*out),
+        Ran::Tasks(_) => unreachable!("a report phase reports"),
+    }
+}
+
+/// The plan's models and which are stored (`mia plan`); trains nothing.
+pub fn plan_models(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>) -> Result<Vec<ModelTask>, AuditError> {
+    match run(cfg, base_dir, opts, Phase::Tasks { shard: None, train: false })? {
+        Ran::Tasks(t) => Ok(t),
+        Ran::Report(_) => unreachable!("a task phase lists tasks"),
+    }
+}
+
+/// Trains the missing models of one shard into the artifact store (`mia run --shard I/N`);
+/// runs no attack. Returns the shard's models.
+pub fn train_shard(
+    cfg: &AuditConfig,
+    base_dir: &Path,
+    opts: &RunOptions<'_>,
+    shard: Shard,
+) -> Result<Vec<ModelTask>, AuditError> {
+    if shard.count == 0 || shard.index >= shard.count {
+        return Err(AuditError::Input(format!(
+            "shard {}/{}: the index must be below the shard count (0 to {})",
+            shard.index,
+            shard.count,
+            shard.count.saturating_sub(1)
+        )));
+    }
+    match run(cfg, base_dir, opts, Phase::Tasks { shard: Some(shard), train: true })? {
+        Ran::Tasks(t) => Ok(t),
+        Ran::Report(_) => unreachable!("a task phase lists tasks"),
+    }
+}
+
+fn run(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>, phase: Phase) -> Result<Ran, AuditError> {
     let mut rules_text = cfg.report.fail_if.clone();
     rules_text.extend(opts.extra_gate.iter().cloned());
     let rules = crate::score::parse_gate(&rules_text)?;
@@ -312,10 +411,28 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
         })
         .collect();
     let stored: Vec<Option<Array2<f64>>> = tasks.iter().map(|(_, _, key)| store.load(key, shape)).collect();
-    let to_train = stored.iter().filter(|s| s.is_none()).count();
-    (opts.progress)(Progress::Planned { total: n_models, to_train });
-    for (m, s) in stored.iter().enumerate() {
-        if s.is_some() {
+    let selected: Vec<usize> = match phase {
+        Phase::Tasks { shard: Some(sh), .. } => (0..n_models).filter(|m| m % sh.count == sh.index).collect(),
+        _ => (0..n_models).collect(),
+    };
+    if let Phase::Report { require_stored: true } = phase {
+        let missing: Vec<String> = (0..n_models).filter(|&m| stored[m].is_none()).map(|m| m.to_string()).collect();
+        if !missing.is_empty() {
+            return Err(AuditError::Input(format!(
+                "merge: {} of {n_models} models are not in {}: model {} (train them with `mia run CONFIG --shard I/N \
+                 --artifacts {}`; model m belongs to shard m % N)",
+                missing.len(),
+                opts.artifacts.display(),
+                missing.join(", "),
+                opts.artifacts.display()
+            )));
+        }
+    }
+    let will_train = matches!(phase, Phase::Report { .. } | Phase::Tasks { train: true, .. });
+    let to_train = if will_train { selected.iter().filter(|&&m| stored[m].is_none()).count() } else { 0 };
+    (opts.progress)(Progress::Planned { total: selected.len(), to_train });
+    for &m in &selected {
+        if stored[m].is_some() {
             (opts.progress)(Progress::ModelDone { index: m, trained: false });
         }
     }
@@ -341,6 +458,31 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
         (opts.progress)(Progress::ModelDone { index: m, trained: true });
         Ok(logits)
     };
+
+    if let Phase::Tasks { train, .. } = phase {
+        let trained: Vec<Result<bool, AuditError>> = selected
+            .par_iter()
+            .map(|&m| match (&stored[m], train) {
+                (None, true) => train_one(m, None).map(|_| true),
+                _ => Ok(false),
+            })
+            .collect();
+        let mut out = Vec::with_capacity(selected.len());
+        for (&m, t) in selected.iter().zip(trained) {
+            let trained = t?;
+            let (rows, seed, key) = &tasks[m];
+            out.push(ModelTask {
+                index: m,
+                role: if m == 0 { "target" } else { "reference" },
+                seed: *seed,
+                training_rows: rows.len(),
+                key: key.clone(),
+                stored: trained || stored[m].is_some(),
+                trained,
+            });
+        }
+        return Ok(Ran::Tasks(out));
+    }
 
     let labels_audit: Vec<usize> = plan.audit.iter().map(|&r| table.labels[r]).collect();
     let labels_pop: Vec<usize> = plan.population.iter().map(|&r| table.labels[r]).collect();
@@ -537,5 +679,5 @@ pub fn run_model_audit(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>
     let mut enc = serde_json::to_vec_pretty(&encoding).map_err(|e| AuditError::Input(e.to_string()))?;
     enc.push(b'\n');
     out.extra_files.push(("encoding.json".into(), enc));
-    Ok(out)
+    Ok(Ran::Report(Box::new(out)))
 }

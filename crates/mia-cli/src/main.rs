@@ -45,6 +45,54 @@ enum Command {
     Synth(AuditArgs),
     /// Audit a model on bundled real data (Location-30 MLP with 16 reference models, or Adult).
     Demo(DemoArgs),
+    /// List an audit's models (seed, training rows, artifact key, stored or not) and write OUT/plan.json.
+    Plan(AuditArgs),
+    /// Train one shard of an audit's models into the artifact store, for `mia merge` (no attacks).
+    Run(ShardArgs),
+    /// Attack and report from the models the shards stored; trains nothing (same report as `mia audit`).
+    Merge(AuditArgs),
+}
+
+#[derive(Args)]
+struct ShardArgs {
+    /// The audit config (TOML), the same for every shard and for `mia merge`.
+    config: PathBuf,
+    /// This worker's shard, I/N with 0 <= I < N (model m belongs to shard m % N); env/N reads I from
+    /// JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm job array).
+    #[arg(long)]
+    shard: String,
+    /// Folder for trained models' outputs, shared by every shard and by `mia merge`.
+    #[arg(long)]
+    artifacts: PathBuf,
+    /// Skip table rows with invalid values instead of stopping (use the same choice for every shard and the merge).
+    #[arg(long)]
+    skip_invalid_rows: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print nothing on success.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Parses `I/N` or `env/N` (I from the scheduler's array index variable).
+fn parse_shard(spec: &str, env: impl Fn(&str) -> Option<String>) -> Result<mia_audit::Shard, String> {
+    let bad = || format!("--shard {spec}: expected I/N (0 <= I < N) or env/N");
+    let (i, n) = spec.split_once('/').ok_or_else(bad)?;
+    let count: usize = n.trim().parse().map_err(|_| bad())?;
+    let index: usize = if i.trim() == "env" {
+        let (var, value) = ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"]
+            .iter()
+            .find_map(|v| env(v).map(|x| (*v, x)))
+            .ok_or_else(|| format!("--shard {spec}: neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID is set"))?;
+        value.trim().parse().map_err(|_| format!("--shard {spec}: {var}={value} is not a shard index"))?
+    } else {
+        i.trim().parse().map_err(|_| bad())?
+    };
+    if count == 0 || index >= count {
+        return Err(format!("--shard {spec}: shard {index} of {count}; the index must be 0 to {}", count.max(1) - 1));
+    }
+    Ok(mia_audit::Shard { index, count })
 }
 
 #[derive(Args)]
@@ -462,10 +510,11 @@ fn demo(a: DemoArgs) -> Result<bool, Failure> {
     if !a.run.quiet {
         eprintln!("mia demo: auditing with {} (a config you can copy and edit)", path.display());
     }
-    audit(AuditArgs { config: path, run: a.run })
+    audit(AuditArgs { config: path, run: a.run }, false)
 }
 
-fn audit(a: AuditArgs) -> Result<bool, Failure> {
+/// `mia audit` (`merge` = false) and `mia merge` (every model must already be stored).
+fn audit(a: AuditArgs, merge: bool) -> Result<bool, Failure> {
     let (cfg, base) = mia_audit::AuditConfig::load(&a.config)?;
     mia_audit::score::parse_gate(&a.run.fail_if)?;
     let artifacts = a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("models"));
@@ -477,7 +526,11 @@ fn audit(a: AuditArgs) -> Result<bool, Failure> {
         progress: &report_progress,
         table: mia_data::tabular::TableOptions { skip_invalid_rows: a.run.skip_invalid_rows, ..Default::default() },
     };
-    let out = mia_audit::run_model_audit(&cfg, &base, &opts)?;
+    let out = if merge {
+        mia_audit::merge_model_audit(&cfg, &base, &opts)?
+    } else {
+        mia_audit::run_model_audit(&cfg, &base, &opts)?
+    };
     bars.finish();
     mia_audit::write_outputs(&out, &a.run.out)?;
     if !a.run.quiet {
@@ -501,6 +554,64 @@ fn audit(a: AuditArgs) -> Result<bool, Failure> {
         print_summary(&out, &a.run.out);
     }
     Ok(!out.gate_failed())
+}
+
+fn plan(a: AuditArgs) -> Result<bool, Failure> {
+    let (cfg, base) = mia_audit::AuditConfig::load(&a.config)?;
+    let artifacts = a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("models"));
+    let opts = mia_audit::RunOptions {
+        artifacts,
+        extra_gate: Vec::new(),
+        progress: &|_| {},
+        table: mia_data::tabular::TableOptions { skip_invalid_rows: a.run.skip_invalid_rows, ..Default::default() },
+    };
+    let tasks = mia_audit::plan_models(&cfg, &base, &opts)?;
+    let stored = tasks.iter().filter(|t| t.stored).count();
+    let path = mia_audit::model_audit::write_plan_json(&tasks, &opts.artifacts, &a.run.out)?;
+    if !a.run.quiet {
+        say!(
+            "{} models (target + {} references), {stored} already in {}; plan written to {}",
+            tasks.len(),
+            tasks.len().saturating_sub(1),
+            opts.artifacts.display(),
+            path.display()
+        );
+        say!(
+            "train them in N shards: mia run {} --shard I/N --artifacts {}   (I = 0..N-1, or --shard env/N)",
+            a.config.display(),
+            opts.artifacts.display()
+        );
+        say!("then: mia merge {} --artifacts {} -o REPORT_DIR", a.config.display(), opts.artifacts.display());
+    }
+    Ok(true)
+}
+
+fn run_shard(a: ShardArgs) -> Result<bool, Failure> {
+    let shard = parse_shard(&a.shard, |v| std::env::var(v).ok()).map_err(Failure::Usage)?;
+    let (cfg, base) = mia_audit::AuditConfig::load(&a.config)?;
+    let bars = progress::Bars::new(a.quiet);
+    let report_progress = |p: mia_audit::Progress| bars.update(p);
+    let opts = mia_audit::RunOptions {
+        artifacts: a.artifacts.clone(),
+        extra_gate: Vec::new(),
+        progress: &report_progress,
+        table: mia_data::tabular::TableOptions { skip_invalid_rows: a.skip_invalid_rows, ..Default::default() },
+    };
+    let tasks = mia_audit::train_shard(&cfg, &base, &opts, shard)?;
+    bars.finish();
+    if !a.quiet {
+        let trained = tasks.iter().filter(|t| t.trained).count();
+        let list: Vec<String> = tasks.iter().map(|t| t.index.to_string()).collect();
+        say!(
+            "shard {}/{}: models {} — {trained} trained, {} already stored, in {}",
+            shard.index,
+            shard.count,
+            list.join(", "),
+            tasks.len() - trained,
+            a.artifacts.display()
+        );
+    }
+    Ok(true)
 }
 
 fn synth(a: AuditArgs) -> Result<bool, Failure> {
@@ -620,8 +731,9 @@ fn main() -> ExitCode {
     };
     let threads = match &cli.command {
         Command::Score(a) => a.threads,
-        Command::Audit(a) | Command::Synth(a) => a.run.threads,
+        Command::Audit(a) | Command::Synth(a) | Command::Plan(a) | Command::Merge(a) => a.run.threads,
         Command::Demo(a) => a.run.threads,
+        Command::Run(a) => a.threads,
     };
     let result = std::panic::catch_unwind(|| {
         if let Some(t) = threads
@@ -631,9 +743,12 @@ fn main() -> ExitCode {
         }
         match cli.command {
             Command::Score(a) => score(*a),
-            Command::Audit(a) => audit(a),
+            Command::Audit(a) => audit(a, false),
             Command::Synth(a) => synth(a),
             Command::Demo(a) => demo(a),
+            Command::Plan(a) => plan(a),
+            Command::Run(a) => run_shard(a),
+            Command::Merge(a) => audit(a, true),
         }
     });
     match result {

@@ -264,3 +264,83 @@ fn member_column_target_trains_on_the_flagged_rows() {
     // The member column is a role, not a feature: 446 features.
     assert_eq!(m["features"], 446);
 }
+
+/// `mia` with extra environment variables (and the scheduler index variables cleared first).
+fn mia_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mia"));
+    c.args(args).current_dir(root()).env_remove("JOB_COMPLETION_INDEX").env_remove("SLURM_ARRAY_TASK_ID");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn shards_trained_apart_merge_into_the_report_of_one_audit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), "reference_models = 4", SMALL_MLP, "bootstrap = 100");
+    let art = tmp.path().join("shared-models");
+    let ok = |o: &std::process::Output| assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // The plan: target + 4 references, none stored yet, distinct keys.
+    let plan_dir = tmp.path().join("plan");
+    ok(&mia(&["plan", s(&cfg), "-q", "--artifacts", s(&art), "-o", s(&plan_dir)]));
+    let plan: Value = serde_json::from_slice(&std::fs::read(plan_dir.join("plan.json")).unwrap()).unwrap();
+    let models = plan["models"].as_array().unwrap();
+    assert_eq!(models.len(), 5);
+    assert_eq!(models[0]["role"], "target");
+    assert!(models.iter().all(|m| m["stored"] == false && m["trained"] == false));
+    let mut keys: Vec<&str> = models.iter().map(|m| m["key"].as_str().unwrap()).collect();
+    keys.dedup();
+    assert_eq!(keys.len(), 5);
+
+    // Merging before the shards ran names what is missing, on one line, exit code 2.
+    let early = mia(&["merge", s(&cfg), "-q", "--artifacts", s(&art), "-o", s(&tmp.path().join("early"))]);
+    assert_eq!(early.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&early.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("5 of 5 models are not in") && err.contains("model 0, 1, 2, 3, 4"), "{err}");
+
+    // Shard 0 of 2 by its index, shard 1 through the Kubernetes index variable.
+    let s0 = mia_env(&["run", s(&cfg), "--shard", "0/2", "--artifacts", s(&art)], &[]);
+    ok(&s0);
+    assert!(String::from_utf8_lossy(&s0.stdout).contains("shard 0/2: models 0, 2, 4 — 3 trained"));
+    assert_eq!(npy_files(&art).len(), 3);
+    let partial = mia(&["merge", s(&cfg), "-q", "--artifacts", s(&art), "-o", s(&tmp.path().join("partial"))]);
+    assert_eq!(partial.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&partial.stderr).contains("2 of 5 models are not in"));
+    let s1 = mia_env(&["run", s(&cfg), "--shard", "env/2", "--artifacts", s(&art)], &[("JOB_COMPLETION_INDEX", "1")]);
+    ok(&s1);
+    assert!(String::from_utf8_lossy(&s1.stdout).contains("shard 1/2: models 1, 3 — 2 trained"));
+    assert_eq!(npy_files(&art).len(), 5);
+    // A rerun of a finished shard (a scheduler's retry) trains nothing.
+    let retry = mia_env(&["run", s(&cfg), "--shard", "env/2", "--artifacts", s(&art)], &[("SLURM_ARRAY_TASK_ID", "0")]);
+    ok(&retry);
+    assert!(String::from_utf8_lossy(&retry.stdout).contains("shard 0/2: models 0, 2, 4 — 0 trained, 3 already stored"));
+
+    // The merged report is the one a single `mia audit` writes.
+    let merged = tmp.path().join("merged");
+    ok(&mia(&["merge", s(&cfg), "-q", "--artifacts", s(&art), "-o", s(&merged)]));
+    let whole = tmp.path().join("whole");
+    ok(&mia(&["audit", s(&cfg), "-q", "-o", s(&whole)]));
+    for f in ["report.json", "records.csv", "report.html", "plan.npz"] {
+        assert!(std::fs::read(merged.join(f)).unwrap() == std::fs::read(whole.join(f)).unwrap(), "{f} differs");
+    }
+    ok(&mia(&["plan", s(&cfg), "-q", "--artifacts", s(&art), "-o", s(&plan_dir)]));
+    let plan: Value = serde_json::from_slice(&std::fs::read(plan_dir.join("plan.json")).unwrap()).unwrap();
+    assert!(plan["models"].as_array().unwrap().iter().all(|m| m["stored"] == true));
+
+    // Bad shard specifications: one line, exit code 2.
+    for (spec, env, want) in [
+        ("2/2", vec![], "the index must be 0 to 1"),
+        ("x/2", vec![], "expected I/N"),
+        ("env/2", vec![], "neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID is set"),
+        ("env/2", vec![("JOB_COMPLETION_INDEX", "two")], "JOB_COMPLETION_INDEX=two is not a shard index"),
+    ] {
+        let o = mia_env(&["run", s(&cfg), "--shard", spec, "--artifacts", s(&art)], &env);
+        assert_eq!(o.status.code(), Some(2), "{spec}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains(want), "{spec}: {err}");
+    }
+}

@@ -5,7 +5,7 @@
 use crate::CoreError;
 use crate::bootstrap::{BootstrapDraws, bootstrap_roc, percentile_interval};
 use crate::epsilon::{EpsBound, eps_lower_bound};
-use crate::roc::{FprRule, RankedScores};
+use crate::roc::{FprRule, RankedScores, RocMetrics};
 use crate::stats::{clopper_pearson, holm_adjust, mann_whitney_p_greater, mean_interval};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -212,17 +212,70 @@ pub fn evaluate_attacks(
     member: &[bool],
     cfg: &EvalConfig,
 ) -> Result<Vec<AttackEvaluation>, CoreError> {
+    let (ranked, draws) = rank_and_resample(scores, member, cfg)?;
+    ranked
+        .par_iter()
+        .zip(draws)
+        .zip(scores.par_iter())
+        .map(|((r, d), s)| Ok(summarise(r, &d, s, member, cfg)))
+        .collect()
+}
+
+/// Checks, ranks and bootstraps several attacks' scores on the same records.
+fn rank_and_resample(
+    scores: &[&[f64]],
+    member: &[bool],
+    cfg: &EvalConfig,
+) -> Result<(Vec<RankedScores>, Vec<BootstrapDraws>), CoreError> {
     for s in scores {
         check_inputs(s, member)?;
     }
     let ranked: Vec<RankedScores> = scores.par_iter().map(|s| RankedScores::new(s, member)).collect();
     let refs: Vec<&RankedScores> = ranked.iter().collect();
     let draws = bootstrap_roc(&refs, member, &cfg.fpr_targets, cfg.fpr_rule, cfg.bootstrap_resamples, cfg.seed);
-    ranked
-        .par_iter()
-        .zip(draws)
-        .zip(scores.par_iter())
-        .map(|((r, d), s)| Ok(summarise(r, &d, s, member, cfg)))
+    Ok((ranked, draws))
+}
+
+/// The figures a class slice reports (AUC, advantage, TPR at each FPR target, with their
+/// bootstrap intervals, and the one-sided rank test), computed exactly as [`summarise`]
+/// computes them.
+fn summarise_slice(r: &RankedScores, draws: &BootstrapDraws, cfg: &EvalConfig) -> SliceEvaluation {
+    let (np, nn) = (r.n_pos, r.n_neg);
+    let m = r.metrics(&cfg.fpr_targets, cfg.fpr_rule);
+    let boot_note = (cfg.bootstrap_resamples == 0).then(|| "no interval: bootstrap disabled".to_string());
+    SliceEvaluation {
+        n_members: np,
+        n_non_members: nn,
+        auc: Estimate { value: m.auc, ci: percentile_interval(&draws.auc, cfg.confidence), note: boot_note.clone() },
+        advantage: Estimate {
+            value: m.advantage,
+            ci: percentile_interval(&draws.advantage, cfg.confidence),
+            note: boot_note,
+        },
+        tpr_at_fpr: tpr_at_fpr_entries(r, &m, draws, cfg),
+        p_value: mann_whitney_p_greater(m.auc * np as f64 * nn as f64, np, nn, tie_term(r)),
+        p_holm: f64::NAN,
+        leaks: false,
+    }
+}
+
+/// TPR at each FPR target with its interval, achieved FPR, threshold, support and PPV.
+fn tpr_at_fpr_entries(r: &RankedScores, m: &RocMetrics, draws: &BootstrapDraws, cfg: &EvalConfig) -> Vec<TprAtFpr> {
+    cfg.fpr_targets
+        .iter()
+        .enumerate()
+        .map(|(k, &t)| {
+            let (tpr, fpr, g) = m.tpr_at_fpr[k];
+            TprAtFpr {
+                fpr: t,
+                tpr,
+                ci: percentile_interval(&draws.tpr_at_fpr[k], cfg.confidence),
+                achieved_fpr: fpr,
+                threshold: g.map(|g| r.group_score[g]),
+                supported: r.n_neg as f64 >= cfg.min_negatives_per_fpr / t,
+                ppv: ppv(tpr, fpr, &cfg.base_rates),
+            }
+        })
         .collect()
 }
 
@@ -239,23 +292,7 @@ fn summarise(
     let ci = |d: &[f64]| percentile_interval(d, cfg.confidence);
     let boot_note = (cfg.bootstrap_resamples == 0).then(|| "no interval: bootstrap disabled".to_string());
     let adv_ci = ci(&draws.advantage);
-    let tpr_at_fpr = cfg
-        .fpr_targets
-        .iter()
-        .enumerate()
-        .map(|(k, &t)| {
-            let (tpr, fpr, g) = m.tpr_at_fpr[k];
-            TprAtFpr {
-                fpr: t,
-                tpr,
-                ci: ci(&draws.tpr_at_fpr[k]),
-                achieved_fpr: fpr,
-                threshold: g.map(|g| r.group_score[g]),
-                supported: nn as f64 >= cfg.min_negatives_per_fpr / t,
-                ppv: ppv(tpr, fpr, &cfg.base_rates),
-            }
-        })
-        .collect();
+    let tpr_at_fpr = tpr_at_fpr_entries(r, &m, draws, cfg);
     let best_threshold = m.advantage_group.map(|g| {
         let tp: u64 = r.group_pos[..=g].iter().map(|&c| c as u64).sum();
         let fp: u64 = r.group_neg[..=g].iter().map(|&c| c as u64).sum();
@@ -386,16 +423,16 @@ pub fn class_slices(
     cfg: &EvalConfig,
 ) -> Vec<Slice> {
     let n_classes = labels.iter().copied().max().map_or(0, |m| m + 1);
-    let sub_cfg = EvalConfig { roc_plot_points: 2, histogram_bins: 1, ..cfg.clone() };
-    // per_class[c][a]
-    let per_class: Vec<Result<Vec<AttackEvaluation>, CoreError>> = (0..n_classes)
+    // per_class[c][a]; a slice needs no ε bound, ROC curve or histogram.
+    let per_class: Vec<Result<Vec<SliceEvaluation>, CoreError>> = (0..n_classes)
         .into_par_iter()
         .map(|c| {
             let rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == c).collect();
             let m: Vec<bool> = rows.iter().map(|&i| member[i]).collect();
             let sub: Vec<Vec<f64>> = scores.iter().map(|s| rows.iter().map(|&i| s[i]).collect()).collect();
             let refs: Vec<&[f64]> = sub.iter().map(|v| v.as_slice()).collect();
-            evaluate_attacks(&refs, &m, &sub_cfg)
+            let (ranked, draws) = rank_and_resample(&refs, &m, cfg)?;
+            Ok(ranked.iter().zip(&draws).map(|(r, d)| summarise_slice(r, d, cfg)).collect())
         })
         .collect();
     let mut out = Vec::new();
@@ -405,22 +442,7 @@ pub fn class_slices(
             .enumerate()
             .map(|(c, res)| match res {
                 Ok(evals) => {
-                    let e = &evals[a];
-                    Slice {
-                        attack: name.to_string(),
-                        class: c,
-                        evaluation: Some(SliceEvaluation {
-                            n_members: e.n_members,
-                            n_non_members: e.n_non_members,
-                            auc: e.auc.clone(),
-                            advantage: e.advantage.clone(),
-                            tpr_at_fpr: e.tpr_at_fpr.clone(),
-                            p_value: e.p_value,
-                            p_holm: f64::NAN,
-                            leaks: false,
-                        }),
-                        note: None,
-                    }
+                    Slice { attack: name.to_string(), class: c, evaluation: Some(evals[a].clone()), note: None }
                 }
                 Err(err) => Slice { attack: name.to_string(), class: c, evaluation: None, note: Some(err.to_string()) },
             })
