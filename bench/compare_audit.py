@@ -19,6 +19,9 @@ One run, same machine, same data, same plan, same hyper-parameters:
 Prints both times, the ratio, and the attacks' AUC / TPR side by side (mia's with its 95 %
 bootstrap intervals). The hyper-parameters are read from the config, so both sides use the same.
 
+`--peer-jobs 2` fits the peer's networks in 2 worker processes with one BLAS thread each (joblib +
+threadpoolctl), the strongest way to run them on this machine, rather than in a plain loop.
+
 `--repeat N` runs the pair N times, alternating (mia, peer, mia, peer, ...), and prints every
 pair's ratio with the median ratio: on a shared machine the peer's time swings by +-20 % between
 runs, so one pair says little about the typical ratio.
@@ -38,7 +41,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 from sklearn.metrics import roc_auc_score, roc_curve
+from joblib import Parallel, delayed
 from sklearn.neural_network import MLPClassifier
+from threadpoolctl import threadpool_limits
 
 HERE = Path(__file__).resolve().parent
 
@@ -95,14 +100,25 @@ def tpr_at(scores, member, fpr_target):
     return float(tpr[fpr <= fpr_target].max())
 
 
-def peer(cfg, plan, x, y):
+def fit_one(learner, m, xr, yr, blas_threads):
+    if blas_threads is None:
+        return mlp_from(learner, m).fit(xr, yr)
+    with threadpool_limits(limits=blas_threads):
+        return mlp_from(learner, m).fit(xr, yr)
+
+
+def peer(cfg, plan, x, y, jobs=1):
     t0 = time.perf_counter()
     audit, keep, tm = plan["audit_rows"], plan["keep"], plan["target_member"]
     k = keep.shape[0]
-    models = []
-    for m in range(k + 1):
-        rows = audit[plan["target_trained"]] if m == 0 else audit[keep[m - 1]]
-        models.append(mlp_from(cfg["learner"], m).fit(x[rows], y[rows]))
+    train_rows = [audit[plan["target_trained"]] if m == 0 else audit[keep[m - 1]] for m in range(k + 1)]
+    if jobs == 1:
+        # The plain loop a user writes: one fit after another, NumPy's BLAS on every core.
+        models = [fit_one(cfg["learner"], m, x[r], y[r], None) for m, r in enumerate(train_rows)]
+    else:
+        # Fits spread over `jobs` worker processes, one BLAS thread each (as mia runs them).
+        models = Parallel(n_jobs=jobs)(
+            delayed(fit_one)(cfg["learner"], m, x[r], y[r], 1) for m, r in enumerate(train_rows))
     t_train = time.perf_counter() - t0
     ya = y[audit]
     phis = np.stack([phi(logits(mod, x[audit]), ya) for mod in models])
@@ -129,6 +145,9 @@ def main():
     ap.add_argument("--mia", default=str(HERE.parent / "target/release/mia"))
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/mia-audit-bench"))
     ap.add_argument("--repeat", type=int, default=1, help="pairs of runs, alternating mia and the peer")
+    ap.add_argument("--peer-jobs", type=int, default=1,
+                    help="fit the peer's networks in this many processes with one BLAS thread each "
+                         "(default 1: a plain loop with multi-threaded BLAS)")
     a = ap.parse_args()
     cfg = tomllib.loads(a.config.read_text())
     out = a.workdir / "mia"
@@ -142,7 +161,7 @@ def main():
         rep = json.loads((out / "report.json").read_text())
         plan = dict(np.load(out / "plan.npz"))
         plan["audit_rows"] = plan["audit_rows"].astype(np.int64)
-        peer_secs, peer_train, peer_res = peer(cfg, plan, x, y)
+        peer_secs, peer_train, peer_res = peer(cfg, plan, x, y, a.peer_jobs)
         pairs.append((peer_secs, mia_secs))
         if a.repeat > 1:
             print(f"pair {i + 1}: peer {peer_secs:.1f} s, mia {mia_secs:.2f} s, ratio {peer_secs / mia_secs:.1f}x",
@@ -152,7 +171,8 @@ def main():
     print(f"data: {a.config}  ({len(plan['audit_rows'])} audit records, target + {k} reference MLPs "
           f"{cfg['learner'].get('hidden_layer_sizes')}, {cfg['learner'].get('max_iter')} epochs)")
     print(f"{'':22} {'seconds':>9}")
-    print(f"{'scikit-learn + numpy':22} {peer_secs:9.1f}   (training {peer_train:.1f})")
+    how = "a loop, BLAS on all cores" if a.peer_jobs == 1 else f"{a.peer_jobs} processes, 1 BLAS thread each"
+    print(f"{'scikit-learn + numpy':22} {peer_secs:9.1f}   (training {peer_train:.1f}; fits: {how})")
     print(f"{'mia audit':22} {mia_secs:9.1f}   (everything: {len(rep['attacks'])} attacks, "
           f"{rep['settings']['bootstrap_resamples']} bootstrap resamples, report)")
     print(f"ratio: {peer_secs / mia_secs:.1f}x")
