@@ -64,15 +64,8 @@ struct ShardArgs {
     /// Folder for trained models' outputs, shared by every shard and by `mia merge`.
     #[arg(long)]
     artifacts: PathBuf,
-    /// Skip table rows with invalid values instead of stopping (use the same choice for every shard and the merge).
-    #[arg(long)]
-    skip_invalid_rows: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Print nothing on success.
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    exec: ExecArgs,
 }
 
 /// Parses `I/N` or `env/N` (I from the scheduler's array index variable).
@@ -131,7 +124,15 @@ struct RunArgs {
     /// Release gate, added to the config's report.fail_if. Repeatable.
     #[arg(long = "fail-if")]
     fail_if: Vec<String>,
-    /// Skip table rows with invalid values (counted in the report) instead of stopping.
+    #[command(flatten)]
+    exec: ExecArgs,
+}
+
+/// How a config-driven command runs (shared by `audit`, `synth`, `demo`, `plan`, `run`, `merge`).
+#[derive(Args)]
+struct ExecArgs {
+    /// Skip table rows with invalid values (counted in the report) instead of stopping; shards and
+    /// their merge must make the same choice.
     #[arg(long)]
     skip_invalid_rows: bool,
     /// Worker threads (default: all cores). Results do not depend on it.
@@ -507,7 +508,7 @@ fn demo(a: DemoArgs) -> Result<bool, Failure> {
             path.display()
         )));
     }
-    if !a.run.quiet {
+    if !a.run.exec.quiet {
         eprintln!("mia demo: auditing with {} (a config you can copy and edit)", path.display());
     }
     audit(AuditArgs { config: path, run: a.run }, false)
@@ -518,13 +519,16 @@ fn audit(a: AuditArgs, merge: bool) -> Result<bool, Failure> {
     let (cfg, base) = mia_audit::AuditConfig::load(&a.config)?;
     mia_audit::score::parse_gate(&a.run.fail_if)?;
     let artifacts = a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("models"));
-    let bars = progress::Bars::new(a.run.quiet);
+    let bars = progress::Bars::new(a.run.exec.quiet);
     let report_progress = |p: mia_audit::Progress| bars.update(p);
     let opts = mia_audit::RunOptions {
         artifacts,
         extra_gate: a.run.fail_if.clone(),
         progress: &report_progress,
-        table: mia_data::tabular::TableOptions { skip_invalid_rows: a.run.skip_invalid_rows, ..Default::default() },
+        table: mia_data::tabular::TableOptions {
+            skip_invalid_rows: a.run.exec.skip_invalid_rows,
+            ..Default::default()
+        },
     };
     let out = if merge {
         mia_audit::merge_model_audit(&cfg, &base, &opts)?
@@ -533,7 +537,7 @@ fn audit(a: AuditArgs, merge: bool) -> Result<bool, Failure> {
     };
     bars.finish();
     mia_audit::write_outputs(&out, &a.run.out)?;
-    if !a.run.quiet {
+    if !a.run.exec.quiet {
         use std::sync::atomic::Ordering::Relaxed;
         eprintln!(
             "models: {} trained, {} reused from {}",
@@ -563,12 +567,15 @@ fn plan(a: AuditArgs) -> Result<bool, Failure> {
         artifacts,
         extra_gate: Vec::new(),
         progress: &|_| {},
-        table: mia_data::tabular::TableOptions { skip_invalid_rows: a.run.skip_invalid_rows, ..Default::default() },
+        table: mia_data::tabular::TableOptions {
+            skip_invalid_rows: a.run.exec.skip_invalid_rows,
+            ..Default::default()
+        },
     };
     let tasks = mia_audit::plan_models(&cfg, &base, &opts)?;
     let stored = tasks.iter().filter(|t| t.stored).count();
     let path = mia_audit::model_audit::write_plan_json(&tasks, &opts.artifacts, &a.run.out)?;
-    if !a.run.quiet {
+    if !a.run.exec.quiet {
         say!(
             "{} models (target + {} references), {stored} already in {}; plan written to {}",
             tasks.len(),
@@ -589,17 +596,17 @@ fn plan(a: AuditArgs) -> Result<bool, Failure> {
 fn run_shard(a: ShardArgs) -> Result<bool, Failure> {
     let shard = parse_shard(&a.shard, |v| std::env::var(v).ok()).map_err(Failure::Usage)?;
     let (cfg, base) = mia_audit::AuditConfig::load(&a.config)?;
-    let bars = progress::Bars::new(a.quiet);
+    let bars = progress::Bars::new(a.exec.quiet);
     let report_progress = |p: mia_audit::Progress| bars.update(p);
     let opts = mia_audit::RunOptions {
         artifacts: a.artifacts.clone(),
         extra_gate: Vec::new(),
         progress: &report_progress,
-        table: mia_data::tabular::TableOptions { skip_invalid_rows: a.skip_invalid_rows, ..Default::default() },
+        table: mia_data::tabular::TableOptions { skip_invalid_rows: a.exec.skip_invalid_rows, ..Default::default() },
     };
     let tasks = mia_audit::train_shard(&cfg, &base, &opts, shard)?;
     bars.finish();
-    if !a.quiet {
+    if !a.exec.quiet {
         let trained = tasks.iter().filter(|t| t.trained).count();
         let list: Vec<String> = tasks.iter().map(|t| t.index.to_string()).collect();
         say!(
@@ -617,18 +624,21 @@ fn run_shard(a: ShardArgs) -> Result<bool, Failure> {
 fn synth(a: AuditArgs) -> Result<bool, Failure> {
     let (cfg, base) = mia_audit::SynthConfig::load(&a.config)?;
     mia_audit::score::parse_gate(&a.run.fail_if)?;
-    let bars = progress::Bars::new(a.run.quiet);
+    let bars = progress::Bars::new(a.run.exec.quiet);
     let report_progress = |p: mia_audit::Progress| bars.update(p);
     let opts = mia_audit::SynthOptions {
         extra_gate: a.run.fail_if.clone(),
         progress: &report_progress,
-        table: mia_data::tabular::TableOptions { skip_invalid_rows: a.run.skip_invalid_rows, ..Default::default() },
+        table: mia_data::tabular::TableOptions {
+            skip_invalid_rows: a.run.exec.skip_invalid_rows,
+            ..Default::default()
+        },
         work_dir: a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("work")),
     };
     let out = mia_audit::run_synth_audit(&cfg, &base, &opts)?;
     bars.finish();
     mia_audit::write_outputs(&out, &a.run.out)?;
-    if !a.run.quiet {
+    if !a.run.exec.quiet {
         if let Some(s) = &out.report.synth {
             for (t, d) in s.synthetic.iter().zip(&s.distances) {
                 let copies = &d["exact_copies"];
@@ -731,9 +741,9 @@ fn main() -> ExitCode {
     };
     let threads = match &cli.command {
         Command::Score(a) => a.threads,
-        Command::Audit(a) | Command::Synth(a) | Command::Plan(a) | Command::Merge(a) => a.run.threads,
-        Command::Demo(a) => a.run.threads,
-        Command::Run(a) => a.threads,
+        Command::Audit(a) | Command::Synth(a) | Command::Plan(a) | Command::Merge(a) => a.run.exec.threads,
+        Command::Demo(a) => a.run.exec.threads,
+        Command::Run(a) => a.exec.threads,
     };
     let result = std::panic::catch_unwind(|| {
         if let Some(t) = threads
