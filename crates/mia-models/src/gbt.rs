@@ -115,9 +115,11 @@ pub struct GbtParams {
     pub max_iter: usize,
     /// Shrinkage applied to every leaf value (> 0).
     pub learning_rate: f64,
-    /// Most leaves per tree (≥ 2), or no limit (`None`; JSON `null`).
+    /// Most leaves per tree (≥ 2), or no limit (`None`; written `"none"` in TOML, `null` in JSON).
+    #[serde(deserialize_with = "limit::deserialize")]
     pub max_leaf_nodes: Option<usize>,
-    /// Most edges from the root to a leaf (≥ 1), or no limit (`None`, the default).
+    /// Most edges from the root to a leaf (≥ 1), or no limit (`None`, the default; `"none"`).
+    #[serde(deserialize_with = "limit::deserialize")]
     pub max_depth: Option<usize>,
     /// Fewest training rows in a leaf (≥ 1).
     pub min_samples_leaf: usize,
@@ -127,6 +129,45 @@ pub struct GbtParams {
     pub max_bins: usize,
     /// Must be `false`: early stopping is not offered (see the module documentation).
     pub early_stopping: bool,
+}
+
+/// A size limit read as a whole number, or as no limit from `"none"` (TOML has no null) or a
+/// JSON `null`, scikit-learn's `None`.
+mod limit {
+    use serde::Deserializer;
+    use serde::de::{Error, Unexpected, Visitor};
+    use std::fmt;
+
+    struct Limit;
+
+    impl<'de> Visitor<'de> for Limit {
+        type Value = Option<usize>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a whole number or \"none\"")
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
+            usize::try_from(v).map(Some).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<Self::Value, E> {
+            usize::try_from(v).map(Some).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Self::Value, E> {
+            if v == "none" { Ok(None) } else { Err(E::invalid_value(Unexpected::Str(v), &self)) }
+        }
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(Limit)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+        d.deserialize_any(Limit)
+    }
 }
 
 impl Default for GbtParams {
@@ -1009,6 +1050,17 @@ mod tests {
         assert_eq!((p.min_samples_leaf, p.l2_regularization, p.max_bins, p.early_stopping), (20, 0.0, 255, false));
         let q: GbtParams = serde_json::from_str(r#"{"max_iter": 7, "max_depth": 3, "max_leaf_nodes": null}"#).unwrap();
         assert_eq!((q.max_iter, q.max_depth, q.max_leaf_nodes, q.max_bins), (7, Some(3), None, 255));
+        // TOML has no null: "none" is scikit-learn's None; numbers stay limits; anything else is an error.
+        let t: GbtParams = toml::from_str("max_leaf_nodes = \"none\"\nmax_depth = 4").unwrap();
+        assert_eq!((t.max_leaf_nodes, t.max_depth), (None, Some(4)));
+        let t: GbtParams = toml::from_str("max_depth = \"none\"").unwrap();
+        assert_eq!((t.max_leaf_nodes, t.max_depth), (Some(31), None));
+        for bad in ["max_leaf_nodes = \"lots\"", "max_depth = -1", "max_depth = 2.5"] {
+            let e = toml::from_str::<GbtParams>(bad).unwrap_err().to_string();
+            assert!(e.contains("a whole number or \"none\""), "{bad}: {e}");
+        }
+        // Written back as JSON null, so artifact keys of existing configs do not change.
+        assert_eq!(serde_json::to_value(&t).unwrap()["max_depth"], serde_json::Value::Null);
         assert!(serde_json::from_str::<GbtParams>(r#"{"n_estimators": 7}"#).is_err());
         // As an audit config names it.
         let spec: crate::LearnerSpec = serde_json::from_str(r#"{"kind": "gbt", "max_iter": 5}"#).unwrap();
