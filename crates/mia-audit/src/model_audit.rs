@@ -15,7 +15,12 @@
 //! its logits on every table row are stored under a content key (see [`crate::store`]).
 //! Fits run in parallel on the rayon pool, each single-threaded, and results are placed by
 //! model index, so the report does not depend on the thread count or on which models a
-//! previous, interrupted run had already finished.
+//! previous, interrupted run had already finished. The target's own stage (its signals, the
+//! score-only attacks and their evaluation) runs beside the reference models' training.
+//!
+//! Across machines ([`plan_models`], [`train_shard`], [`merge_model_audit`]): model m belongs
+//! to shard `m % N`; shards fill one artifact folder, and the merge, which trains nothing,
+//! writes the report a single run writes.
 
 use crate::AuditError;
 use crate::assemble::{Assembly, AuditOutput, assemble_evaluated, evaluate_part, report_inputs, report_skips};
