@@ -146,13 +146,12 @@ pub(crate) fn assemble_evaluated(
     }
     let slice_attacks: Vec<String> = match &a.slice_attacks {
         Some(s) => s.iter().filter(|n| attacks.iter().any(|at| &&at.name == n)).cloned().collect(),
-        None => attacks.iter().filter(|at| at.fitting.is_none()).map(|at| at.name.clone()).collect(),
+        None => attacks.iter().filter(|at| sliced(at, None)).map(|at| at.name.clone()).collect(),
     };
     // Slices in the order of `slice_attacks` (the config's order when it lists them), each
     // attack's classes in order, as one call over all attacks would give.
     let position = |name: &str| slice_attacks.iter().position(|n| n == name).unwrap_or(usize::MAX);
     all_slices.sort_by_key(|sl| (position(&sl.attack), sl.class));
-    let slices = if labels.is_some() { all_slices } else { Vec::new() };
     let overfit = signals.map(|s| overfitting(&s.loss, s.correct.as_deref(), &member, a.eval.confidence));
     let max = MaxSummary::from_attacks(&reports);
     let saturated = signals.map_or(0, |s| s.saturated);
@@ -188,7 +187,7 @@ pub(crate) fn assemble_evaluated(
         max,
         overfitting: overfit,
         synth: None,
-        slices,
+        slices: all_slices,
         gate: GateResult { verdict: "none".into(), rules: Vec::new() },
         caveats,
         notes: a.notes,

@@ -415,11 +415,17 @@ fn run(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>, phase: Phase) 
             (rows, seed, key)
         })
         .collect();
-    let stored: Vec<Option<Array2<f64>>> = tasks.iter().map(|(_, _, key)| store.load(key, shape)).collect();
-    let selected: Vec<usize> = match phase {
-        Phase::Tasks { shard: Some(sh), .. } => (0..n_models).filter(|m| m % sh.count == sh.index).collect(),
-        _ => (0..n_models).collect(),
+    let in_selection = |m: usize| match phase {
+        Phase::Tasks { shard: Some(sh), .. } => m % sh.count == sh.index,
+        _ => true,
     };
+    let selected: Vec<usize> = (0..n_models).filter(|&m| in_selection(m)).collect();
+    // Only the selected models are read: a shard has no use for the other shards' outputs.
+    let stored: Vec<Option<Array2<f64>>> = tasks
+        .iter()
+        .enumerate()
+        .map(|(m, (_, _, key))| if in_selection(m) { store.load(key, shape) } else { None })
+        .collect();
     if let Phase::Report { require_stored: true } = phase {
         let missing: Vec<String> = (0..n_models).filter(|&m| stored[m].is_none()).map(|m| m.to_string()).collect();
         if !missing.is_empty() {

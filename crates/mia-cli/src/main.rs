@@ -143,6 +143,13 @@ struct ExecArgs {
     quiet: bool,
 }
 
+impl ExecArgs {
+    /// How tables are read under these options.
+    fn table_options(&self) -> mia_data::tabular::TableOptions {
+        mia_data::tabular::TableOptions { skip_invalid_rows: self.skip_invalid_rows, ..Default::default() }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum FprRuleArg {
     /// TPR at the largest threshold with FPR <= target.
@@ -525,10 +532,7 @@ fn audit(a: AuditArgs, merge: bool) -> Result<bool, Failure> {
         artifacts,
         extra_gate: a.run.fail_if.clone(),
         progress: &report_progress,
-        table: mia_data::tabular::TableOptions {
-            skip_invalid_rows: a.run.exec.skip_invalid_rows,
-            ..Default::default()
-        },
+        table: a.run.exec.table_options(),
     };
     let out = if merge {
         mia_audit::merge_model_audit(&cfg, &base, &opts)?
@@ -567,10 +571,7 @@ fn plan(a: AuditArgs) -> Result<bool, Failure> {
         artifacts,
         extra_gate: Vec::new(),
         progress: &|_| {},
-        table: mia_data::tabular::TableOptions {
-            skip_invalid_rows: a.run.exec.skip_invalid_rows,
-            ..Default::default()
-        },
+        table: a.run.exec.table_options(),
     };
     let tasks = mia_audit::plan_models(&cfg, &base, &opts)?;
     let stored = tasks.iter().filter(|t| t.stored).count();
@@ -602,7 +603,7 @@ fn run_shard(a: ShardArgs) -> Result<bool, Failure> {
         artifacts: a.artifacts.clone(),
         extra_gate: Vec::new(),
         progress: &report_progress,
-        table: mia_data::tabular::TableOptions { skip_invalid_rows: a.exec.skip_invalid_rows, ..Default::default() },
+        table: a.exec.table_options(),
     };
     let tasks = mia_audit::train_shard(&cfg, &base, &opts, shard)?;
     bars.finish();
@@ -629,10 +630,7 @@ fn synth(a: AuditArgs) -> Result<bool, Failure> {
     let opts = mia_audit::SynthOptions {
         extra_gate: a.run.fail_if.clone(),
         progress: &report_progress,
-        table: mia_data::tabular::TableOptions {
-            skip_invalid_rows: a.run.exec.skip_invalid_rows,
-            ..Default::default()
-        },
+        table: a.run.exec.table_options(),
         work_dir: a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("work")),
     };
     let out = mia_audit::run_synth_audit(&cfg, &base, &opts)?;

@@ -237,11 +237,10 @@ fn rank_and_resample(
 }
 
 /// The figures a class slice reports (AUC, advantage, TPR at each FPR target, with their
-/// bootstrap intervals, and the one-sided rank test), computed exactly as [`summarise`]
-/// computes them.
-fn summarise_slice(r: &RankedScores, draws: &BootstrapDraws, cfg: &EvalConfig) -> SliceEvaluation {
+/// bootstrap intervals, and the one-sided rank test) from the ROC metrics `m` of `r`; a full
+/// evaluation ([`summarise`]) reports the same figures and adds the rest.
+fn slice_figures(r: &RankedScores, m: &RocMetrics, draws: &BootstrapDraws, cfg: &EvalConfig) -> SliceEvaluation {
     let (np, nn) = (r.n_pos, r.n_neg);
-    let m = r.metrics(&cfg.fpr_targets, cfg.fpr_rule);
     let boot_note = (cfg.bootstrap_resamples == 0).then(|| "no interval: bootstrap disabled".to_string());
     SliceEvaluation {
         n_members: np,
@@ -252,7 +251,7 @@ fn summarise_slice(r: &RankedScores, draws: &BootstrapDraws, cfg: &EvalConfig) -
             ci: percentile_interval(&draws.advantage, cfg.confidence),
             note: boot_note,
         },
-        tpr_at_fpr: tpr_at_fpr_entries(r, &m, draws, cfg),
+        tpr_at_fpr: tpr_at_fpr_entries(r, m, draws, cfg),
         p_value: mann_whitney_p_greater(m.auc * np as f64 * nn as f64, np, nn, tie_term(r)),
         p_holm: f64::NAN,
         leaks: false,
@@ -289,10 +288,7 @@ fn summarise(
 ) -> AttackEvaluation {
     let (np, nn) = (r.n_pos, r.n_neg);
     let m = r.metrics(&cfg.fpr_targets, cfg.fpr_rule);
-    let ci = |d: &[f64]| percentile_interval(d, cfg.confidence);
-    let boot_note = (cfg.bootstrap_resamples == 0).then(|| "no interval: bootstrap disabled".to_string());
-    let adv_ci = ci(&draws.advantage);
-    let tpr_at_fpr = tpr_at_fpr_entries(r, &m, draws, cfg);
+    let core = slice_figures(r, &m, draws, cfg);
     let best_threshold = m.advantage_group.map(|g| {
         let tp: u64 = r.group_pos[..=g].iter().map(|&c| c as u64).sum();
         let fp: u64 = r.group_neg[..=g].iter().map(|&c| c as u64).sum();
@@ -304,22 +300,21 @@ fn summarise(
             ppv: ppv(tpr, fpr, &cfg.base_rates),
         }
     });
-    let u = m.auc * np as f64 * nn as f64;
     AttackEvaluation {
         n_members: np,
         n_non_members: nn,
         distinct_scores: r.n_groups(),
-        auc: Estimate { value: m.auc, ci: ci(&draws.auc), note: boot_note.clone() },
-        advantage: Estimate { value: m.advantage, ci: adv_ci, note: boot_note.clone() },
         balanced_accuracy: Estimate {
             value: 0.5 + m.advantage / 2.0,
-            ci: adv_ci.map(|[a, b]| [0.5 + a / 2.0, 0.5 + b / 2.0]),
-            note: boot_note,
+            ci: core.advantage.ci.map(|[a, b]| [0.5 + a / 2.0, 0.5 + b / 2.0]),
+            note: core.advantage.note.clone(),
         },
+        auc: core.auc,
+        advantage: core.advantage,
         best_threshold,
-        tpr_at_fpr,
+        tpr_at_fpr: core.tpr_at_fpr,
         eps_lower_bound: eps_lower_bound(scores, member, cfg.delta, cfg.confidence, cfg.seed),
-        p_value: mann_whitney_p_greater(u, np, nn, tie_term(r)),
+        p_value: core.p_value,
         roc: thin_roc(r, cfg.roc_plot_points),
         histogram: histogram(scores, member, cfg.histogram_bins),
     }
@@ -432,7 +427,11 @@ pub fn class_slices(
             let sub: Vec<Vec<f64>> = scores.iter().map(|s| rows.iter().map(|&i| s[i]).collect()).collect();
             let refs: Vec<&[f64]> = sub.iter().map(|v| v.as_slice()).collect();
             let (ranked, draws) = rank_and_resample(&refs, &m, cfg)?;
-            Ok(ranked.iter().zip(&draws).map(|(r, d)| summarise_slice(r, d, cfg)).collect())
+            Ok(ranked
+                .iter()
+                .zip(&draws)
+                .map(|(r, d)| slice_figures(r, &r.metrics(&cfg.fpr_targets, cfg.fpr_rule), d, cfg))
+                .collect())
         })
         .collect();
     let mut out = Vec::new();
