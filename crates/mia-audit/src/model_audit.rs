@@ -397,11 +397,6 @@ fn run(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>, phase: Phase) 
         Some(t) => Some(load_target(&base_dir.join(&t.onnx), x.ncols())?),
         None => None,
     };
-    // A given target is only run, once: its outputs on every row.
-    let target_raw: Option<ModelOutputs> = match &target_model {
-        Some(t) => Some(t.model.outputs(x.view()).map_err(|e| AuditError::Input(format!("model 0 (target): {e}")))?),
-        None => None,
-    };
     let store = ArtifactStore::open(&opts.artifacts)
         .map_err(|e| AuditError::Write { path: opts.artifacts.display().to_string(), source: e })?;
     let base = base_key(cfg, &table, &encoding, target_model.as_ref().map(|t| t.file.sha256.as_str()))?;
@@ -439,6 +434,18 @@ fn run(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>, phase: Phase) 
             )));
         }
     }
+    // A given target is only run, once: its outputs on every row. A shard without model 0 (or
+    // with it already stored) and a plan listing do not need them.
+    let target_needed = match phase {
+        Phase::Report { .. } => true,
+        Phase::Tasks { train, .. } => train && in_selection(0) && stored[0].is_none(),
+    };
+    let target_raw: Option<ModelOutputs> = match &target_model {
+        Some(t) if target_needed => {
+            Some(t.model.outputs(x.view()).map_err(|e| AuditError::Input(format!("model 0 (target): {e}")))?)
+        }
+        _ => None,
+    };
     let will_train = matches!(phase, Phase::Report { .. } | Phase::Tasks { train: true, .. });
     let to_train = if will_train { selected.iter().filter(|&&m| stored[m].is_none()).count() } else { 0 };
     (opts.progress)(Progress::Planned { total: selected.len(), to_train });
