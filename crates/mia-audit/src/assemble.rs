@@ -4,7 +4,6 @@
 //! `audit`), so all reports have one shape.
 
 use crate::AuditError;
-use crate::store::write_atomic;
 use mia_core::attacks::AttackScores;
 use mia_core::evaluate::{AttackEvaluation, EvalConfig, Slice, class_slices, evaluate_attacks, overfitting};
 use mia_core::signals::Signals;
@@ -144,6 +143,23 @@ pub(crate) fn assemble_evaluated(
         attacks.extend(part.attacks);
         all_slices.extend(part.slices);
     }
+    if let Some(listed) = a.slice_attacks.as_deref().filter(|l| !l.is_empty()) {
+        // A listed attack that did not run (or no labels to slice by) must not quietly
+        // turn slicing off.
+        let key = if a.command == "score" { "--slices" } else { "report.slices" };
+        if labels.is_none() {
+            return Err(AuditError::Input(format!(
+                "{key}: slicing by class needs class labels, and this input has none; leave {key} out"
+            )));
+        }
+        if let Some(n) = listed.iter().find(|n| !attacks.iter().any(|at| &at.name == *n)) {
+            let ran: Vec<&str> = attacks.iter().map(|at| at.name.as_str()).collect();
+            return Err(AuditError::Input(format!(
+                "{key}: attack \"{n}\" did not run, so it cannot be sliced; attacks that ran: {}",
+                ran.join(", ")
+            )));
+        }
+    }
     let slice_attacks: Vec<String> = match &a.slice_attacks {
         Some(s) => s.iter().filter(|n| attacks.iter().any(|at| &&at.name == n)).cloned().collect(),
         None => attacks.iter().filter(|at| sliced(at, None)).map(|at| at.name.clone()).collect(),
@@ -248,6 +264,17 @@ fn caveats(
             eval.min_negatives_per_fpr
         ));
     }
+    if let Some(e) = attacks.first().map(|a| &a.evaluation)
+        && e.n_members.min(e.n_non_members) < eval.min_class_size
+    {
+        c.push(format!(
+            "Only {} members and {} non-members were audited, fewer than {} in a class: a bootstrap cannot represent \
+             the uncertainty of a class this small, so AUC, advantage and TPR@FPR carry distribution-free intervals \
+             (Hoeffding for the AUC, Dvoretzky-Kiefer-Wolfowitz bands for the curve), which hold at any sample size \
+             but are wide. These figures are marked \"supported\": false; gate rules over them stop with exit code 2.",
+            e.n_members, e.n_non_members, eval.min_class_size
+        ));
+    }
     if saturated > 0 {
         c.push(format!(
             "{saturated} records have a true-class probability (or its complement) at the limit of the number format, \
@@ -266,27 +293,51 @@ fn caveats(
     c
 }
 
-/// Writes `report.json`, `records.csv` and `report.html` into `dir` (created if needed).
-/// Each file is written to a temporary name and renamed, so a reader never sees half a file.
+/// Writes `report.json`, `records.csv`, `records.parquet` (cargo feature `parquet`),
+/// `report.html` and the command's extra files into `dir` (created if needed) as one set
+/// ([`crate::outdir::install_files`]): the previous run's report files are replaced whole,
+/// and a failure leaves none of this set and no temporary file.
 pub fn write_outputs(out: &AuditOutput, dir: &Path) -> Result<(), AuditError> {
-    let werr = |p: &Path, e: std::io::Error| AuditError::Write { path: p.display().to_string(), source: e };
-    std::fs::create_dir_all(dir).map_err(|e| werr(dir, e))?;
-    let write = |name: &str, bytes: &[u8]| -> Result<(), AuditError> {
-        let path = dir.join(name);
-        write_atomic(&path, bytes).map_err(|e| werr(&path, e))
-    };
-    let mut json = serde_json::to_vec_pretty(&out.report).map_err(|e| werr(dir, e.into()))?;
+    let werr = |e: std::io::Error| AuditError::Write { path: dir.display().to_string(), source: e };
+    let mut json = serde_json::to_vec_pretty(&out.report).map_err(|e| werr(e.into()))?;
     json.push(b'\n');
-    write("report.json", &json)?;
     let mut csv = Vec::new();
-    mia_report::records::write_records_csv(&mut csv, &out.records()).map_err(|e| werr(dir, e))?;
-    write("records.csv", &csv)?;
+    mia_report::records::write_records_csv(&mut csv, &out.records()).map_err(werr)?;
     let html = mia_report::html::render_html(&out.report, &out.records(), out.top_records);
-    write("report.html", html.as_bytes())?;
-    for (name, bytes) in &out.extra_files {
-        write(name, bytes)?;
-    }
-    Ok(())
+    let mut files = vec![("report.json".to_string(), json), ("records.csv".to_string(), csv)];
+    #[cfg(feature = "parquet")]
+    files.push(("records.parquet".to_string(), records_parquet(out).map_err(|e| werr(std::io::Error::other(e)))?));
+    files.push(("report.html".to_string(), html.into_bytes()));
+    files.extend(out.extra_files.iter().cloned());
+    crate::outdir::install_files(dir, &files)
+}
+
+/// `records.parquet`: the columns of `records.csv` ([`mia_report::records::record_columns`])
+/// for tools: ids as exact UTF-8 strings, membership as booleans, labels and ranks as int64,
+/// scores as float64 (the same bits as the report's).
+#[cfg(feature = "parquet")]
+fn records_parquet(out: &AuditOutput) -> Result<Vec<u8>, String> {
+    use mia_data::pqwrite::{ColumnData, write_parquet};
+    use mia_report::records::{RecordValues, record_columns};
+    let records = out.records();
+    let cols = record_columns(&records);
+    let int = |v: &[usize]| ColumnData::Int64(v.iter().map(|&x| x as i64).collect::<Vec<i64>>().into());
+    let data: Vec<(&str, ColumnData)> = cols
+        .iter()
+        .map(|c| {
+            let d = match &c.values {
+                RecordValues::Id(v) => ColumnData::Text(v),
+                RecordValues::Member(v) => ColumnData::Bool(v),
+                RecordValues::Label(v) => int(v),
+                RecordValues::Score(v) => ColumnData::Float64((*v).into()),
+                RecordValues::Rank(v) => int(v),
+            };
+            (c.name.as_str(), d)
+        })
+        .collect();
+    let mut bytes = Vec::new();
+    write_parquet(&data, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// The report's record of the files read.

@@ -50,6 +50,10 @@ use mia_models::trainer::TrainerSpec;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// Most reference models a plan may have: each is a full training run, and the outputs of
+/// all K + 1 models on every table row are held in memory together.
+pub const MAX_REFERENCE_MODELS: usize = 1024;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditConfig {
@@ -172,6 +176,8 @@ pub struct EvalSection {
     pub base_rates: Vec<f64>,
     pub fpr: Vec<f64>,
     pub fpr_rule: FprRuleName,
+    /// Members and non-members each needed for bootstrap intervals and supported figures.
+    pub min_class_size: u64,
 }
 
 impl Default for EvalSection {
@@ -184,6 +190,7 @@ impl Default for EvalSection {
             base_rates: e.base_rates,
             fpr: e.fpr_targets,
             fpr_rule: FprRuleName::AtMost,
+            min_class_size: e.min_class_size,
         }
     }
 }
@@ -201,6 +208,7 @@ impl EvalSection {
             delta: self.delta,
             base_rates: self.base_rates.clone(),
             seed,
+            min_class_size: self.min_class_size,
             ..EvalConfig::default()
         }
     }
@@ -289,15 +297,53 @@ impl AuditConfig {
                 p.reference_models
             ));
         }
-        if p.max_rows == Some(0) {
-            return bad("plan.max_rows must be at least 1".into());
+        if p.reference_models > MAX_REFERENCE_MODELS {
+            return bad(format!(
+                "plan.reference_models = {}: expected an even number from 0 to {MAX_REFERENCE_MODELS} (each is a \
+                 full training run, and every model's outputs are held in memory)",
+                p.reference_models
+            ));
+        }
+        if let Some(m) = p.max_rows {
+            let min = crate::model_audit::min_plan_rows(p, self.target_mode());
+            if m < min {
+                return bad(format!(
+                    "plan.max_rows = {m}: expected at least {min} rows for this plan (a population share, target \
+                     members and non-members, and training rows for each of the {} reference models)",
+                    p.reference_models
+                ));
+            }
+        }
+        let known: Vec<&str> = mia_core::attacks::SCORE_ONLY_ATTACKS
+            .iter()
+            .chain(mia_core::reference::REFERENCE_ATTACKS)
+            .copied()
+            .collect();
+        if let Some(list) = &self.report.slices {
+            crate::score::check_slices(list, &known, "report.slices", "[]")
+                .map_err(|e| AuditError::Input(format!("{name}: {e}")))?;
+        }
+        if let Some(b) = self.attacks.reference().invalid_setting() {
+            return bad(format!("attacks.{b}"));
+        }
+        if self.attacks.rmia != mia_core::reference::RmiaConfig::default() {
+            let why = if p.reference_models == 0 {
+                Some("plan.reference_models = 0")
+            } else if p.population_fraction == 0.0 {
+                Some("plan.population_fraction = 0 leaves no population records")
+            } else if self.attacks.run.as_ref().is_some_and(|r| !r.iter().any(|n| n.starts_with("rmia_"))) {
+                Some("attacks.run leaves rmia_online and rmia_offline out")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return bad(format!(
+                    "[attacks.rmia] sets RMIA options, but no RMIA attack can run ({why}); remove the section or \
+                     run RMIA"
+                ));
+            }
         }
         if let Some(run) = &self.attacks.run {
-            let known: Vec<&str> = mia_core::attacks::SCORE_ONLY_ATTACKS
-                .iter()
-                .chain(mia_core::reference::REFERENCE_ATTACKS)
-                .copied()
-                .collect();
             if let Some(n) = run.iter().find(|n| !known.contains(&n.as_str())) {
                 return bad(format!("attacks.run: unknown attack \"{n}\"; known attacks: {}", known.join(", ")));
             }

@@ -18,6 +18,11 @@
 //! previous, interrupted run had already finished. The target's own stage (its signals, the
 //! score-only attacks and their evaluation) runs beside the reference models' training.
 //!
+//! SIGINT / SIGTERM ([`mia_data::interrupt`]) stop a run between models: running training
+//! commands are stopped, no further model starts, nothing partial is stored, and the run
+//! ends with [`AuditError::Interrupted`]; a rerun resumes from the stored models. A training
+//! command's files live in a private temporary folder, not beside the report.
+//!
 //! Across machines ([`plan_models`], [`train_shard`], [`merge_model_audit`]): model m belongs
 //! to shard `m % N`; shards fill one artifact folder, and the merge, which trains nothing,
 //! writes the report a single run writes.
@@ -54,6 +59,8 @@ pub enum Progress {
     ModelDone { index: usize, trained: bool },
     /// A named stage started (`attacks`, `evaluation`).
     Stage(&'static str),
+    /// Users' programs work in this folder, which is kept after the run (`keep_work`).
+    WorkKept(PathBuf),
 }
 
 /// How a run is carried out (none of it changes the report).
@@ -64,6 +71,9 @@ pub struct RunOptions<'a> {
     pub extra_gate: Vec<String>,
     pub progress: &'a (dyn Fn(Progress) + Sync),
     pub table: TableOptions,
+    /// Keep a training command's work files (its training rows, outputs and logs) instead
+    /// of deleting them when it ends; for debugging the command.
+    pub keep_work: bool,
 }
 
 /// One shard of a plan's models: model m belongs to shard `m % count` (round-robin, so every
@@ -160,11 +170,64 @@ impl Plan {
     }
 }
 
+/// Most memory the models' outputs may take together: (K + 1) models × table rows × classes
+/// × 8 bytes, all held at once for the attacks.
+pub const MAX_OUTPUT_BYTES: u64 = 64 << 30;
+
+/// Audit records beyond log2 K that a plan with K reference models needs: a model trains on
+/// each record with probability 1/2, so some model draws none of N records with probability
+/// at most K · 2^−N, here at most 2^−10.
+const SPARE_AUDIT_RECORDS: usize = 10;
+
+/// The fewest rows a plan under `p` can use: a held-out population of at least one row (when
+/// `population_fraction` > 0), a target with members and non-members among the audit
+/// records, and with K reference models at least ⌈log2 K⌉ + 10 audit records, so that every
+/// reference model draws training rows (see [`SPARE_AUDIT_RECORDS`]).
+pub fn min_plan_rows(p: &crate::config::PlanConfig, mode: TargetMode) -> usize {
+    let k = p.reference_models;
+    let need_audit =
+        if k == 0 { 2 } else { (usize::BITS - k.saturating_sub(1).leading_zeros()) as usize + SPARE_AUDIT_RECORDS };
+    let fits = |m: usize| {
+        let n_pop = ((m as f64 * p.population_fraction).round() as usize).min(m);
+        let n = m - n_pop;
+        let n_target = (n as f64 * p.target_fraction).round() as usize;
+        let target_ok = mode == TargetMode::MemberColumn || (n_target >= 1 && n_target < n);
+        n >= need_audit && target_ok && (p.population_fraction == 0.0 || n_pop >= 1)
+    };
+    // Fractions are validated to lie in (0, 1) and [0, 1), so some count fits.
+    (2..=usize::MAX / 2).find(|&m| fits(m)).unwrap_or(usize::MAX)
+}
+
+/// "plan.max_rows = M" when the plan uses a subsample, else the data file and its size: what
+/// to raise when a plan has too few rows.
+fn rows_source(cfg: &AuditConfig, n_rows: usize) -> String {
+    match cfg.plan.max_rows.filter(|&m| m < n_rows) {
+        Some(m) => format!("plan.max_rows = {m}"),
+        None => format!("{} ({n_rows} rows)", cfg.data.path.display()),
+    }
+}
+
 /// Draws the plan for `table` under `cfg`.
 pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
     let n_rows = table.len();
     let seed = cfg.seed;
     let p = &cfg.plan;
+    // The outputs of every model on every table row are held together: check before any work.
+    let classes = table.classes.len().max(2);
+    let bytes = (p.reference_models as u64 + 1)
+        .checked_mul(n_rows as u64)
+        .and_then(|b| b.checked_mul(classes as u64 * 8))
+        .unwrap_or(u64::MAX);
+    if bytes > MAX_OUTPUT_BYTES {
+        return Err(AuditError::Input(format!(
+            "plan.reference_models = {}: the outputs of {} models on the table's {n_rows} rows × {classes} classes \
+             need {:.1} GiB of memory, more than the {} GiB allowed; use fewer reference models",
+            p.reference_models,
+            p.reference_models + 1,
+            bytes as f64 / (1u64 << 30) as f64,
+            MAX_OUTPUT_BYTES >> 30
+        )));
+    }
     let used: Vec<usize> = match p.max_rows {
         Some(m) if m < n_rows => rows_where(random_subset(n_rows, m, seed, streams::POPULATION ^ 1)),
         _ => (0..n_rows).collect(),
@@ -207,10 +270,15 @@ pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
         }
     };
     let n_mem = target_member.iter().filter(|&&m| m).count();
+    // More rows than now, whatever the draw: the minimum holds with high probability only.
+    let min_rows = || min_plan_rows(p, cfg.target_mode()).max(used.len() + 1);
     if n_mem == 0 || n_mem == audit.len() {
         return Err(AuditError::Input(format!(
-            "the plan needs target members and non-members among the audit records, got {n_mem} members of {}",
-            audit.len()
+            "{}: too few rows for this plan: the target needs members and non-members among the audit records, got \
+             {n_mem} members of {} (the plan needs at least {} rows)",
+            rows_source(cfg, n_rows),
+            audit.len(),
+            min_rows()
         )));
     }
     let target_trained = target_member.clone();
@@ -224,6 +292,17 @@ pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
     } else {
         keep_mask(p.reference_models, audit.len(), seed).map_err(AuditError::Input)?
     };
+    if let Some(k) = keep.rows().into_iter().position(|r| !r.iter().any(|&f| f)) {
+        return Err(AuditError::Input(format!(
+            "{}: too few rows for this plan: reference model {} of {} draws none of the {} audit records for \
+             training (each record trains half of the models, drawn at random); the plan needs at least {} rows",
+            rows_source(cfg, n_rows),
+            k + 1,
+            keep.nrows(),
+            audit.len(),
+            min_rows()
+        )));
+    }
     Ok(Plan { audit, population, target_member, target_trained, keep })
 }
 
@@ -307,7 +386,7 @@ fn as_logits(outputs: ModelOutputs, shape: (usize, usize)) -> Result<Array2<f64>
 /// interval at `confidence`.
 fn accuracy(logits: ArrayView2<'_, f64>, labels: &[usize], rows: &[usize], confidence: f64) -> Estimate {
     if rows.is_empty() {
-        return Estimate { value: f64::NAN, ci: None, note: Some("no rows".into()) };
+        return Estimate::new(f64::NAN, None, Some("no rows".into()));
     }
     let correct = rows
         .iter()
@@ -318,11 +397,11 @@ fn accuracy(logits: ArrayView2<'_, f64>, labels: &[usize], rows: &[usize], confi
             row.iter().enumerate().all(|(j, &v)| j == y || v < row[y])
         })
         .count();
-    Estimate {
-        value: correct as f64 / rows.len() as f64,
-        ci: Some(clopper_pearson(correct as u64, rows.len() as u64, confidence)),
-        note: None,
-    }
+    Estimate::new(
+        correct as f64 / rows.len() as f64,
+        Some(clopper_pearson(correct as u64, rows.len() as u64, confidence)),
+        None,
+    )
 }
 
 /// Runs the whole model audit: trains what the artifact store lacks, then attacks and reports.
@@ -359,7 +438,10 @@ pub fn train_shard(
     opts: &RunOptions<'_>,
     shard: Shard,
 ) -> Result<Vec<ModelTask>, AuditError> {
-    if shard.count == 0 || shard.index >= shard.count {
+    if shard.count == 0 {
+        return Err(AuditError::Input("shard count 0: expected at least 1 shard".into()));
+    }
+    if shard.index >= shard.count {
         return Err(AuditError::Input(format!(
             "shard {}/{}: the index must be below the shard count (0 to {})",
             shard.index,
@@ -374,11 +456,16 @@ pub fn train_shard(
 }
 
 fn run(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>, phase: Phase) -> Result<Ran, AuditError> {
+    crate::unless_interrupted(run_phase(cfg, base_dir, opts, phase))
+}
+
+fn run_phase(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>, phase: Phase) -> Result<Ran, AuditError> {
     let mut rules_text = cfg.report.fail_if.clone();
     rules_text.extend(opts.extra_gate.iter().cloned());
     let rules = crate::score::parse_gate(&rules_text)?;
     let table = load_table(&cfg.data, base_dir, &opts.table)?;
     let plan = make_plan(cfg, &table)?;
+    crate::score::check_folds(cfg.attacks.folds, plan.audit.len(), "attacks.folds")?;
     let n_classes = table.classes.len();
     // One encoding, fitted once on the rows the audit uses, shared by every model.
     let fit_rows: Vec<usize> = plan.audit.iter().chain(&plan.population).copied().collect();
@@ -387,7 +474,7 @@ fn run(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>, phase: Phase) 
     let learner: Option<Box<dyn Learner>> = match (&cfg.learner, &cfg.trainer) {
         (Some(l), _) => Some(l.learner().map_err(|e| AuditError::Input(format!("learner: {e}")))?),
         (None, Some(t)) => Some(Box::new(
-            CommandTrainer::new(t.clone(), opts.artifacts.join("trainer"), encoding.feature_names())
+            CommandTrainer::new(t.clone(), crate::work_dir(opts.keep_work, opts.progress)?, encoding.feature_names())
                 .map_err(|e| AuditError::Input(format!("trainer: {e}")))?
                 .with_cwd(base_dir),
         )),
@@ -458,6 +545,8 @@ fn run(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>, phase: Phase) 
         if let Some(a) = s {
             return Ok(a);
         }
+        // An interrupted run starts no more models; those that finished are stored.
+        crate::check_interrupt()?;
         let (rows, seed, key) = &tasks[m];
         let role = if m == 0 { "target" } else { "reference" };
         let outputs = match (&target_model, &learner) {
@@ -526,6 +615,7 @@ fn run(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>, phase: Phase) 
         },
         || -> Result<_, AuditError> {
             let target = train_one(0, target_stored)?;
+            crate::check_interrupt()?;
             // A given target's own outputs, so saturated probabilities are reported as such.
             let target_outputs = match &target_raw {
                 Some(ModelOutputs::Probabilities(p)) => ModelOutputs::Probabilities(pick(p, &plan.audit)),
@@ -547,6 +637,7 @@ fn run(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>, phase: Phase) 
         outputs.push(r?);
     }
 
+    crate::check_interrupt()?;
     (opts.progress)(Progress::Stage("attacks"));
     let phi_of = |a: &Array2<f64>, rows: &[usize], labels: &[usize]| -> Vec<f64> {
         compute_signals(&ModelOutputs::Logits(pick(a, rows)), Some(labels)).phi
@@ -698,4 +789,30 @@ fn run(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>, phase: Phase) 
     enc.push(b'\n');
     out.extra_files.push(("encoding.json".into(), enc));
     Ok(Ran::Report(Box::new(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PlanConfig;
+
+    #[test]
+    fn the_minimum_rows_give_a_population_a_split_target_and_log2_k_plus_10_audit_records() {
+        let p =
+            |k: usize, pf: f64| PlanConfig { reference_models: k, population_fraction: pf, ..PlanConfig::default() };
+        // K = 16: ⌈log2 16⌉ + 10 = 14 audit records; with 20 % held out, 17 rows (round(3.4) = 3).
+        assert_eq!(min_plan_rows(&p(16, 0.2), TargetMode::Train), 17);
+        // K = 0: a target member and non-member and a population row.
+        assert_eq!(min_plan_rows(&p(0, 0.2), TargetMode::Train), 3);
+        assert_eq!(min_plan_rows(&p(0, 0.0), TargetMode::Train), 2);
+        // K = 1024: 20 audit records.
+        assert_eq!(min_plan_rows(&p(1024, 0.0), TargetMode::Train), 20);
+        // At the minimum, a drawn keep mask gives every model rows (with probability ≥ 1 − 2^−10).
+        let k = 16;
+        let n = 14;
+        for seed in 0..20 {
+            let keep = keep_mask(k, n, seed).unwrap();
+            assert!(keep.rows().into_iter().all(|r| r.iter().any(|&f| f)), "seed {seed}");
+        }
+    }
 }

@@ -39,6 +39,17 @@ pub struct ScoreAuditOptions {
     pub reference: Option<ReferenceSources>,
     /// Settings of the reference attacks (used with `reference`).
     pub reference_config: ReferenceConfig,
+    /// Settings the user gave explicitly, each with the attacks it applies to: naming one
+    /// whose attacks do not run is an error, as the report would record it without effect.
+    pub given_settings: Vec<GivenSetting>,
+}
+
+/// A setting given explicitly (`--rmia-gamma 3`) and the attacks it applies to.
+#[derive(Debug, Clone)]
+pub struct GivenSetting {
+    /// As the user wrote it, for messages.
+    pub setting: String,
+    pub attacks: &'static [&'static str],
 }
 
 impl Default for ScoreAuditOptions {
@@ -53,6 +64,7 @@ impl Default for ScoreAuditOptions {
             prob_tolerance: 1e-3,
             reference: None,
             reference_config: ReferenceConfig::default(),
+            given_settings: Vec::new(),
         }
     }
 }
@@ -62,12 +74,22 @@ pub fn parse_gate(rules: &[String]) -> Result<Vec<GateExpr>, AuditError> {
     rules.iter().map(|r| gate::parse(r).map_err(AuditError::from)).collect()
 }
 
-/// Checks option values a user can get wrong.
+/// Most bootstrap resamples: past this the intervals' Monte Carlo error is far below what a
+/// report shows, and run time and memory only grow.
+pub const MAX_BOOTSTRAP: usize = 100_000;
+
 /// Checks the evaluation settings a user can get wrong; `name` turns a setting's name
-/// (`confidence`, `delta`, `fpr`, `base_rate`, `folds`) into the way the user wrote it
-/// (`--confidence`, `eval.confidence`, ...).
+/// (`confidence`, `delta`, `fpr`, `base_rate`, `folds`, `bootstrap`) into the way the user
+/// wrote it (`--confidence`, `eval.confidence`, ...).
 pub(crate) fn check_eval(e: &EvalConfig, folds: usize, name: impl Fn(&str) -> String) -> Result<(), AuditError> {
     let bad = |m: String| Err(AuditError::Input(m));
+    if e.bootstrap_resamples > MAX_BOOTSTRAP {
+        return bad(format!(
+            "{} = {}: expected 0 (no intervals) to {MAX_BOOTSTRAP} resamples",
+            name("bootstrap"),
+            e.bootstrap_resamples
+        ));
+    }
     if !(e.confidence > 0.0 && e.confidence < 1.0) {
         return bad(format!("{} must be between 0 and 1, got {}", name("confidence"), e.confidence));
     }
@@ -86,11 +108,41 @@ pub(crate) fn check_eval(e: &EvalConfig, folds: usize, name: impl Fn(&str) -> St
     Ok(())
 }
 
+/// Cross-fitting splits the audited records into `folds` parts, and a part needs a record:
+/// more folds than `records` is an error naming `key` (`--folds`, `attacks.folds`).
+pub(crate) fn check_folds(folds: usize, records: usize, key: &str) -> Result<(), AuditError> {
+    if folds > records {
+        return Err(AuditError::Input(format!(
+            "{key} = {folds}: expected 2 to {records} (each fold of the cross-fitted attacks needs at least one of \
+             the {records} audited records)"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a list of attacks to slice by class: every name a known attack. `key` names the
+/// list as the user wrote it; `none_is` says how to ask for no slices.
+pub(crate) fn check_slices(list: &[String], known: &[&str], key: &str, none_is: &str) -> Result<(), AuditError> {
+    match list.iter().find(|n| !known.contains(&n.as_str())) {
+        Some(n) => Err(AuditError::Input(format!(
+            "{key}: unknown attack \"{n}\"; expected attack names ({}), or {none_is} for no slices",
+            known.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn check_options(o: &ScoreAuditOptions) -> Result<(), AuditError> {
     let bad = |m: String| Err(AuditError::Input(m));
     check_eval(&o.eval, o.attack.folds, |n| format!("--{}", n.replace('_', "-")))?;
+    let known: Vec<&str> = SCORE_ONLY_ATTACKS.iter().chain(REFERENCE_ATTACKS).copied().collect();
+    if let Some(list) = &o.slice_attacks {
+        check_slices(list, &known, "--slices", "`none` alone")?;
+    }
+    if let Some(bad_setting) = o.reference_config.invalid_setting() {
+        return bad(bad_setting.to_string());
+    }
     if let Some(names) = &o.attacks {
-        let known: Vec<&str> = SCORE_ONLY_ATTACKS.iter().chain(REFERENCE_ATTACKS).copied().collect();
         if let Some(n) = names.iter().find(|n| !known.contains(&n.as_str())) {
             return bad(format!("unknown attack \"{n}\"; known attacks: {}", known.join(", ")));
         }
@@ -135,7 +187,7 @@ pub fn load_reference_config(path: &Path) -> Result<ReferenceConfig, AuditError>
 /// Parses a reference-attack config from TOML text; `name` labels errors (one line,
 /// with the line and column of the problem).
 pub fn parse_reference_config(text: &str, name: &str) -> Result<ReferenceConfig, AuditError> {
-    toml::from_str(text).map_err(|e| {
+    let cfg: ReferenceConfig = toml::from_str(text).map_err(|e| {
         let msg = e.message().replace('\n', " ");
         match e.span() {
             Some(s) => {
@@ -146,7 +198,11 @@ pub fn parse_reference_config(text: &str, name: &str) -> Result<ReferenceConfig,
             }
             None => AuditError::Input(format!("{name}: {msg}")),
         }
-    })
+    })?;
+    match cfg.invalid_setting() {
+        Some(bad) => Err(AuditError::Input(format!("{name}: {bad}"))),
+        None => Ok(cfg),
+    }
 }
 
 /// Runs every requested attack on the table — score-only, and with reference outputs
@@ -161,6 +217,7 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
             "need both members and non-members to audit, found {n_members} members and {n_non} non-members"
         )));
     }
+    check_folds(opts.attack.folds, table.member.len(), "--folds")?;
     let reference = match &opts.reference {
         Some(src) => {
             let ropts = ReferenceOptions {
@@ -174,6 +231,18 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
     let member = table.member;
     let labels = table.labels;
     let signals = compute_signals(&table.outputs, labels.as_deref());
+    if reference.is_some()
+        && let Some(i) = signals.phi.iter().position(|v| !v.is_finite() || v.abs() > mia_core::reference::PHI_BOUND)
+    {
+        // Named here, with the score file and the record, rather than inside the attacks.
+        return Err(AuditError::Input(format!(
+            "{}: record {}: the target's outputs give φ = {}, outside ±{:e}, the range the reference attacks accept",
+            table.inputs.first().map_or("the score input", |f| f.path.as_str()),
+            table.ids[i],
+            signals.phi[i],
+            mia_core::reference::PHI_BOUND
+        )));
+    }
     let requested = opts.attacks.as_deref();
     let score_only_names: Option<Vec<String>> =
         requested.map(|r| r.iter().filter(|n| SCORE_ONLY_ATTACKS.contains(&n.as_str())).cloned().collect());
@@ -211,6 +280,7 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
         }
         attacks.extend(ran);
     }
+    check_given_settings(&opts.given_settings, &attacks, ref_names.as_deref(), reference.is_some())?;
     let assembly = Assembly {
         command: "score",
         eval: opts.eval.clone(),
@@ -233,6 +303,34 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
         out.report.settings.reference = Some(opts.reference_config.clone());
     }
     Ok(out)
+}
+
+/// An explicitly given setting whose attacks all did not run is an error: the report would
+/// record it as if it had shaped a result.
+fn check_given_settings(
+    given: &[GivenSetting],
+    ran: &[AttackScores],
+    requested: Option<&[String]>,
+    have_reference: bool,
+) -> Result<(), AuditError> {
+    for g in given {
+        if ran.iter().any(|a| g.attacks.contains(&a.name.as_str())) {
+            continue;
+        }
+        let why = if !have_reference {
+            "they need reference models (--reference)"
+        } else if requested.is_some_and(|r| !r.iter().any(|n| g.attacks.contains(&n.as_str()))) {
+            "--attacks leaves them out"
+        } else {
+            "they need population records (--population-target and --population-reference, or an .npz holding them)"
+        };
+        return Err(AuditError::Input(format!(
+            "{} applies to {}, and none of them ran ({why}); leave the setting out or run the attack",
+            g.setting,
+            g.attacks.join(" and ")
+        )));
+    }
+    Ok(())
 }
 
 /// Reference attacks' scores and what the report should say about the ones not run.

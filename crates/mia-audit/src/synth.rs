@@ -35,13 +35,17 @@
 //! *holdout*, so no attack parameter is fitted on the records it is evaluated on. Members and
 //! holdout records are scored by every attack; the report is the one every command writes,
 //! plus a `synth` section with the distance summaries.
+//!
+//! A generator command works in a private temporary folder (its training rows, output and
+//! logs), removed when it ends; SIGINT / SIGTERM stop it and end the audit with
+//! [`AuditError::Interrupted`], writing nothing.
 
 use crate::assemble::{Assembly, AuditOutput, assemble, report_inputs, report_skips};
 use crate::config::{EvalSection, ReportSection, parse_toml, read_config};
 use crate::{AuditError, Progress};
 use mia_core::attacks::AttackScores;
 use mia_core::bootstrap::mix_seed;
-use mia_data::external::{RunSpec, check_command, run_command, substitute};
+use mia_data::external::{RunSpec, WorkDir, check_command, run_command, substitute};
 use mia_data::splits::{random_subset, rows_where};
 use mia_data::tabular::{ColumnSet, DataFormat, Table, TableOptions, TableSchema, load_table};
 use mia_report::report::{SynthInfo, SynthTable};
@@ -260,7 +264,10 @@ impl SynthConfig {
                 check_command(&c.command, &["train", "rows", "out"], &["train", "out"])
                     .map_err(|e| AuditError::Input(format!("{name}: generator.{e}")))?;
                 if !(c.timeout_s.is_finite() && c.timeout_s > 0.0) {
-                    return bad(format!("generator.timeout_s must be a positive number, got {}", c.timeout_s));
+                    return bad(format!(
+                        "generator.timeout_s = {}: expected a positive number of seconds",
+                        c.timeout_s
+                    ));
                 }
             }
             None => {}
@@ -276,6 +283,10 @@ impl SynthConfig {
             return bad("attacks.run: \"shadow\" trains shadow generators: name the [generator]".into());
         }
         self.shadow.validate().map_err(|e| AuditError::Input(format!("{name}: shadow: {e}")))?;
+        if let Some(list) = &self.report.slices {
+            crate::score::check_slices(list, SYNTH_ATTACKS, "report.slices", "[]")
+                .map_err(|e| AuditError::Input(format!("{name}: {e}")))?;
+        }
         if !(self.attacks.zero_guard.is_finite() && self.attacks.zero_guard > 0.0) {
             return bad(format!("attacks.zero_guard must be a positive number, got {}", self.attacks.zero_guard));
         }
@@ -294,8 +305,9 @@ pub struct SynthOptions<'a> {
     pub extra_gate: Vec<String>,
     pub progress: &'a (dyn Fn(Progress) + Sync),
     pub table: TableOptions,
-    /// Where a generator command's inputs, outputs and logs go.
-    pub work_dir: PathBuf,
+    /// Keep a generator command's work files (its training rows, output and logs) instead
+    /// of deleting them when it ends; for debugging the command.
+    pub keep_work: bool,
 }
 
 /// A table's schema for another file with the same columns: no id or member column.
@@ -308,6 +320,33 @@ fn schema_for(data: &TableSchema, path: &Path) -> TableSchema {
     s
 }
 
+/// Most synthetic rows a generator is asked for, per real record: a release many times the
+/// size of the real data is no realistic release, and the rows are held in memory.
+pub const MAX_SYNTHETIC_PER_REAL: usize = 10;
+
+/// Counts the config sets against what the data allow, before any generator runs: shadow
+/// targets among the `scored` real records, generated rows against the `real` records.
+fn check_counts(cfg: &SynthConfig, scored: usize, real: usize) -> Result<(), AuditError> {
+    let bad = |m: String| Err(AuditError::Input(m));
+    if cfg.attacks().iter().any(|a| a == "shadow") && cfg.shadow.n_targets > scored {
+        return bad(format!(
+            "shadow.n_targets = {}: expected 1 to {scored} (the scored real records the targets are chosen from)",
+            cfg.shadow.n_targets
+        ));
+    }
+    let most = real.saturating_mul(MAX_SYNTHETIC_PER_REAL);
+    for (key, rows) in
+        [("split.synthetic_rows", cfg.split.synthetic_rows), ("shadow.synthetic_size", cfg.shadow.synthetic_size)]
+    {
+        if let Some(r) = rows.filter(|&r| r > most) {
+            return bad(format!(
+                "{key} = {r}: expected 1 to {most} ({MAX_SYNTHETIC_PER_REAL} × the {real} real records)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The real records split for the audit, as indices into the combined real table.
 struct RealSplit {
     members: Vec<usize>,
@@ -317,6 +356,10 @@ struct RealSplit {
 
 /// Runs a synthetic-data audit.
 pub fn run_synth_audit(cfg: &SynthConfig, base_dir: &Path, opts: &SynthOptions<'_>) -> Result<AuditOutput, AuditError> {
+    crate::unless_interrupted(synth_audit(cfg, base_dir, opts))
+}
+
+fn synth_audit(cfg: &SynthConfig, base_dir: &Path, opts: &SynthOptions<'_>) -> Result<AuditOutput, AuditError> {
     let seed = cfg.seed;
     let mut rules_text = cfg.report.fail_if.clone();
     rules_text.extend(opts.extra_gate.iter().cloned());
@@ -361,6 +404,7 @@ pub fn run_synth_audit(cfg: &SynthConfig, base_dir: &Path, opts: &SynthOptions<'
     let member: Vec<bool> = scored_idx.iter().map(|&r| is_member[r]).collect();
     let label_col = schema.categorical.len() - 1;
     let labels: Vec<usize> = scored_idx.iter().map(|&r| all_real.categorical[[r, label_col]] as usize).collect();
+    check_counts(cfg, scored_t.len(), all_real.len())?;
 
     // The synthetic tables: released files, or the configured generator's output.
     let generator = build_generator(cfg, &schema, base_dir, opts)?;
@@ -613,8 +657,7 @@ fn build_generator(
         Some(GeneratorConfig::Command(c)) => Some(Box::new(CommandGenerator {
             argv: c.command.clone(),
             timeout: Duration::from_secs_f64(c.timeout_s),
-            work_dir: std::path::absolute(&opts.work_dir)
-                .map_err(|e| AuditError::Input(format!("{}: {e}", opts.work_dir.display())))?,
+            work: crate::work_dir(opts.keep_work, opts.progress)?,
             cwd: base_dir.to_path_buf(),
             data: cfg.data.clone(),
             schema: schema.clone(),
@@ -626,8 +669,8 @@ fn build_generator(
 struct CommandGenerator {
     argv: Vec<String>,
     timeout: Duration,
-    /// Absolute, so the program can run in `cwd`.
-    work_dir: PathBuf,
+    /// Each run's files go in a folder of it, removed when the run ends.
+    work: WorkDir,
     /// The config's folder: relative paths in the command resolve against it.
     cwd: PathBuf,
     data: TableSchema,
@@ -687,23 +730,22 @@ impl Generator for CommandGenerator {
         seed: u64,
     ) -> Result<MixedTable, GeneratorError> {
         let fail = |message: String| GeneratorError::Setting { name: "command", message };
-        let dir = self.work_dir.join(format!("generator-{seed:016x}"));
-        std::fs::create_dir_all(&dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+        let job = self.work.job(&format!("generator-{seed:016x}")).map_err(|e| fail(e.to_string()))?;
+        let dir = job.path();
         let train_path = dir.join("train.csv");
         let out_path = dir.join("synthetic.csv");
         let rows_path = PathBuf::from(n_rows.to_string());
         self.write_rows(train, &train_path).map_err(|e| fail(format!("{}: {e}", train_path.display())))?;
-        let _ = std::fs::remove_file(&out_path);
         let argv = substitute(&self.argv, &[("train", &train_path), ("out", &out_path), ("rows", &rows_path)]);
         let spec = RunSpec {
             argv: &argv,
             cwd: Some(&self.cwd),
-            log_stem: &dir.join("generator"),
+            job: &job,
             timeout: self.timeout,
             outputs: std::slice::from_ref(&out_path),
         };
         run_command(&spec).map_err(|e| fail(e.to_string()))?;
-        let mut t = self.readback(&out_path).map_err(fail)?;
+        let mut t = self.readback(&out_path).map_err(|m| fail(format!("{m}{}", job.file_note())))?;
         t.ids = (1..=t.len()).map(|i| format!("syn-{i}")).collect();
         Ok(t)
     }

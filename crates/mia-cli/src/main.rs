@@ -1,6 +1,6 @@
 //! The `mia` binary: argument parsing, a short summary on stdout, and exit codes
-//! (0 pass, 1 gate failed, 2 bad input or usage, 3 internal error). The work lives in
-//! the library crates.
+//! (0 pass, 1 gate failed, 2 bad input or usage, 3 internal error, 130 / 143 stopped by
+//! SIGINT / SIGTERM after stopping its users' programs). The work lives in the library crates.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mia_audit::{AuditError, ScoreAuditOptions};
@@ -82,8 +82,11 @@ fn parse_shard(spec: &str, env: impl Fn(&str) -> Option<String>) -> Result<mia_a
     } else {
         i.trim().parse().map_err(|_| bad())?
     };
-    if count == 0 || index >= count {
-        return Err(format!("--shard {spec}: shard {index} of {count}; the index must be 0 to {}", count.max(1) - 1));
+    if count == 0 {
+        return Err(format!("--shard {spec}: the shard count N must be at least 1"));
+    }
+    if index >= count {
+        return Err(format!("--shard {spec}: shard {index} of {count}; the index must be 0 to {}", count - 1));
     }
     Ok(mia_audit::Shard { index, count })
 }
@@ -135,12 +138,17 @@ struct ExecArgs {
     /// their merge must make the same choice.
     #[arg(long)]
     skip_invalid_rows: bool,
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads (default or 0: all cores; at most 4 × the cores, more are capped). Results do not
+    /// depend on it.
     #[arg(long)]
     threads: Option<usize>,
     /// Print nothing on success (no progress bars, no summary).
     #[arg(short, long)]
     quiet: bool,
+    /// Keep training and generator commands' work files (the rows they read, their outputs and
+    /// logs) in a private temporary folder, named on stderr, instead of deleting them; for debugging.
+    #[arg(long)]
+    keep_work: bool,
 }
 
 impl ExecArgs {
@@ -213,6 +221,11 @@ struct ScoreArgs {
     /// How a threshold's FPR is compared with a target.
     #[arg(long, value_enum, default_value = "at-most")]
     fpr_rule: FprRuleArg,
+    /// Members and non-members each needed for bootstrap intervals; below it AUC, advantage and
+    /// TPR@FPR get distribution-free intervals, are marked unsupported, and gate rules over them
+    /// stop with exit code 2.
+    #[arg(long, default_value_t = 30)]
+    min_class_size: u64,
     /// Folds for cross-fitted attacks (per-class thresholds, learned attack).
     #[arg(long, default_value_t = 5)]
     folds: usize,
@@ -231,7 +244,8 @@ struct ScoreArgs {
     /// Skip rows with invalid values (counted in the report) instead of stopping.
     #[arg(long)]
     skip_invalid_rows: bool,
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads (default or 0: all cores; at most 4 × the cores, more are capped). Results do not
+    /// depend on it.
     #[arg(long)]
     threads: Option<usize>,
     /// Records listed as most exposed in report.html.
@@ -289,12 +303,28 @@ struct ReferenceArgs {
     /// Offline LiRA test: one-sided (the paper) or two-sided (the authors' code).
     #[arg(long, value_enum, help_heading = "Reference models")]
     lira_offline: Option<LiraOfflineArg>,
-    /// RMIA likelihood-ratio threshold gamma (> 0; default 2).
-    #[arg(long, value_name = "GAMMA", help_heading = "Reference models")]
+    /// RMIA likelihood-ratio threshold gamma (> 0; default 2). An error when no RMIA attack runs.
+    #[arg(long, value_name = "GAMMA", help_heading = "Reference models", value_parser = rmia_gamma)]
     rmia_gamma: Option<f64>,
-    /// Offline RMIA coefficient a in [0, 1] (default 0.33).
-    #[arg(long, value_name = "A", help_heading = "Reference models")]
+    /// Offline RMIA coefficient a in [0, 1] (default 0.33). An error when rmia_offline does not run.
+    #[arg(long, value_name = "A", help_heading = "Reference models", value_parser = rmia_a)]
     rmia_a: Option<f64>,
+}
+
+/// Parses an RMIA setting's value and checks it as the RMIA settings are checked.
+fn rmia_setting(text: &str, set: impl Fn(&mut mia_core::reference::RmiaConfig, f64)) -> Result<f64, String> {
+    let v: f64 = text.trim().parse().map_err(|_| "expected a number".to_string())?;
+    let mut cfg = mia_core::reference::RmiaConfig::default();
+    set(&mut cfg, v);
+    cfg.invalid().map_or(Ok(v), |bad| Err(bad.to_string()))
+}
+
+fn rmia_gamma(text: &str) -> Result<f64, String> {
+    rmia_setting(text, |c, v| c.gamma = v)
+}
+
+fn rmia_a(text: &str) -> Result<f64, String> {
+    rmia_setting(text, |c, v| c.offline_a = v)
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -338,18 +368,35 @@ enum LiraOfflineArg {
 enum Failure {
     Usage(String),
     Internal(String),
+    /// SIGINT / SIGTERM: the one-line message, exit code 128 + the signal's number.
+    Interrupted(mia_data::interrupt::Interruption, String),
+}
+
+/// A failure of a run that stores models: an interruption says where they are.
+fn resumable(e: AuditError, artifacts: &std::path::Path) -> Failure {
+    match e {
+        AuditError::Interrupted { signal } => Failure::Interrupted(
+            signal,
+            format!("interrupted by {signal}; finished models are stored in {}, rerun to resume", artifacts.display()),
+        ),
+        e => e.into(),
+    }
 }
 
 impl From<AuditError> for Failure {
     fn from(e: AuditError) -> Self {
         match e {
             AuditError::Write { .. } => Failure::Internal(e.to_string()),
+            AuditError::Interrupted { signal } => {
+                Failure::Interrupted(signal, format!("interrupted by {signal}; no report was written"))
+            }
             _ => Failure::Usage(e.to_string()),
         }
     }
 }
 
 fn score(a: ScoreArgs) -> Result<bool, Failure> {
+    mia_audit::outdir::prepare_output_dir(&a.out, mia_audit::outdir::REPORT_FILES)?;
     let source = match (&a.file, &a.logits, &a.probs) {
         (Some(path), None, None) => ScoreSource::Table {
             path: path.clone(),
@@ -452,11 +499,18 @@ fn score(a: ScoreArgs) -> Result<bool, Failure> {
             LiraOfflineArg::TwoSided => OfflineTest::TwoSided,
         };
     }
+    let mut given_settings = Vec::new();
     if let Some(g) = r.rmia_gamma {
         reference_config.rmia.gamma = g;
+        given_settings.push(mia_audit::score::GivenSetting {
+            setting: format!("--rmia-gamma {g}"),
+            attacks: &["rmia_online", "rmia_offline"],
+        });
     }
     if let Some(x) = r.rmia_a {
         reference_config.rmia.offline_a = x;
+        given_settings
+            .push(mia_audit::score::GivenSetting { setting: format!("--rmia-a {x}"), attacks: &["rmia_offline"] });
     }
     let opts = ScoreAuditOptions {
         eval: EvalConfig {
@@ -470,6 +524,7 @@ fn score(a: ScoreArgs) -> Result<bool, Failure> {
             delta: a.delta,
             base_rates: a.base_rates.clone(),
             seed: a.seed,
+            min_class_size: a.min_class_size,
             ..EvalConfig::default()
         },
         attack: AttackConfig { folds: a.folds, seed: a.seed, ..AttackConfig::default() },
@@ -480,6 +535,7 @@ fn score(a: ScoreArgs) -> Result<bool, Failure> {
         prob_tolerance: a.prob_tolerance,
         reference,
         reference_config,
+        given_settings,
     };
     // Check gate syntax before reading a possibly large file.
     mia_audit::score::parse_gate(&opts.gate)?;
@@ -523,9 +579,13 @@ fn demo(a: DemoArgs) -> Result<bool, Failure> {
 
 /// `mia audit` (`merge` = false) and `mia merge` (every model must already be stored).
 fn audit(a: AuditArgs, merge: bool) -> Result<bool, Failure> {
+    mia_audit::outdir::prepare_output_dir(&a.run.out, mia_audit::outdir::REPORT_FILES)?;
     let (cfg, base) = mia_audit::AuditConfig::load(&a.config)?;
     mia_audit::score::parse_gate(&a.run.fail_if)?;
     let artifacts = a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("models"));
+    if !merge {
+        mia_audit::outdir::check_output_dir(&artifacts)?;
+    }
     let bars = progress::Bars::new(a.run.exec.quiet);
     let report_progress = |p: mia_audit::Progress| bars.update(p);
     let opts = mia_audit::RunOptions {
@@ -533,12 +593,14 @@ fn audit(a: AuditArgs, merge: bool) -> Result<bool, Failure> {
         extra_gate: a.run.fail_if.clone(),
         progress: &report_progress,
         table: a.run.exec.table_options(),
+        keep_work: a.run.exec.keep_work,
     };
     let out = if merge {
-        mia_audit::merge_model_audit(&cfg, &base, &opts)?
+        mia_audit::merge_model_audit(&cfg, &base, &opts)
     } else {
-        mia_audit::run_model_audit(&cfg, &base, &opts)?
-    };
+        mia_audit::run_model_audit(&cfg, &base, &opts)
+    }
+    .map_err(|e| resumable(e, &opts.artifacts))?;
     bars.finish();
     mia_audit::write_outputs(&out, &a.run.out)?;
     if !a.run.exec.quiet {
@@ -565,6 +627,7 @@ fn audit(a: AuditArgs, merge: bool) -> Result<bool, Failure> {
 }
 
 fn plan(a: AuditArgs) -> Result<bool, Failure> {
+    mia_audit::outdir::prepare_output_dir(&a.run.out, &["plan.json"])?;
     let (cfg, base) = mia_audit::AuditConfig::load(&a.config)?;
     let artifacts = a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("models"));
     let opts = mia_audit::RunOptions {
@@ -572,6 +635,7 @@ fn plan(a: AuditArgs) -> Result<bool, Failure> {
         extra_gate: Vec::new(),
         progress: &|_| {},
         table: a.run.exec.table_options(),
+        keep_work: a.run.exec.keep_work,
     };
     let tasks = mia_audit::plan_models(&cfg, &base, &opts)?;
     let stored = tasks.iter().filter(|t| t.stored).count();
@@ -596,6 +660,7 @@ fn plan(a: AuditArgs) -> Result<bool, Failure> {
 
 fn run_shard(a: ShardArgs) -> Result<bool, Failure> {
     let shard = parse_shard(&a.shard, |v| std::env::var(v).ok()).map_err(Failure::Usage)?;
+    mia_audit::outdir::check_output_dir(&a.artifacts)?;
     let (cfg, base) = mia_audit::AuditConfig::load(&a.config)?;
     let bars = progress::Bars::new(a.exec.quiet);
     let report_progress = |p: mia_audit::Progress| bars.update(p);
@@ -604,8 +669,9 @@ fn run_shard(a: ShardArgs) -> Result<bool, Failure> {
         extra_gate: Vec::new(),
         progress: &report_progress,
         table: a.exec.table_options(),
+        keep_work: a.exec.keep_work,
     };
-    let tasks = mia_audit::train_shard(&cfg, &base, &opts, shard)?;
+    let tasks = mia_audit::train_shard(&cfg, &base, &opts, shard).map_err(|e| resumable(e, &opts.artifacts))?;
     bars.finish();
     if !a.exec.quiet {
         let trained = tasks.iter().filter(|t| t.trained).count();
@@ -623,6 +689,14 @@ fn run_shard(a: ShardArgs) -> Result<bool, Failure> {
 }
 
 fn synth(a: AuditArgs) -> Result<bool, Failure> {
+    if let Some(dir) = &a.run.artifacts {
+        return Err(Failure::Usage(format!(
+            "--artifacts {}: mia synth stores no models (a generator's work files go to a temporary folder; \
+             --keep-work keeps them)",
+            dir.display()
+        )));
+    }
+    mia_audit::outdir::prepare_output_dir(&a.run.out, mia_audit::outdir::REPORT_FILES)?;
     let (cfg, base) = mia_audit::SynthConfig::load(&a.config)?;
     mia_audit::score::parse_gate(&a.run.fail_if)?;
     let bars = progress::Bars::new(a.run.exec.quiet);
@@ -631,7 +705,7 @@ fn synth(a: AuditArgs) -> Result<bool, Failure> {
         extra_gate: a.run.fail_if.clone(),
         progress: &report_progress,
         table: a.run.exec.table_options(),
-        work_dir: a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("work")),
+        keep_work: a.run.exec.keep_work,
     };
     let out = mia_audit::run_synth_audit(&cfg, &base, &opts)?;
     bars.finish();
@@ -721,33 +795,69 @@ fn print_summary(out: &mia_audit::AuditOutput, dir: &std::path::Path) {
     say!("verdict: {}; report written to {}", r.gate.verdict, dir.display());
 }
 
+/// A clap error as one line: its first line, which names the problem, with the list that
+/// follows a first line ending in ':' ("cannot be used with:" and the conflicting arguments).
+fn clap_one_line(text: &str) -> String {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("invalid arguments").trim_start_matches("error: ").to_string();
+    if !first.ends_with(':') {
+        return first;
+    }
+    let items: Vec<&str> = lines.map(str::trim).take_while(|l| !l.is_empty()).collect();
+    format!("{first} {}", items.join(", "))
+}
+
+/// Most worker threads per core: past a few per core, threads only add contention (and a
+/// huge `--threads` would spend minutes starting them).
+const THREADS_PER_CORE: usize = 4;
+
+/// `--threads`: 0 means all cores (rayon's default); more than [`THREADS_PER_CORE`] × the
+/// cores is capped, with a note unless quiet (results do not depend on the count).
+fn capped_threads(asked: usize, quiet: bool) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let most = cores.saturating_mul(THREADS_PER_CORE);
+    if asked > most {
+        if !quiet {
+            eprintln!("mia: --threads {asked} capped at {most} ({THREADS_PER_CORE} × the {cores} cores available)");
+        }
+        return most;
+    }
+    asked
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             if code == 2 {
-                // One line: clap's first line, which names the problem.
-                let text = e.to_string();
-                let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
-                eprintln!("error: {first} (see 'mia --help')");
+                eprintln!("error: {} (see 'mia --help')", clap_one_line(&e.to_string()));
             } else {
                 let _ = e.print();
             }
             return ExitCode::from(code);
         }
     };
-    let threads = match &cli.command {
-        Command::Score(a) => a.threads,
-        Command::Audit(a) | Command::Synth(a) | Command::Plan(a) | Command::Merge(a) => a.run.exec.threads,
-        Command::Demo(a) => a.run.exec.threads,
-        Command::Run(a) => a.exec.threads,
+    let (threads, quiet) = match &cli.command {
+        Command::Score(a) => (a.threads, a.quiet),
+        Command::Audit(a) | Command::Synth(a) | Command::Plan(a) | Command::Merge(a) => {
+            (a.run.exec.threads, a.run.exec.quiet)
+        }
+        Command::Demo(a) => (a.run.exec.threads, a.run.exec.quiet),
+        Command::Run(a) => (a.exec.threads, a.exec.quiet),
     };
+    let threads = threads.map(|t| capped_threads(t, quiet));
     let result = std::panic::catch_unwind(|| {
         if let Some(t) = threads
             && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(t).build_global()
         {
             return Err(Failure::Internal(format!("cannot start {t} threads: {e}")));
+        }
+        // Commands that train models or run users' programs stop cleanly on SIGINT / SIGTERM.
+        if matches!(cli.command, Command::Audit(_) | Command::Synth(_) | Command::Demo(_) | Command::Run(_))
+            && let Err(e) = mia_data::interrupt::install_handlers()
+        {
+            return Err(Failure::Internal(format!("cannot install signal handlers: {e}")));
         }
         match cli.command {
             Command::Score(a) => score(*a),
@@ -769,6 +879,10 @@ fn main() -> ExitCode {
         Ok(Err(Failure::Internal(m))) => {
             eprintln!("internal error: {m}");
             ExitCode::from(3)
+        }
+        Ok(Err(Failure::Interrupted(signal, m))) => {
+            eprintln!("{m}");
+            ExitCode::from(signal.exit_code())
         }
         Err(_) => {
             eprintln!(

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 pub struct Bars {
     models: ProgressBar,
+    quiet: bool,
     pub trained: AtomicUsize,
     pub reused: AtomicUsize,
 }
@@ -25,7 +26,7 @@ impl Bars {
             .progress_chars("=> "),
         );
         models.enable_steady_tick(Duration::from_millis(200));
-        Bars { models, trained: AtomicUsize::new(0), reused: AtomicUsize::new(0) }
+        Bars { models, quiet, trained: AtomicUsize::new(0), reused: AtomicUsize::new(0) }
     }
 
     pub fn update(&self, p: Progress) {
@@ -46,6 +47,10 @@ impl Bars {
                 self.models.inc(1)
             }
             Progress::Stage(name) => self.models.set_message(format!("models done; running {name}")),
+            Progress::WorkKept(dir) if !self.quiet => {
+                self.models.suspend(|| eprintln!("work files kept in {} (--keep-work)", dir.display()))
+            }
+            Progress::WorkKept(_) => {}
         }
     }
 

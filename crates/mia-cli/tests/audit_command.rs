@@ -226,6 +226,66 @@ fn config_errors_are_one_line_with_exit_code_2() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("no/such/audit.toml"));
 }
 
+/// Runs `mia audit` on `text` and asserts exit code 2, one line, and every needle.
+fn config_fails(dir: &Path, what: &str, text: &str, needles: &[&str]) {
+    let cfg = dir.join("audit.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let o = mia(&["audit", s(&cfg), "-q", "-o", s(&dir.join("out"))]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{what}: not one line: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{what}: {n:?} not in {err}");
+    }
+}
+
+#[test]
+fn counts_and_settings_outside_what_the_data_allow_are_rejected_naming_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(config(tmp.path(), "reference_models = 4", SMALL_MLP, "")).unwrap();
+    let with_eval = |extra: &str| base.replace("[eval]\n", &format!("[eval]\n{extra}\n"));
+    let cases: Vec<(&str, String, &[&str])> = vec![
+        (
+            "huge K",
+            base.replace("reference_models = 4", "reference_models = 1000000000000"),
+            &["audit.toml: plan.reference_models = 1000000000000", "0 to 1024"],
+        ),
+        (
+            "max_rows below the plan's minimum",
+            base.replace("max_rows = 900", "max_rows = 3"),
+            &["audit.toml: plan.max_rows = 3: expected at least", "4 reference models"],
+        ),
+        ("bootstrap", with_eval("bootstrap = 1000000000000"), &["eval.bootstrap = 1000000000000", "100000"]),
+        (
+            "folds above the records",
+            base.clone() + "[attacks]\nfolds = 100000\n",
+            &["attacks.folds = 100000", "expected 2 to"],
+        ),
+        ("unknown slice", base.clone() + "[report]\nslices = [\"nosuch\"]\n", &["report.slices", "\"nosuch\"", "loss"]),
+        (
+            "RMIA settings without RMIA",
+            base.clone() + "[attacks]\nrun = [\"loss\"]\n[attacks.rmia]\ngamma = 3.0\n",
+            &["[attacks.rmia]", "attacks.run leaves rmia_online and rmia_offline out"],
+        ),
+        (
+            "RMIA gamma out of range",
+            base.clone() + "[attacks.rmia]\ngamma = 0.0\n",
+            &["audit.toml: attacks.rmia.gamma = 0: expected a positive finite number"],
+        ),
+        (
+            "trainer timeout 0",
+            base.replace(
+                &format!("[learner]\n{SMALL_MLP}"),
+                "[trainer]\ncommand = [\"python3\", \"t.py\", \"{train}\", \"{model}\"]\ntimeout_s = 0",
+            ),
+            &["audit.toml: trainer.timeout_s = 0: expected a positive number of seconds"],
+        ),
+    ];
+    for (what, text, needles) in cases {
+        config_fails(tmp.path(), what, &text, needles);
+    }
+}
+
 #[test]
 fn member_column_target_trains_on_the_flagged_rows() {
     // The first 600 Location-30 rows with a member column: rows whose index is a multiple
@@ -333,6 +393,7 @@ fn shards_trained_apart_merge_into_the_report_of_one_audit() {
     // Bad shard specifications: one line, exit code 2.
     for (spec, env, want) in [
         ("2/2", vec![], "the index must be 0 to 1"),
+        ("0/0", vec![], "--shard 0/0: the shard count N must be at least 1"),
         ("x/2", vec![], "expected I/N"),
         ("env/2", vec![], "neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID is set"),
         ("env/2", vec![("JOB_COMPLETION_INDEX", "two")], "JOB_COMPLETION_INDEX=two is not a shard index"),

@@ -230,6 +230,7 @@ fn cases() -> Vec<Case> {
         &["ids.npy", "rows 2 and 4"],
     ));
     v.push(Case { name: "unknown flag", files: vec![], args: strings(&["--bogus"]), expect: strings(&["--bogus"]) });
+    v.extend(limit_cases());
     v.push(Case {
         name: "nonexistent file",
         files: vec![],
@@ -237,6 +238,60 @@ fn cases() -> Vec<Case> {
         expect: strings(&["nosuch.csv"]),
     });
     v
+}
+
+/// Eight valid records (four members), for options checked against a readable input.
+fn valid_csv() -> String {
+    csv(&["a,1,0,2,1", "b,1,1,0,3", "c,1,0,1,1", "d,1,1,1,2", "e,0,0,1,2", "f,0,1,2,1", "g,0,0,0,0", "h,0,1,3,1"])
+}
+
+/// A gzip-compressed score file whose second line is one byte longer than the line limit
+/// (64 MiB of zeros compress to about 64 KB).
+fn long_line_gz() -> Vec<u8> {
+    use std::io::Write;
+    let limit = 64usize << 20;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(HEAD.as_bytes()).unwrap();
+    let zeros = vec![b'0'; 1 << 20];
+    for _ in 0..limit >> 20 {
+        gz.write_all(&zeros).unwrap();
+    }
+    gz.write_all(b"0\n").unwrap();
+    gz.finish().unwrap()
+}
+
+/// Counts, sizes and settings outside what the input allows, and settings that would be
+/// recorded without effect.
+fn limit_cases() -> Vec<Case> {
+    let with = |name: &'static str, extra: &[&str], expect: &[&str]| {
+        let mut args = vec!["@s.csv".to_string()];
+        args.extend(strings(extra));
+        Case { name, files: vec![("s.csv", valid_csv().into_bytes())], args, expect: strings(expect) }
+    };
+    vec![
+        table_case(
+            "line longer than the limit",
+            "long.csv.gz",
+            long_line_gz(),
+            &["line 2 is longer than 67108864 bytes"],
+        ),
+        with("--slices of an unknown attack", &["--slices", "nosuch"], &["--slices", "\"nosuch\"", "loss", "none"]),
+        with(
+            "--slices of an attack that did not run",
+            &["--attacks", "loss", "--slices", "entropy"],
+            &["--slices", "\"entropy\"", "did not run", "loss"],
+        ),
+        with("--rmia-gamma 0", &["--rmia-gamma", "0"], &["--rmia-gamma", "'0'", "positive"]),
+        with("--rmia-a 2", &["--rmia-a", "2"], &["--rmia-a", "'2'", "[0, 1]"]),
+        with("--folds above the records", &["--folds", "100000"], &["--folds = 100000", "2 to 8"]),
+        with("--bootstrap too large", &["--bootstrap", "1000000000000"], &["--bootstrap = 1000000000000", "100000"]),
+        Case {
+            name: "a score file and --logits",
+            files: vec![("s.csv", valid_csv().into_bytes()), ("logits.npy", f64_npy(4, Some(2), |i| i as f64))],
+            args: strings(&["@s.csv", "--logits", "@logits.npy", "--labels", "l.npy", "--member", "m.npy"]),
+            expect: strings(&["[FILE]", "cannot be used with", "--logits", "--labels", "--member"]),
+        },
+    ]
 }
 
 fn resolve(arg: &str, dir: &Path) -> String {
@@ -308,4 +363,17 @@ fn bad_inputs_exit_2_with_one_line_error() {
         cases.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn a_thread_count_far_above_the_cores_is_capped_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.csv");
+    std::fs::write(&file, valid_csv()).unwrap();
+    let args: Vec<String> = vec![file.display().to_string(), "--threads".into(), "5000".into()];
+    let (code, _stdout, stderr) = run(dir.path(), &args);
+    assert_eq!(code, Some(0), "{stderr}");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let want = format!("--threads 5000 capped at {} (4 × the {cores} cores available)", 4 * cores);
+    assert!(stderr.contains(&want), "{stderr}");
 }

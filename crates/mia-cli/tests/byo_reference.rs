@@ -522,6 +522,31 @@ fn usage_errors_are_one_line() {
     // Out-of-range RMIA option.
     let e = fails(&[], &["--reference", "fixtures/byo/run.npz", "--rmia-a", "1.5"]);
     assert!(e.contains("offline_a") && e.contains("1.5"), "{e}");
+    // ... and in the attack config file, named with its key.
+    let e = fails(
+        &[("a.toml", b"[rmia]\ngamma = 0.0\n".to_vec())],
+        &["--reference", "fixtures/byo/run.npz", "--attack-config", "@a.toml"],
+    );
+    assert!(e.contains("a.toml: rmia.gamma = 0: expected a positive finite number"), "{e}");
+    // An RMIA setting when no RMIA attack runs would be recorded without effect.
+    let e = fails(&[], &["--reference", "fixtures/byo/run.npz", "--attacks", "lira_online", "--rmia-gamma", "3"]);
+    assert!(e.contains("--rmia-gamma 3 applies to rmia_online and rmia_offline") && e.contains("--attacks"), "{e}");
+    let e = fails(
+        &[],
+        &["--reference", "fixtures/byo/reference_phi.npy", "--keep", "fixtures/byo/keep.npy", "--rmia-a", "0.5"],
+    );
+    assert!(e.contains("--rmia-a 0.5 applies to rmia_offline") && e.contains("population records"), "{e}");
+    // A φ the attacks cannot use is named with its file, row and column, not by the attacks.
+    let wide = std::fs::read_to_string(root().join("fixtures/byo/reference_wide.csv")).unwrap();
+    let mut lines: Vec<String> = wide.lines().map(str::to_string).collect();
+    let mut cells: Vec<&str> = lines[3].split(',').collect();
+    cells[2] = "1e308";
+    lines[3] = cells.join(",");
+    let e = fails(&[("wide.csv", (lines.join("\n") + "\n").into_bytes())], &["--reference", "@wide.csv"]);
+    assert!(
+        e.contains("wide.csv: row 3, column \"phi_1\"") && e.contains("±1e100") && e.contains("found φ = 1e308"),
+        "{e}"
+    );
     // Unknown file type, missing file.
     let e = fails(&[("r.txt", b"x".to_vec())], &["--reference", "@r.txt"]);
     assert!(e.contains("r.txt") && e.contains(".npz"), "{e}");

@@ -5,18 +5,11 @@
 //! against the schema; config errors are one line with exit code 2.
 
 mod support;
-use support::{mia, report, root, s, validate};
+use support::{ADULT_COLUMNS, mia, report, root, s, validate};
 
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-
-const ADULT_COLUMNS: &str = r#"names = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
-         "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
-         "hours-per-week", "native-country", "income"]
-label = "income"
-numeric = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
-categorical = "rest""#;
 
 /// No shadow generators: the other attacks only (the shadow attack has its own test).
 const NO_SHADOW: &str = "[attacks]\nrun = [\"dcr\", \"dcr_calibrated\", \"domias\"]";
@@ -288,4 +281,16 @@ fn config_errors_are_one_line_with_exit_code_2() {
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(err.contains(want) && err.contains("bad.toml"), "{section}: {err}");
     }
+}
+
+#[test]
+fn shadow_targets_beyond_the_scored_records_are_rejected_before_any_generator_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shadow = "[shadow]\nn_targets = 1000000000\nn_shadow = 20\nfolds = 4";
+    let cfg = generated_config(tmp.path(), "kind = \"copy\"", 200, "", shadow);
+    let o = mia(&["synth", s(&cfg), "-q", "-o", s(&tmp.path().join("r"))]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("shadow.n_targets = 1000000000: expected 1 to "), "{err}");
 }

@@ -51,15 +51,11 @@ fn reference_models_from_a_python_training_command() {
     }
     let names: Vec<&str> = doc["attacks"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"lira_online") && names.contains(&"rmia_offline"), "{names:?}");
-    // Each model's folder holds its training rows and the program's logs.
-    let train_files: Vec<PathBuf> = std::fs::read_dir(out.join("models/trainer"))
-        .unwrap()
-        .map(|e| e.unwrap().path().join("train.csv"))
-        .filter(|p| p.is_file())
-        .collect();
-    assert_eq!(train_files.len(), 5);
-    let header = std::fs::read_to_string(&train_files[0]).unwrap().lines().next().unwrap().to_string();
-    assert!(header.starts_with("age,") && header.ends_with(",label"), "{header}");
+    // The store holds the five models' outputs and nothing else: the rows the program read
+    // were in a temporary folder, gone with it (crates/mia-cli/tests/external_programs.rs).
+    let stored: Vec<PathBuf> = std::fs::read_dir(out.join("models")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(stored.len(), 5, "{stored:?}");
+    assert!(stored.iter().all(|p| p.extension().is_some_and(|e| e == "npy")), "{stored:?}");
 
     // A rerun finds every model in the artifact store and runs the program no more.
     let o2 = mia(&["audit", s(&cfg), "-o", s(&out)]);
@@ -77,4 +73,24 @@ fn a_failing_training_command_names_the_model_status_and_stderr() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("model ") && err.contains("exit code 3") && err.contains("CUDA not available"), "{err}");
+}
+
+#[test]
+fn a_bad_row_of_predictions_names_the_predictions_file_row_and_columns() {
+    let tmp = tempfile::tempdir().unwrap();
+    // One prediction row per query row; row 3's probabilities sum to 1.4.
+    let program = "import sys; n = sum(1 for _ in open(sys.argv[1])) - 1; f = open(sys.argv[2], 'w'); \
+                   f.write('prob_0,prob_1\\\\n'); [f.write('0.7,0.7\\\\n' if i == 2 else '0.5,0.5\\\\n') for i in range(n)]";
+    let cmd =
+        format!("command = [\"python3\", \"-c\", \"{program}\", \"{{query}}\", \"{{predictions}}\", \"{{train}}\"]");
+    let cfg = config(tmp.path(), &cmd);
+    let o = mia(&["audit", s(&cfg), "-q", "--threads", "1", "-o", s(&tmp.path().join("r"))]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("predictions.csv: row 3, columns prob_0..prob_1: expected probabilities summing to 1")
+            && err.contains("found sum 1.4"),
+        "{err}"
+    );
 }

@@ -4,6 +4,7 @@
 
 use crate::CoreError;
 use crate::bootstrap::{BootstrapDraws, bootstrap_roc, percentile_interval};
+use crate::distribution_free;
 use crate::epsilon::{EpsBound, eps_lower_bound};
 use crate::roc::{FprRule, RankedScores, RocMetrics};
 use crate::stats::{clopper_pearson, holm_adjust, mann_whitney_p_greater, mean_interval};
@@ -11,7 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 /// Settings of an evaluation. Defaults: FPR targets 1e-5…1e-1, 1,000 resamples, 95 %
-/// intervals, δ = 1e-5, base rates 0.5 and 0.01.
+/// intervals, δ = 1e-5, base rates 0.5 and 0.01, bootstrap intervals from 30 records per class.
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalConfig {
     pub fpr_targets: Vec<f64>,
@@ -23,6 +24,10 @@ pub struct EvalConfig {
     pub seed: u64,
     /// A TPR@FPR target is supported when non-members ≥ this / FPR.
     pub min_negatives_per_fpr: f64,
+    /// Below this many members or non-members, AUC, advantage and TPR@FPR are marked
+    /// unsupported and their intervals are distribution-free bounds
+    /// ([`crate::distribution_free`]) instead of bootstrap percentiles.
+    pub min_class_size: u64,
     /// Points kept for the plotted ROC (the curve is thinned on a log-FPR grid).
     pub roc_plot_points: usize,
     pub histogram_bins: usize,
@@ -39,6 +44,7 @@ impl Default for EvalConfig {
             base_rates: vec![0.5, 0.01],
             seed: 0,
             min_negatives_per_fpr: 10.0,
+            min_class_size: 30,
             roc_plot_points: 400,
             histogram_bins: 40,
         }
@@ -52,6 +58,21 @@ pub struct Estimate {
     pub ci: Option<[f64; 2]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// `false` when the sample is too small to quote the figure (the note says why); the
+    /// gate refuses rules over such figures. Written to the report only when `false`.
+    #[serde(skip_serializing_if = "is_true")]
+    pub supported: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+impl Estimate {
+    /// A supported estimate.
+    pub fn new(value: f64, ci: Option<[f64; 2]>, note: Option<String>) -> Self {
+        Estimate { value, ci, note, supported: true }
+    }
 }
 
 /// Positive predictive value at a member base rate π:
@@ -84,7 +105,8 @@ pub struct TprAtFpr {
     pub achieved_fpr: f64,
     /// Records scoring ≥ threshold are called members (`None`: no threshold qualifies).
     pub threshold: Option<f64>,
-    /// Whether the sample has ≥ 10/FPR non-members, enough to measure this FPR at all.
+    /// Whether the sample has ≥ 10/FPR non-members, enough to measure this FPR at all, and
+    /// at least `min_class_size` records of each class.
     pub supported: bool,
     pub ppv: Vec<Ppv>,
 }
@@ -236,22 +258,56 @@ fn rank_and_resample(
     Ok((ranked, draws))
 }
 
+/// Whether a sample with `n_pos` members and `n_neg` non-members is below the class size the
+/// bootstrap needs; the note says so when it is.
+fn small_sample_note(n_pos: u64, n_neg: u64, cfg: &EvalConfig) -> Option<String> {
+    (n_pos.min(n_neg) < cfg.min_class_size).then(|| {
+        format!(
+            "{n_pos} members and {n_neg} non-members: fewer than {} in a class, too few for a bootstrap interval; \
+             the interval is a distribution-free bound (Hoeffding / DKW), valid but wide",
+            cfg.min_class_size
+        )
+    })
+}
+
 /// The figures a class slice reports (AUC, advantage, TPR at each FPR target, with their
-/// bootstrap intervals, and the one-sided rank test) from the ROC metrics `m` of `r`; a full
+/// intervals, and the one-sided rank test) from the ROC metrics `m` of `r`; a full
 /// evaluation ([`summarise`]) reports the same figures and adds the rest.
+///
+/// Intervals are bootstrap percentiles when both classes have at least `min_class_size`
+/// records, and distribution-free bounds, with the figures marked unsupported, below that.
 fn slice_figures(r: &RankedScores, m: &RocMetrics, draws: &BootstrapDraws, cfg: &EvalConfig) -> SliceEvaluation {
     let (np, nn) = (r.n_pos, r.n_neg);
-    let boot_note = (cfg.bootstrap_resamples == 0).then(|| "no interval: bootstrap disabled".to_string());
+    let small = small_sample_note(np, nn, cfg);
+    let (auc, advantage) = match &small {
+        Some(note) => (
+            Estimate {
+                value: m.auc,
+                ci: Some(distribution_free::auc_interval(m.auc, np, nn, cfg.confidence)),
+                note: Some(note.clone()),
+                supported: false,
+            },
+            Estimate {
+                value: m.advantage,
+                ci: Some(distribution_free::advantage_interval(m.advantage, np, nn, cfg.confidence)),
+                note: Some(note.clone()),
+                supported: false,
+            },
+        ),
+        None => {
+            let boot_note = (cfg.bootstrap_resamples == 0).then(|| "no interval: bootstrap disabled".to_string());
+            (
+                Estimate::new(m.auc, percentile_interval(&draws.auc, cfg.confidence), boot_note.clone()),
+                Estimate::new(m.advantage, percentile_interval(&draws.advantage, cfg.confidence), boot_note),
+            )
+        }
+    };
     SliceEvaluation {
         n_members: np,
         n_non_members: nn,
-        auc: Estimate { value: m.auc, ci: percentile_interval(&draws.auc, cfg.confidence), note: boot_note.clone() },
-        advantage: Estimate {
-            value: m.advantage,
-            ci: percentile_interval(&draws.advantage, cfg.confidence),
-            note: boot_note,
-        },
-        tpr_at_fpr: tpr_at_fpr_entries(r, m, draws, cfg),
+        auc,
+        advantage,
+        tpr_at_fpr: tpr_at_fpr_entries(r, m, draws, cfg, small.is_some()),
         p_value: mann_whitney_p_greater(m.auc * np as f64 * nn as f64, np, nn, tie_term(r)),
         p_holm: f64::NAN,
         leaks: false,
@@ -259,7 +315,15 @@ fn slice_figures(r: &RankedScores, m: &RocMetrics, draws: &BootstrapDraws, cfg: 
 }
 
 /// TPR at each FPR target with its interval, achieved FPR, threshold, support and PPV.
-fn tpr_at_fpr_entries(r: &RankedScores, m: &RocMetrics, draws: &BootstrapDraws, cfg: &EvalConfig) -> Vec<TprAtFpr> {
+fn tpr_at_fpr_entries(
+    r: &RankedScores,
+    m: &RocMetrics,
+    draws: &BootstrapDraws,
+    cfg: &EvalConfig,
+    small: bool,
+) -> Vec<TprAtFpr> {
+    let bands =
+        small.then(|| distribution_free::tpr_at_fpr_intervals(r, &cfg.fpr_targets, cfg.fpr_rule, cfg.confidence));
     cfg.fpr_targets
         .iter()
         .enumerate()
@@ -268,10 +332,13 @@ fn tpr_at_fpr_entries(r: &RankedScores, m: &RocMetrics, draws: &BootstrapDraws, 
             TprAtFpr {
                 fpr: t,
                 tpr,
-                ci: percentile_interval(&draws.tpr_at_fpr[k], cfg.confidence),
+                ci: match &bands {
+                    Some(b) => Some(b[k]),
+                    None => percentile_interval(&draws.tpr_at_fpr[k], cfg.confidence),
+                },
                 achieved_fpr: fpr,
                 threshold: g.map(|g| r.group_score[g]),
-                supported: r.n_neg as f64 >= cfg.min_negatives_per_fpr / t,
+                supported: !small && r.n_neg as f64 >= cfg.min_negatives_per_fpr / t,
                 ppv: ppv(tpr, fpr, &cfg.base_rates),
             }
         })
@@ -295,8 +362,8 @@ fn summarise(
         let (tpr, fpr) = (tp as f64 / np as f64, fp as f64 / nn as f64);
         OperatingPoint {
             threshold: r.group_score[g],
-            tpr: Estimate { value: tpr, ci: Some(clopper_pearson(tp, np, cfg.confidence)), note: None },
-            fpr: Estimate { value: fpr, ci: Some(clopper_pearson(fp, nn, cfg.confidence)), note: None },
+            tpr: Estimate::new(tpr, Some(clopper_pearson(tp, np, cfg.confidence)), None),
+            fpr: Estimate::new(fpr, Some(clopper_pearson(fp, nn, cfg.confidence)), None),
             ppv: ppv(tpr, fpr, &cfg.base_rates),
         }
     });
@@ -308,6 +375,7 @@ fn summarise(
             value: 0.5 + m.advantage / 2.0,
             ci: core.advantage.ci.map(|[a, b]| [0.5 + a / 2.0, 0.5 + b / 2.0]),
             note: core.advantage.note.clone(),
+            supported: core.advantage.supported,
         },
         auc: core.auc,
         advantage: core.advantage,
@@ -354,9 +422,9 @@ pub fn overfitting(loss: &[f64], correct: Option<&[bool]>, member: &[bool], conf
         accuracy_members: None,
         accuracy_non_members: None,
         accuracy_gap: None,
-        mean_loss_members: Estimate { value: m1, ci: c1, note: None },
-        mean_loss_non_members: Estimate { value: m0, ci: c0, note: None },
-        loss_gap: Estimate { value: gap, ci: h.is_finite().then_some([gap - h, gap + h]), note: None },
+        mean_loss_members: Estimate::new(m1, c1, None),
+        mean_loss_non_members: Estimate::new(m0, c0, None),
+        loss_gap: Estimate::new(gap, h.is_finite().then_some([gap - h, gap + h]), None),
     };
     if let Some(c) = correct {
         let count = |want: bool| {
@@ -372,11 +440,9 @@ pub fn overfitting(loss: &[f64], correct: Option<&[bool]>, member: &[bool], conf
             let d = p1 - p0;
             let lo = d - ((p1 - l1).powi(2) + (u0 - p0).powi(2)).sqrt();
             let hi = d + ((u1 - p1).powi(2) + (p0 - l0).powi(2)).sqrt();
-            o.accuracy_members =
-                Some(Estimate { value: p1, ci: Some(clopper_pearson(k1, n1, confidence)), note: None });
-            o.accuracy_non_members =
-                Some(Estimate { value: p0, ci: Some(clopper_pearson(k0, n0, confidence)), note: None });
-            o.accuracy_gap = Some(Estimate { value: d, ci: Some([lo, hi]), note: None });
+            o.accuracy_members = Some(Estimate::new(p1, Some(clopper_pearson(k1, n1, confidence)), None));
+            o.accuracy_non_members = Some(Estimate::new(p0, Some(clopper_pearson(k0, n0, confidence)), None));
+            o.accuracy_gap = Some(Estimate::new(d, Some([lo, hi]), None));
         }
     }
     o

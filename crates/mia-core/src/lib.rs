@@ -8,6 +8,7 @@
 
 pub mod attacks;
 pub mod bootstrap;
+pub mod distribution_free;
 pub mod epsilon;
 pub mod evaluate;
 pub mod learned;

@@ -8,6 +8,7 @@ use csv::ByteRecord;
 use crate::error::{show_bytes, show_path};
 use crate::hash::{HashingReader, io_error, open};
 use crate::layout::{self, Builder, CellErr, Layout, RowAccess, reason};
+use crate::lines::{LineLimit, LineTooLong};
 use crate::{DataError, LoadOptions, ScoreColumns, ScoreTable};
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -58,13 +59,13 @@ pub(crate) fn load_csv(
     }
 
     let (table, inner) = if is_gzip {
-        let mut rdr = csv_reader(flate2::bufread::MultiGzDecoder::new(buf));
+        let mut rdr = csv_reader(LineLimit::new(flate2::bufread::MultiGzDecoder::new(buf)));
         let built = read_table(&mut rdr, path, &file, cols, opts, true, notes)?;
-        (built, rdr.into_inner().into_inner().into_inner())
+        (built, rdr.into_inner().into_inner().into_inner().into_inner())
     } else {
-        let mut rdr = csv_reader(buf);
+        let mut rdr = csv_reader(LineLimit::new(buf));
         let built = read_table(&mut rdr, path, &file, cols, opts, false, notes)?;
-        (built, rdr.into_inner().into_inner())
+        (built, rdr.into_inner().into_inner().into_inner())
     };
     let mut table = table;
     table.inputs.push(inner.finish(path)?);
@@ -78,6 +79,9 @@ fn csv_reader<R: Read>(r: R) -> csv::Reader<R> {
 /// A CSV read error as one line; `rows` data rows were read before it (`start` names the
 /// place when there were none: "in the header", "at the start").
 pub(crate) fn csv_error(file: &str, e: csv::Error, gz: bool, rows: u64, start: &str) -> DataError {
+    if let Some(long) = LineTooLong::of_csv(&e) {
+        return DataError::BadFile { file: file.to_string(), message: long.to_string() };
+    }
     let what = match e.kind() {
         csv::ErrorKind::Io(io) if gz => format!("corrupt or truncated gzip data: {io}"),
         csv::ErrorKind::Io(io) => format!("read error: {io}"),
@@ -206,7 +210,7 @@ impl RowAccess for CsvRow<'_> {
         if b.is_empty() {
             return Err(CellErr::new("a non-empty record id", show_bytes(b), reason::ID));
         }
-        Ok(String::from_utf8_lossy(b).into_owned())
+        crate::id::checked_id(b).map(str::to_string)
     }
 
     fn member(&self) -> Result<bool, CellErr> {

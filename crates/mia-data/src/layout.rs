@@ -191,6 +191,7 @@ pub(crate) mod reason {
     pub const PROBABILITY: &str = "invalid probability row";
     pub const LOSS: &str = "negative loss";
     pub const ID: &str = "missing id";
+    pub const ID_TEXT: &str = "id not UTF-8 text or with a NUL byte";
 }
 
 /// A bad value in one cell, before it is placed (file, row, column) by the [`Builder`].

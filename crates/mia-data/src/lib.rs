@@ -24,11 +24,17 @@
 mod csvread;
 pub mod error;
 pub mod external;
+pub mod guard;
 mod hash;
+mod id;
+pub mod interrupt;
 mod layout;
+pub mod lines;
 mod npy;
 #[cfg(feature = "parquet")]
 mod pq;
+#[cfg(feature = "parquet")]
+pub mod pqwrite;
 pub mod reference;
 pub mod splits;
 pub mod tabular;

@@ -1,11 +1,8 @@
 //! Parquet score tables (cargo feature `parquet`).
 
-use std::cell::Cell;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::Once;
 
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{
@@ -16,6 +13,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{one_line, quote, show_path};
+use crate::guard::catch_decoder_panic;
 use crate::hash::{hash_file, io_error, open};
 use crate::layout::{self, Builder, CellErr, RowAccess, reason};
 use crate::{DataError, InputFile, LoadOptions, ScoreColumns, ScoreTable};
@@ -72,61 +70,102 @@ pub(crate) fn read_guarded<T>(
     drop(f);
     let input = hash_file(path)?;
     let f = open(path)?;
-    let result = {
-        let _quiet = QuietPanics::enter();
-        catch_unwind(AssertUnwindSafe(|| read(f, &file)))
-    };
-    match result {
+    match catch_decoder_panic(|| read(f, &file)) {
         Ok(r) => Ok((r?, input)),
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "decoder failure".to_string());
-            Err(corrupt(&file, what))
+        Err(what) => Err(corrupt(&file, what)),
+    }
+}
+
+/// A column to look in when a batch fails to decode ([`batch_error`]): its top-level
+/// field in the file, its name as messages show it, and whether it holds record ids.
+pub(crate) struct TextColumn {
+    pub field: usize,
+    pub name: String,
+    pub is_id: bool,
+}
+
+/// The error for a batch that failed to decode. Arrow's Parquet reader rejects a string
+/// column holding bytes that are not UTF-8 with no row or column in its message, so on
+/// this error path only the `columns` are read again as raw bytes (a second handle `f` on
+/// the file) to name the first such cell: file, row, column and the byte. Any other
+/// failure is a corrupt file.
+pub(crate) fn batch_error(f: &File, file: &str, columns: &[TextColumn], e: impl std::fmt::Display) -> DataError {
+    // The search may itself fail on a corrupt file; then the decoder's error stands.
+    let found = f
+        .try_clone()
+        .ok()
+        .and_then(|f| catch_decoder_panic(|| first_non_utf8(f, columns)).ok())
+        .and_then(|r| r.ok().flatten());
+    let Some((col, row, bytes)) = found else {
+        return corrupt(file, e);
+    };
+    let problem = crate::id::id_text(&bytes).err().map(|p| format!(" ({p})")).unwrap_or_default();
+    DataError::Cell {
+        file: file.to_string(),
+        at: crate::CellLocation { row, line: None, column: Some(quote(&col.name)) },
+        expected: if col.is_id { crate::id::EXPECTED } else { "UTF-8 text (a Parquet string column)" }.to_string(),
+        found: format!("{}{problem}", crate::error::show_bytes(&bytes)),
+    }
+}
+
+/// The first cell (column, 1-based row, bytes) of `columns` that is not UTF-8, read with
+/// Parquet's low-level column readers, which do not decode text.
+fn first_non_utf8(f: File, columns: &[TextColumn]) -> parquet::errors::Result<Option<(&TextColumn, u64, Vec<u8>)>> {
+    use parquet::basic::Type as Physical;
+    use parquet::column::reader::ColumnReader;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    let reader = SerializedFileReader::new(f)?;
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    let mut first: Option<(&TextColumn, u64, Vec<u8>)> = None;
+    for col in columns {
+        // A flat text column is one BYTE_ARRAY leaf under its top-level field.
+        let leaves: Vec<usize> =
+            (0..schema.num_columns()).filter(|&l| schema.get_column_root_idx(l) == col.field).collect();
+        let [leaf] = leaves[..] else { continue };
+        let desc = schema.column(leaf);
+        if desc.physical_type() != Physical::BYTE_ARRAY || desc.max_rep_level() != 0 {
+            continue;
+        }
+        let max_def = desc.max_def_level();
+        let mut row = 0u64;
+        'groups: for g in 0..reader.num_row_groups() {
+            let ColumnReader::ByteArrayColumnReader(mut r) = reader.get_row_group(g)?.get_column_reader(leaf)? else {
+                continue;
+            };
+            let (mut defs, mut values) = (Vec::new(), Vec::new());
+            loop {
+                defs.clear();
+                values.clear();
+                let (records, _, _) = r.read_records(BATCH, Some(&mut defs), None, &mut values)?;
+                if records == 0 {
+                    break;
+                }
+                let mut next = values.iter();
+                for k in 0..records {
+                    row += 1;
+                    // Nulls have no value; only rows at the full definition level do.
+                    if max_def > 0 && defs.get(k) != Some(&max_def) {
+                        continue;
+                    }
+                    let Some(v) = next.next() else { break };
+                    if std::str::from_utf8(v.data()).is_err() {
+                        if first.as_ref().is_none_or(|(_, r, _)| row < *r) {
+                            first = Some((col, row, v.data().to_vec()));
+                        }
+                        break 'groups;
+                    }
+                }
+            }
         }
     }
+    Ok(first)
 }
 
 pub(crate) fn load_parquet(path: &Path, cols: &ScoreColumns, opts: &LoadOptions) -> Result<ScoreTable, DataError> {
     let (mut table, input) = read_guarded(path, "name it .csv", |f, file| read_table(f, file, cols, opts))?;
     table.inputs.push(input);
     Ok(table)
-}
-
-thread_local! {
-    static QUIET: Cell<bool> = const { Cell::new(false) };
-}
-
-/// While alive, panics on this thread are not printed by the panic hook.
-///
-/// The Parquet decoder can panic on some corrupt files (e.g. an arithmetic overflow on a
-/// mangled length). Such panics are caught and turned into a [`DataError`], but the default
-/// hook would still print "thread panicked at ..." to stderr. The first use installs a hook
-/// that defers to the previous one except on a thread inside this guard.
-struct QuietPanics;
-
-impl QuietPanics {
-    fn enter() -> Self {
-        static INSTALL: Once = Once::new();
-        INSTALL.call_once(|| {
-            let previous = std::panic::take_hook();
-            std::panic::set_hook(Box::new(move |info| {
-                if !QUIET.with(Cell::get) {
-                    previous(info);
-                }
-            }));
-        });
-        QUIET.with(|q| q.set(true));
-        QuietPanics
-    }
-}
-
-impl Drop for QuietPanics {
-    fn drop(&mut self) {
-        QUIET.with(|q| q.set(false));
-    }
 }
 
 fn read_up_to(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -165,6 +204,8 @@ fn is_string(t: &DataType) -> bool {
 }
 
 fn read_table(f: File, file: &str, cols: &ScoreColumns, opts: &LoadOptions) -> Result<ScoreTable, DataError> {
+    // A second handle for locating undecodable text ([`batch_error`]).
+    let raw = f.try_clone().map_err(|e| corrupt(file, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(file, e))?;
     let schema = builder.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|fl| fl.name().clone()).collect();
@@ -199,6 +240,11 @@ fn read_table(f: File, file: &str, cols: &ScoreColumns, opts: &LoadOptions) -> R
         check(i, matches!(t, DataType::Float32 | DataType::Float64) || is_int(&t), "a float32 or float64 column")?;
     }
 
+    let text: Vec<TextColumn> = layout
+        .id
+        .map(|i| TextColumn { field: i, name: names.get(i).cloned().unwrap_or_default(), is_id: true })
+        .into_iter()
+        .collect();
     let capacity = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
     let mask = ProjectionMask::roots(builder.parquet_schema(), layout.used());
     let reader = builder.with_projection(mask).with_batch_size(BATCH).build().map_err(|e| corrupt(file, e))?;
@@ -207,7 +253,7 @@ fn read_table(f: File, file: &str, cols: &ScoreColumns, opts: &LoadOptions) -> R
 
     let mut row: u64 = 0;
     for batch in reader {
-        let batch = batch.map_err(|e| corrupt(file, e))?;
+        let batch = batch.map_err(|e| batch_error(&raw, file, &text, e))?;
         let col = |i: usize| -> Result<&ArrayRef, DataError> {
             let name = names.get(i).map(String::as_str).unwrap_or("");
             batch.column_by_name(name).ok_or_else(|| bad(file, format!("column {} could not be read", quote(name))))
@@ -305,7 +351,7 @@ fn null(expected: &'static str, reason: &'static str) -> CellErr {
 impl RowAccess for PqRow<'_> {
     fn id(&self) -> Result<String, CellErr> {
         match self.ids.and_then(|v| v.get(self.i)) {
-            Some(Some(s)) if !s.trim().is_empty() => Ok(s.clone()),
+            Some(Some(s)) if !s.trim().is_empty() => crate::id::checked_id(s.as_bytes()).map(str::to_string),
             Some(Some(s)) => Err(CellErr::new("a non-empty record id", quote(s), reason::ID)),
             _ => Err(null("a non-empty record id", reason::ID)),
         }

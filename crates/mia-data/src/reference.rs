@@ -51,6 +51,7 @@ use mia_core::signals::{ModelOutputs, compute_signals};
 
 use crate::error::{one_line, quote, show_path};
 use crate::hash::{HashingReader, hash_file, io_error, open};
+use crate::lines::{LineLimit, LineTooLong};
 use crate::{DataError, InputFile, ScoreTable, TableFormat};
 
 /// What the reference arrays hold.
@@ -193,6 +194,8 @@ enum Val<'a> {
     I(i128),
     B(bool),
     Text(&'a str),
+    /// A CSV cell that is not UTF-8 text (no number, flag or id).
+    Bytes(&'a [u8]),
     Null,
 }
 
@@ -204,6 +207,7 @@ impl Val<'_> {
             Val::B(v) => v.to_string(),
             Val::Text("") => "an empty cell".to_string(),
             Val::Text(s) => quote(s),
+            Val::Bytes(b) => crate::error::show_bytes(b),
             Val::Null => "null".to_string(),
         }
     }
@@ -237,12 +241,22 @@ impl Val<'_> {
             _ => None,
         }
     }
-    fn id(&self) -> Option<String> {
-        match *self {
-            Val::I(v) => Some(v.to_string()),
-            Val::Text(s) if !s.trim().is_empty() => Some(s.to_string()),
-            _ => None,
-        }
+    /// The record id, or what is wrong with the cell (an empty or non-text cell, or text
+    /// that is not a valid id).
+    fn id(&self) -> Result<String, crate::layout::CellErr> {
+        let bytes = match *self {
+            Val::I(v) => return Ok(v.to_string()),
+            Val::Text(s) if !s.trim().is_empty() => s.as_bytes(),
+            Val::Bytes(b) => b,
+            _ => {
+                return Err(crate::layout::CellErr::new(
+                    "a non-empty record id",
+                    self.show(),
+                    crate::layout::reason::ID,
+                ));
+            }
+        };
+        crate::id::checked_id(bytes).map(str::to_string)
     }
 }
 
@@ -838,11 +852,15 @@ impl WideSink {
     }
 
     fn cell_err(&self, col: &str, expected: &str, v: Val) -> DataError {
+        self.cell_error(col, expected, v.show())
+    }
+
+    fn cell_error(&self, col: &str, expected: &str, found: String) -> DataError {
         DataError::Cell {
             file: self.file.clone(),
             at: crate::CellLocation { row: self.rows as u64 + 1, line: None, column: Some(quote(col)) },
             expected: expected.to_string(),
-            found: v.show(),
+            found,
         }
     }
 
@@ -850,7 +868,7 @@ impl WideSink {
     fn push<'a>(&mut self, names: &[String], cell: impl Fn(usize) -> Val<'a>) -> Result<(), DataError> {
         if let Some(i) = self.layout.id {
             let v = cell(i);
-            let id = v.id().ok_or_else(|| self.cell_err(&names[i], "a non-empty record id", v))?;
+            let id = v.id().map_err(|e| self.cell_error(&names[i], &e.expected, e.found))?;
             self.ids.push(id);
         }
         for (k, &i) in self.layout.values.iter().enumerate() {
@@ -906,14 +924,20 @@ fn read_csv_source(
         let buffered = BufReader::new(&mut hashing);
         let reader: Box<dyn Read + '_> =
             if gz { Box::new(flate2::read::MultiGzDecoder::new(buffered)) } else { Box::new(buffered) };
-        let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(reader);
-        let csv_err = |e: csv::Error| bad(&file, format!("cannot read as CSV: {}", one_line(&e.to_string())));
+        let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(LineLimit::new(reader));
+        let csv_err = |e: csv::Error| match LineTooLong::of_csv(&e) {
+            Some(long) => bad(&file, long.to_string()),
+            None => bad(&file, format!("cannot read as CSV: {}", one_line(&e.to_string()))),
+        };
         let names: Vec<String> = csv.headers().map_err(csv_err)?.iter().map(|s| s.trim().to_string()).collect();
         let layout = wide_layout(&file, &names, signal)?;
         let mut sink = WideSink::new(layout, &file);
-        let mut rec = csv::StringRecord::new();
-        while csv.read_record(&mut rec).map_err(csv_err)? {
-            sink.push(&names, |i| rec.get(i).map_or(Val::Null, Val::Text))?;
+        // Byte records: a cell that is not UTF-8 is reported where it is, as any bad cell.
+        let mut rec = csv::ByteRecord::new();
+        while csv.read_byte_record(&mut rec).map_err(csv_err)? {
+            sink.push(&names, |i| {
+                rec.get(i).map_or(Val::Null, |b| std::str::from_utf8(b).map_or(Val::Bytes(b), Val::Text))
+            })?;
         }
         sink.finish()?
     };
@@ -941,6 +965,7 @@ mod pqwide {
     use super::{Raw, RefSignal, Val, WideSink, bad, wide_layout};
     use crate::DataError;
     use crate::error::one_line;
+    use crate::pq::{TextColumn, batch_error};
     use arrow::array::{Array, ArrayRef, AsArray};
     use arrow::datatypes::{
         DataType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
@@ -995,6 +1020,8 @@ mod pqwide {
     }
 
     pub(super) fn read(f: File, file: &str, signal: Option<RefSignal>) -> Result<Raw, DataError> {
+        // A second handle for locating undecodable text ([`batch_error`]).
+        let raw = f.try_clone().map_err(|e| crate::pq::corrupt(file, e))?;
         let corrupt = |e: &dyn std::fmt::Display| {
             let m: String = one_line(&e.to_string()).chars().take(300).collect();
             bad(file, format!("corrupt or unreadable Parquet file: {m}"))
@@ -1028,10 +1055,12 @@ mod pqwide {
                 });
             }
         }
+        let text: Vec<TextColumn> =
+            layout.id.map(|i| TextColumn { field: i, name: names[i].clone(), is_id: true }).into_iter().collect();
         let reader = builder.with_batch_size(1 << 16).build().map_err(|e| corrupt(&e))?;
         let mut sink = WideSink::new(layout, file);
         for batch in reader {
-            let batch = batch.map_err(|e| corrupt(&e))?;
+            let batch = batch.map_err(|e| batch_error(&raw, file, &text, e))?;
             let mut cols: Vec<Option<Col>> = (0..names.len()).map(|_| None).collect();
             for &i in &used {
                 cols[i] = Some(column(batch.column(i)).ok_or_else(|| corrupt(&"unexpected column type"))?);
@@ -1298,6 +1327,20 @@ fn check_coverage(keep: &Array2<bool>, file: &str, table: &ScoreTable, need: Cov
     Ok(())
 }
 
+/// What a φ must be for the reference attacks (mia-core's bound), in messages.
+fn phi_expected() -> String {
+    format!("a φ within ±{:e} (finite; the range the reference attacks accept)", mia_core::reference::PHI_BOUND)
+}
+
+/// Checks every φ against [`mia_core::reference::PHI_BOUND`] here, where the file, the
+/// model and the record can be named (`err(i, φ)`), rather than in the attacks.
+fn phi_within_bound(phi: &[f64], err: impl Fn(usize, f64) -> DataError) -> Result<(), DataError> {
+    match phi.iter().position(|v| !v.is_finite() || v.abs() > mia_core::reference::PHI_BOUND) {
+        Some(i) => Err(err(i, phi[i])),
+        None => Ok(()),
+    }
+}
+
 /// Aligned K × N φ, the per-model outputs (per-class signals only), and the saturated count.
 type AlignedSignals = (Array2<f64>, Option<Vec<ModelOutputs>>, usize);
 
@@ -1317,6 +1360,10 @@ fn signals_to_phi(
     let mut phi = Array2::<f64>::zeros((k, n));
     let value_err = |kk: usize, i: usize, c: Option<usize>, v: f64, expected: &str| {
         bad(&block.file, format!("{}, {}: expected {expected}, found {v}", block.loc.at(kk, cols[i], c), record(i)))
+    };
+    let phi_err = |kk: usize, i: usize, v: f64| {
+        let at = block.loc.at(kk, cols[i], None);
+        bad(&block.file, format!("{at}, {}: expected {}, found φ = {v:e}", record(i), phi_expected()))
     };
     match block.c {
         None => {
@@ -1339,6 +1386,7 @@ fn signals_to_phi(
                 } else {
                     row
                 };
+                phi_within_bound(&row, |i, v| phi_err(kk, i, v))?;
                 phi.row_mut(kk).assign(&ndarray::Array1::from(row));
             }
             Ok((phi, None, saturated))
@@ -1393,6 +1441,7 @@ fn signals_to_phi(
                     if signal == RefSignal::Logits { ModelOutputs::Logits(a) } else { ModelOutputs::Probabilities(a) };
                 let s = compute_signals(&out, Some(labels));
                 saturated += s.saturated;
+                phi_within_bound(&s.phi, |i, v| phi_err(kk, i, v))?;
                 phi.row_mut(kk).assign(&ndarray::Array1::from(s.phi));
                 outputs.push(out);
             }
@@ -1507,9 +1556,15 @@ fn population(
             }
         };
         let target_phi = to_phi(t, saturated);
+        phi_within_bound(&target_phi, |i, v| {
+            bad(&t_file, format!("index {i}: expected {}, found φ = {v:e}", phi_expected()))
+        })?;
         let mut reference_phi = Array2::zeros((k, p));
         for kk in 0..k {
             let row = to_phi(r[kk * p..(kk + 1) * p].to_vec(), saturated);
+            phi_within_bound(&row, |i, v| {
+                bad(&r_file, format!("index [{kk}, {i}]: expected {}, found φ = {v:e}", phi_expected()))
+            })?;
             reference_phi.row_mut(kk).assign(&ndarray::Array1::from(row));
         }
         return Ok(Some(PopulationData { target_phi, reference_phi }));
@@ -1595,11 +1650,17 @@ fn population(
     let s = compute_signals(&to_outputs(&t, &t_file, None)?, Some(&labels));
     *saturated += s.saturated;
     let target_phi = s.phi;
+    phi_within_bound(&target_phi, |i, v| {
+        bad(&t_file, format!("index [{i}, :]: expected outputs giving {}, found φ = {v:e}", phi_expected()))
+    })?;
     let mut reference_phi = Array2::zeros((k, p));
     for kk in 0..k {
         let out = to_outputs(&r[kk * p * c..(kk + 1) * p * c], &r_file, Some(kk))?;
         let s = compute_signals(&out, Some(&labels));
         *saturated += s.saturated;
+        phi_within_bound(&s.phi, |i, v| {
+            bad(&r_file, format!("index [{kk}, {i}, :]: expected outputs giving {}, found φ = {v:e}", phi_expected()))
+        })?;
         reference_phi.row_mut(kk).assign(&ndarray::Array1::from(s.phi));
     }
     Ok(Some(PopulationData { target_phi, reference_phi }))

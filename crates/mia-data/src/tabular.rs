@@ -30,8 +30,9 @@
 //!   value* (a value is a number when it parses as a finite `f64`; equal numbers such as `1`
 //!   and `1.0` are then ordered by their text) *then the other values in byte order*. So
 //!   Location-30's `"1"`..`"30"` become 0..29, and Adult's `<=50K`, `>50K` become 0, 1.
-//! * `member` accepts `0`/`1`/`true`/`false` (any case); `id` any non-empty text that is not a
-//!   missing token. Without `id`, record ids are the 1-based data row numbers.
+//! * `member` accepts `0`/`1`/`true`/`false` (any case); `id` any non-empty UTF-8 text without
+//!   NUL bytes that is not a missing token. Without `id`, record ids are the 1-based data row
+//!   numbers.
 //!
 //! # Errors
 //!
@@ -800,7 +801,7 @@ impl Builder {
                 if b.is_empty() || self.is_missing(b) {
                     Err(CellErr::new(expected, show_bytes(b), reason::ID))
                 } else {
-                    Ok(String::from_utf8_lossy(b).into_owned())
+                    crate::id::checked_id(b).map(str::to_string)
                 }
             }
         }

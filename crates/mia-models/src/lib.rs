@@ -46,6 +46,9 @@ pub enum ModelError {
     /// Parameters that make no sense (zero epochs, a negative penalty, ...).
     #[error("learner parameter {param}: {message}")]
     Param { param: &'static str, message: String },
+    /// A config setting outside what is allowed: the key as written, the value, what is allowed.
+    #[error("{key} = {value}: expected {expected}")]
+    Setting { key: &'static str, value: String, expected: &'static str },
     /// Data the learner cannot fit (no rows, a class index out of range, ...).
     #[error("{0}")]
     Data(String),

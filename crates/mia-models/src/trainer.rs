@@ -16,15 +16,17 @@
 //! | `{seed}` | a seed for the program's own randomness (differs per model) |
 //! | `{classes}` | the number of classes C |
 //!
-//! The command must use `{model}` or `{predictions}`. Files live in one folder per model
-//! under the work directory (absolute paths), with the program's standard output and error
-//! beside them; the program runs in the folder of the audit config, so a relative script
-//! path in the command is relative to the config, like every other path in it.
+//! The command must use `{model}` or `{predictions}`. Files live in one folder per fit
+//! inside a private [`WorkDir`] (absolute paths), with the program's standard output and
+//! error beside them, and are removed when the program ends (see [`mia_data::external`]):
+//! what persists is only the model's outputs, which the caller keeps. The program runs in
+//! the folder of the audit config, so a relative script path in the command is relative to
+//! the config, like every other path in it.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mia_data::external::{RunSpec, check_command, run_command, substitute};
+use mia_data::external::{RunSpec, WorkDir, check_command, run_command, substitute};
 use mia_data::tabular::write_encoded_csv;
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -83,7 +85,11 @@ impl TrainerSpec {
             });
         }
         if !(self.timeout_s.is_finite() && self.timeout_s > 0.0) {
-            return Err(ModelError::Param { param: "trainer.timeout_s", message: format!("got {}", self.timeout_s) });
+            return Err(ModelError::Setting {
+                key: "trainer.timeout_s",
+                value: self.timeout_s.to_string(),
+                expected: "a positive number of seconds",
+            });
         }
         Ok(())
     }
@@ -97,17 +103,16 @@ impl TrainerSpec {
 /// A [`Learner`] that runs the user's training command.
 pub struct CommandTrainer {
     spec: TrainerSpec,
-    work_dir: PathBuf,
+    work: WorkDir,
     cwd: Option<PathBuf>,
     feature_names: Vec<String>,
 }
 
 impl CommandTrainer {
-    /// `feature_names` name the D encoded columns; files go under `work_dir`.
-    pub fn new(spec: TrainerSpec, work_dir: PathBuf, feature_names: Vec<String>) -> Result<Self, ModelError> {
+    /// `feature_names` name the D encoded columns; each fit's files go in a folder of `work`.
+    pub fn new(spec: TrainerSpec, work: WorkDir, feature_names: Vec<String>) -> Result<Self, ModelError> {
         spec.check()?;
-        let work_dir = std::path::absolute(&work_dir).map_err(|e| io(&work_dir, e))?;
-        Ok(CommandTrainer { spec, work_dir, cwd: None, feature_names })
+        Ok(CommandTrainer { spec, work, cwd: None, feature_names })
     }
 
     /// Runs the program in `dir` (the audit config's folder).
@@ -140,8 +145,9 @@ fn io(path: &Path, e: impl std::fmt::Display) -> ModelError {
 
 impl Learner for CommandTrainer {
     fn fit(&self, data: &TrainSet<'_>, seed: u64) -> Result<Box<dyn Model>, ModelError> {
-        let dir = self.work_dir.join(format!("model-{seed:016x}"));
-        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        // Removed when this function returns, whatever the outcome.
+        let job = self.work.job(&format!("model-{seed:016x}")).map_err(|e| ModelError::Data(e.to_string()))?;
+        let dir = job.path();
         let ext = match self.spec.rows_format {
             RowsFormat::Csv => "csv",
             RowsFormat::Parquet => "parquet",
@@ -162,10 +168,6 @@ impl Learner for CommandTrainer {
         if self.spec.uses("predictions") {
             outputs.push(predictions.clone());
         }
-        for p in &outputs {
-            // A file left from an earlier, killed run must not pass for this run's output.
-            let _ = std::fs::remove_file(p);
-        }
         let (seed_s, classes_s) = (PathBuf::from(seed.to_string()), PathBuf::from(data.n_classes.to_string()));
         let argv = substitute(
             &self.spec.command,
@@ -181,16 +183,24 @@ impl Learner for CommandTrainer {
         run_command(&RunSpec {
             argv: &argv,
             cwd: self.cwd.as_deref(),
-            log_stem: &dir.join("trainer"),
+            job: &job,
             timeout: Duration::from_secs_f64(self.spec.timeout_s),
             outputs: &outputs,
         })
         .map_err(|e| ModelError::Data(format!("training command: {e}")))?;
+        // A message naming the program's output says whether that file is still there.
+        let noted = |e: ModelError| match e {
+            ModelError::Data(m) => ModelError::Data(format!("{m}{}", job.file_note())),
+            ModelError::Onnx { path, message } => {
+                ModelError::Onnx { path, message: format!("{message}{}", job.file_note()) }
+            }
+            e => e,
+        };
         if self.spec.uses("predictions") {
-            let out = read_predictions(&predictions, data.x.nrows(), data.n_classes)?;
+            let out = read_predictions(&predictions, data.x.nrows(), data.n_classes).map_err(noted)?;
             return Ok(Box::new(Predictions { outputs: out, rows: data.x.nrows(), file: predictions }));
         }
-        load_model(&model, data.x.ncols())
+        load_model(&model, data.x.ncols()).map_err(noted)
     }
 }
 
@@ -230,13 +240,23 @@ impl Model for Predictions {
     }
 }
 
+/// Largest |sum − 1| of a row of predicted probabilities (as for any model's probabilities).
+const PROB_SUM_TOLERANCE: f64 = 1e-4;
+
 /// Reads a predictions CSV: a header naming `logit_0..logit_{C-1}` or `prob_0..prob_{C-1}`
-/// (other columns ignored) and one row per query row.
+/// (other columns ignored) and one row per query row. Every problem names the file, and a
+/// bad row its row (1-based, header not counted) and column.
 fn read_predictions(path: &Path, rows: usize, classes: usize) -> Result<ModelOutputs, ModelError> {
+    use mia_data::lines::{LineLimit, LineTooLong};
     let file = path.display().to_string();
     let bad = |m: String| ModelError::Data(format!("{file}: {m}"));
-    let mut r = csv::ReaderBuilder::new().from_path(path).map_err(|e| bad(e.to_string()))?;
-    let header = r.headers().map_err(|e| bad(e.to_string()))?.clone();
+    let csv_err = |at: String, e: csv::Error| match LineTooLong::of_csv(&e) {
+        Some(long) => bad(long.to_string()),
+        None => bad(format!("{at}{}", e.to_string().replace('\n', " "))),
+    };
+    let f = std::fs::File::open(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let mut r = csv::ReaderBuilder::new().from_reader(LineLimit::new(std::io::BufReader::new(f)));
+    let header = r.headers().map_err(|e| csv_err(String::new(), e))?.clone();
     let find = |prefix: &str| -> Option<Vec<usize>> {
         (0..classes).map(|k| header.iter().position(|h| h.trim() == format!("{prefix}{k}"))).collect()
     };
@@ -254,7 +274,7 @@ fn read_predictions(path: &Path, rows: usize, classes: usize) -> Result<ModelOut
     let mut out = Array2::<f64>::zeros((rows, classes));
     let mut n = 0usize;
     for (i, rec) in r.records().enumerate() {
-        let rec = rec.map_err(|e| bad(format!("row {}: {e}", i + 1)))?;
+        let rec = rec.map_err(|e| csv_err(format!("row {}: ", i + 1), e))?;
         if i >= rows {
             return Err(bad(format!("expected {rows} rows (one per query row), found more")));
         }
@@ -270,6 +290,16 @@ fn read_predictions(path: &Path, rows: usize, classes: usize) -> Result<ModelOut
                     ))
                 })?;
             out[[i, k]] = v;
+        }
+        let sum: f64 = out.row(i).sum();
+        if !logits && (sum - 1.0).abs() > PROB_SUM_TOLERANCE {
+            return Err(bad(format!(
+                "row {}, columns {}..{}: expected probabilities summing to 1 (within {PROB_SUM_TOLERANCE:e}), found \
+                 sum {sum}",
+                i + 1,
+                cols.first().map_or("", |&c| &header[c]),
+                cols.last().map_or("", |&c| &header[c])
+            )));
         }
         n += 1;
     }
@@ -308,31 +338,36 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_predicting_command_gives_its_outputs_and_failures_are_named() {
-        let dir = tempfile::tempdir().unwrap();
+        let work = || WorkDir::new(false).unwrap();
         let x = ndarray::array![[0.0f32, 1.0], [2.0, 3.0], [4.0, 5.0]];
         let y = [0usize, 1, 1];
         let data = TrainSet { x: x.view(), y: &y, n_classes: 2, rows: &[0, 2] };
         let names = vec!["a".to_string(), "b".to_string()];
         let script = "test $(wc -l < \"$1\") = 3 && test $(wc -l < \"$2\") = 4 && \
                       printf 'prob_0,prob_1\\n0.25,0.75\\n1,0\\n0.5,0.5\\n' > \"$3\"";
-        let t = CommandTrainer::new(
-            spec(&["sh", "-c", script, "sh", "{train}", "{query}", "{predictions}"]),
-            dir.path().to_path_buf(),
-            names.clone(),
-        )
-        .unwrap();
+        let predicting = spec(&["sh", "-c", script, "sh", "{train}", "{query}", "{predictions}"]);
+        let t = CommandTrainer::new(predicting.clone(), work(), names.clone()).unwrap();
         let m = t.fit(&data, 9).unwrap();
         match m.outputs(x.view()).unwrap() {
             ModelOutputs::Probabilities(p) => assert_eq!(p, ndarray::array![[0.25, 0.75], [1.0, 0.0], [0.5, 0.5]]),
             o => panic!("{o:?}"),
         }
-        // The training file: header, then the two training rows with their labels.
-        let train = std::fs::read_to_string(dir.path().join(format!("model-{:016x}/train.csv", 9))).unwrap();
+        // The fit's files went with it: no copy of the training rows is left.
+        assert_eq!(std::fs::read_dir(t.work.path()).unwrap().count(), 0);
+
+        // Kept for debugging: the training file, header, then the two training rows with their labels.
+        let t = CommandTrainer::new(predicting, WorkDir::new(true).unwrap(), names.clone()).unwrap();
+        t.fit(&data, 9).unwrap();
+        let jobs: Vec<PathBuf> = std::fs::read_dir(t.work.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(jobs.len(), 1);
+        assert!(jobs[0].file_name().unwrap().to_string_lossy().starts_with(&format!("model-{:016x}-", 9)));
+        let train = std::fs::read_to_string(jobs[0].join("train.csv")).unwrap();
         assert_eq!(train, "a,b,label\n0,1,0\n4,5,1\n");
+        std::fs::remove_dir_all(t.work.path()).unwrap();
 
         let t = CommandTrainer::new(
             spec(&["sh", "-c", "echo 'no GPU found' >&2; exit 7", "sh", "{train}", "{model}"]),
-            dir.path().to_path_buf(),
+            work(),
             names.clone(),
         )
         .unwrap();
@@ -349,7 +384,7 @@ mod tests {
                 "{query}",
                 "{predictions}",
             ]),
-            dir.path().to_path_buf(),
+            work(),
             names,
         )
         .unwrap();
@@ -364,7 +399,7 @@ mod tests {
                          printf 'logit_0,logit_1\\n0,1\\n0,2\\n0,3\\n' > \"$3\"";
             let mut sp = spec(&["sh", "-c", check, "sh", "{train}", "{query}", "{predictions}"]);
             sp.rows_format = RowsFormat::Parquet;
-            let t = CommandTrainer::new(sp, dir.path().to_path_buf(), vec!["a".into(), "b".into()]).unwrap();
+            let t = CommandTrainer::new(sp, work(), vec!["a".into(), "b".into()]).unwrap();
             match t.fit(&data, 3).unwrap().outputs(x.view()).unwrap() {
                 ModelOutputs::Logits(l) => assert_eq!(l.column(1).to_vec(), vec![1.0, 2.0, 3.0]),
                 o => panic!("{o:?}"),

@@ -21,8 +21,10 @@
 //!   `tpr@0.001` and `tpr@1e-3` are the same metric.
 //! - `.lo` / `.hi` use the interval instead of the value; it is an error when the metric
 //!   has no interval (the ε bound, or a run with the bootstrap disabled).
-//! - A rule on a TPR that the sample cannot support (fewer than 10/FPR non-members) still
-//!   evaluates, with a warning in the report.
+//! - A rule over a figure the sample cannot support — a TPR at an FPR with fewer than
+//!   10/FPR non-members, or any AUC / advantage / TPR with fewer than the evaluation's
+//!   `min_class_size` members or non-members — is an error ([`GateError::Unsupported`]): the
+//!   figure is noise, so the rule can neither pass nor fail on it.
 
 use crate::report::{AttackReport, GateResult, GateRule, Report};
 use std::fmt;
@@ -137,6 +139,10 @@ pub enum GateError {
     NotFinite { expr: String, attack: String, metric: String },
     #[error("gate rule `{expr}`: the report has no attacks to evaluate")]
     NoAttacks { expr: String },
+    #[error(
+        "gate rule `{expr}`: {metric} of attack `{attack}` is not supported by the sample ({why}); the rule can neither pass nor fail on it"
+    )]
+    Unsupported { expr: String, attack: String, metric: String, why: String },
 }
 
 const METRICS: &str =
@@ -197,6 +203,14 @@ pub fn parse(expr: &str) -> Result<GateExpr, GateError> {
     let syntax = |expected: &str| GateError::Syntax { expr: text.clone(), expected: expected.to_string() };
     if text.is_empty() {
         return Err(syntax(SHAPE));
+    }
+    // A line break or other control character would split the one-line error (and the
+    // report's rule list): refuse it, showing the rule escaped.
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return Err(GateError::Syntax {
+            expr: text.escape_debug().to_string(),
+            expected: format!("printable characters, found the control character {:?}", c),
+        });
     }
     // The operator is the first run of comparison characters.
     let Some(op_start) = text.find(['<', '>', '=', '!']) else {
@@ -286,23 +300,24 @@ fn fmt_list(v: impl IntoIterator<Item = String>) -> String {
     v.into_iter().collect::<Vec<_>>().join(", ")
 }
 
-/// What a rule reads from one attack: the value, the interval if any, and the TPR target's
-/// support flag.
+/// What a rule reads from one attack: the value, the interval if any, and why the sample
+/// cannot support the figure, if it cannot.
 struct Reading {
     value: f64,
     ci: Option<[f64; 2]>,
     /// Why there is no interval, when there is none.
     no_ci: String,
-    supported: Option<bool>,
+    unsupported: Option<String>,
 }
 
-fn read(a: &AttackReport, metric: Metric, k_target: Option<usize>) -> Reading {
+fn read(a: &AttackReport, metric: Metric, k_target: Option<usize>, min_negatives_per_fpr: f64) -> Reading {
     let e = &a.evaluation;
+    let counts = format!("{} members, {} non-members", e.n_members, e.n_non_members);
     let est = |x: &mia_core::Estimate| Reading {
         value: x.value,
         ci: x.ci,
         no_ci: x.note.clone().unwrap_or_else(|| "no bootstrap interval in the report".into()),
-        supported: None,
+        unsupported: (!x.supported).then(|| x.note.clone().unwrap_or_else(|| counts.clone())),
     };
     match metric {
         Metric::Auc => est(&e.auc),
@@ -312,16 +327,22 @@ fn read(a: &AttackReport, metric: Metric, k_target: Option<usize>) -> Reading {
             value: e.eps_lower_bound.value,
             ci: None,
             no_ci: "the ε bound is itself a one-sided confidence bound".into(),
-            supported: None,
+            unsupported: None,
         },
         Metric::TprAt(_) => {
             let t = &e.tpr_at_fpr[k_target.expect("target index resolved")];
-            Reading {
-                value: t.tpr,
-                ci: t.ci,
-                no_ci: "no bootstrap interval in the report".into(),
-                supported: Some(t.supported),
-            }
+            let unsupported = (!t.supported).then(|| {
+                if !e.auc.supported {
+                    e.auc.note.clone().unwrap_or_else(|| counts.clone())
+                } else {
+                    format!(
+                        "{counts}; measuring TPR at FPR {} needs at least {min_negatives_per_fpr}/FPR = {} non-members",
+                        t.fpr,
+                        (min_negatives_per_fpr / t.fpr).ceil()
+                    )
+                }
+            });
+            Reading { value: t.tpr, ci: t.ci, no_ci: "no bootstrap interval in the report".into(), unsupported }
         }
     }
 }
@@ -385,9 +406,12 @@ fn evaluate_one(rule: &GateExpr, report: &Report) -> Result<GateRule, GateError>
             }
         },
     };
-    let mut best: Option<(f64, &AttackReport, Option<bool>)> = None;
+    let mut best: Option<f64> = None;
     for a in candidates {
-        let r = read(a, rule.metric, k_target);
+        let r = read(a, rule.metric, k_target, report.settings.eval.min_negatives_per_fpr);
+        if let Some(why) = r.unsupported {
+            return Err(GateError::Unsupported { expr, attack: a.name.clone(), metric: rule.metric.to_string(), why });
+        }
         let v = match (rule.bound, r.ci) {
             (Bound::Value, _) => r.value,
             (Bound::Lo, Some([lo, _])) => lo,
@@ -405,18 +429,12 @@ fn evaluate_one(rule: &GateExpr, report: &Report) -> Result<GateRule, GateError>
         if !v.is_finite() {
             return Err(GateError::NotFinite { expr, attack: a.name.clone(), metric: rule.metric.to_string() });
         }
-        if best.is_none_or(|(b, _, _)| v > b) {
-            best = Some((v, a, r.supported));
+        if best.is_none_or(|b| v > b) {
+            best = Some(v);
         }
     }
-    let (value, attack, supported) = best.expect("at least one attack");
-    let warning = (supported == Some(false)).then(|| {
-        format!(
-            "{} resolved to attack `{}`, whose TPR at this FPR is not supported by the sample: fewer than {}/FPR non-members ({} non-members)",
-            rule.metric, attack.name, report.settings.eval.min_negatives_per_fpr, attack.evaluation.n_non_members
-        )
-    });
-    Ok(GateRule { expr, value, fired: rule.op.holds(value, rule.threshold), warning })
+    let value = best.expect("at least one attack");
+    Ok(GateRule { expr, value, fired: rule.op.holds(value, rule.threshold) })
 }
 
 /// Evaluates every rule against the report (whose `gate` field is ignored). Verdict:
@@ -443,7 +461,7 @@ mod tests {
 
     fn est(value: f64, ci: Option<[f64; 2]>) -> Estimate {
         let note = ci.is_none().then(|| "no interval: bootstrap disabled".to_string());
-        Estimate { value, ci, note }
+        Estimate::new(value, ci, note)
     }
 
     /// Two hand-made attacks, `weak` then `strong`, with targets 1e-4, 1e-3, 0.1 and
@@ -462,6 +480,7 @@ mod tests {
                     value: 0.5 + adv.value / 2.0,
                     ci: adv.ci.map(|[a, b]| [0.5 + a / 2.0, 0.5 + b / 2.0]),
                     note: adv.note.clone(),
+                    supported: adv.supported,
                 },
                 auc,
                 advantage: adv,
@@ -601,6 +620,16 @@ mod tests {
         }
     }
 
+    /// Found by fuzzing (FUZZING.md, F2): a rule holding a line break gave a two-line error.
+    #[test]
+    fn control_characters_give_a_one_line_error() {
+        for s in ["max.t\rpr@0.5 > ma0.1", "max.auc\n> 0.6", "max.auc > 0.6\u{0}"] {
+            let e = syntax_err(s);
+            assert_eq!(e.lines().count(), 1, "{e:?}");
+            assert!(e.contains("control character"), "{e}");
+        }
+    }
+
     #[test]
     fn rejects_bad_syntax_with_the_expression_and_what_was_expected() {
         let e = syntax_err("max.auc 0.6");
@@ -668,10 +697,15 @@ mod tests {
 
     #[test]
     fn tpr_targets_match_within_relative_tolerance() {
-        let r = testdata::report();
+        let mut r = testdata::report();
+        // Mark the 1e-3 target measurable so the rules below evaluate instead of erring.
+        for a in &mut r.attacks {
+            a.evaluation.tpr_at_fpr[1].supported = true;
+        }
         let t1 = r.attacks[1].evaluation.tpr_at_fpr[1].tpr;
         for s in ["strong.tpr@0.001 > 0", "strong.tpr@1e-3 > 0", "strong.tpr@1.0000000001e-3 > 0", "max.tpr@1E-3 > 0"] {
-            assert_eq!(eval1(s).unwrap().value, t1, "{s}");
+            let g = evaluate(&[p(s)], &r).map(|g| g.rules.into_iter().next().unwrap());
+            assert_eq!(g.unwrap().value, t1, "{s}");
         }
         assert_eq!(eval1("strong.tpr@0.1.lo > 0").unwrap().value, r.attacks[1].evaluation.tpr_at_fpr[2].ci.unwrap()[0]);
         let e = eval1("strong.tpr@0.002 > 0").unwrap_err();
@@ -681,14 +715,35 @@ mod tests {
         assert!(matches!(eval1("strong.tpr@1.00001e-3 > 0"), Err(GateError::FprNotTarget { .. })));
     }
 
+    /// A rule over a TPR the sample cannot measure neither passes nor fails: it is an error
+    /// that names the rule and the counts (it used to evaluate with a warning).
     #[test]
-    fn unsupported_targets_evaluate_with_a_warning() {
-        let g = eval1("max.tpr@1e-4 > 0.05").unwrap();
-        let w = g.warning.expect("warning");
-        assert!(w.contains("fewer than 10/FPR non-members"), "{w}");
-        assert!(g.fired);
-        assert!(eval1("max.tpr@0.1 > 0.05").unwrap().warning.is_none());
-        assert!(eval1("max.auc > 0.05").unwrap().warning.is_none());
+    fn unsupported_targets_are_errors_naming_the_counts() {
+        for rule in ["max.tpr@1e-4 > 0.05", "weak.tpr@1e-4.lo > 0.5", "max.tpr@1e-4 < 2"] {
+            let e = eval1(rule).unwrap_err();
+            assert!(matches!(e, GateError::Unsupported { .. }), "{e}");
+            let s = e.to_string();
+            assert!(s.contains(rule) && s.contains("1000 non-members") && s.contains("100000 non-members"), "{s}");
+        }
+        assert!(eval1("max.tpr@0.1 > 0.05").is_ok());
+        assert!(eval1("max.auc > 0.05").is_ok());
+    }
+
+    /// An AUC marked unsupported (too few members) makes every rule over it an error.
+    #[test]
+    fn small_class_figures_are_errors() {
+        let mut r = testdata::report();
+        for a in &mut r.attacks {
+            a.evaluation.auc.supported = false;
+            a.evaluation.auc.note = Some("1 members and 1999 non-members: fewer than 30 in a class".into());
+        }
+        let rules = [parse("max.auc.lo > 0.6").unwrap()];
+        let e = evaluate(&rules, &r).unwrap_err();
+        let s = e.to_string();
+        assert!(matches!(e, GateError::Unsupported { .. }) && s.contains("max.auc.lo > 0.6"), "{s}");
+        assert!(s.contains("1 members and 1999 non-members"), "{s}");
+        // Other figures of the same report still evaluate.
+        assert!(evaluate(&[parse("max.eps_lower_bound > 100").unwrap()], &r).is_ok());
     }
 
     #[test]

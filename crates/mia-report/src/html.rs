@@ -132,6 +132,15 @@ fn cell(value: String, ci: Option<[f64; 2]>, f: impl Fn(f64) -> String) -> Strin
 }
 
 fn est_cell(e: &Estimate, f: impl Fn(f64) -> String + Copy) -> String {
+    if !e.supported {
+        let note = e.note.as_deref().unwrap_or("not supported by the sample size");
+        return format!(
+            "<span class=\"unsupported\" title=\"{}\">{}<sup>†</sup><span class=\"ci\">{}</span></span>",
+            escape(note),
+            f(e.value),
+            ci_with(e.ci, f)
+        );
+    }
     let mut s = cell(f(e.value), e.ci, f);
     if let Some(n) = &e.note {
         let _ = write!(s, "<span class=\"ci\" title=\"{}\">*</span>", escape(n));
@@ -204,8 +213,8 @@ th, td { padding: 6px 9px; border-bottom: 1px solid var(--line); vertical-align:
 th { text-align: left; font-weight: 600; background: var(--soft); font-size: 13px; line-height: 1.3; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td .ci { display: block; color: var(--muted); font-size: 12px; }
-td.unsupported { color: #9aa1ab; }
-td.unsupported .ci { color: #b5bbc3; }
+td.unsupported, span.unsupported { color: #9aa1ab; }
+td.unsupported .ci, span.unsupported .ci { color: #b5bbc3; }
 td.best { font-weight: 700; }
 td.best .ci { font-weight: 400; }
 tr.worst td.name { font-weight: 700; }
@@ -401,9 +410,6 @@ fn verdict(h: &mut String, r: &Report) {
                 num(rule.value, 4),
                 if rule.fired { "<span class=\"fired\">fired</span>" } else { "held" }
             );
-            if let Some(w) = &rule.warning {
-                let _ = write!(h, "<br><span class=\"warn small\">⚠ {}</span>", escape(w));
-            }
             h.push_str("</li>");
         }
         h.push_str("</ul>\n");
@@ -758,6 +764,8 @@ fn metrics_table(h: &mut String, r: &Report) {
         .map(|k| argmax(r.attacks.iter().map(|a| a.evaluation.tpr_at_fpr.get(k).map_or(f64::NAN, |t| t.tpr))))
         .collect();
     let mut any_unsupported = false;
+    // Every attack is measured on the same records, so the first one's counts stand for all.
+    let small = !r.attacks[0].evaluation.auc.supported;
     let worst = r.max.auc.attack.as_str();
     for (i, a) in r.attacks.iter().enumerate() {
         let e = &a.evaluation;
@@ -783,8 +791,12 @@ fn metrics_table(h: &mut String, r: &Report) {
                     any_unsupported = true;
                     let _ = write!(
                         h,
-                        "<td class=\"num unsupported\" title=\"not supported: fewer than {}/FPR non-members\">{}<sup>†</sup>{}</td>",
-                        num(r.settings.eval.min_negatives_per_fpr, 3),
+                        "<td class=\"num unsupported\" title=\"not supported: {}\">{}<sup>†</sup>{}</td>",
+                        if small {
+                            format!("fewer than {} members or non-members", r.settings.eval.min_class_size)
+                        } else {
+                            format!("fewer than {}/FPR non-members", num(r.settings.eval.min_negatives_per_fpr, 3))
+                        },
                         pct_num(tp.tpr),
                         format_args!("<span class=\"ci\">{}</span>", ci_with(tp.ci, pct_num))
                     );
@@ -803,7 +815,19 @@ fn metrics_table(h: &mut String, r: &Report) {
         );
     }
     h.push_str("</tbody>\n</table>\n</div>\n");
-    if any_unsupported {
+    if small {
+        let e = &r.attacks[0].evaluation;
+        let _ = writeln!(
+            h,
+            "<p class=\"footnote\">† Not supported by the sample size: {} members and {} non-members, fewer than {} in a \
+             class. A bootstrap cannot represent so small a class; the intervals shown are distribution-free bounds \
+             (Hoeffding for the AUC, Dvoretzky–Kiefer–Wolfowitz bands for advantage and TPR), valid at any size but \
+             wide. Gate rules over these figures stop with exit code 2.</p>",
+            fmt_int(e.n_members),
+            fmt_int(e.n_non_members),
+            r.settings.eval.min_class_size
+        );
+    } else if any_unsupported {
         let nn = r.attacks[0].evaluation.n_non_members;
         let _ = writeln!(
             h,
@@ -814,7 +838,7 @@ fn metrics_table(h: &mut String, r: &Report) {
             fmt_int(nn)
         );
     }
-    if r.attacks.iter().any(|a| a.evaluation.auc.note.is_some() || a.evaluation.advantage.note.is_some()) {
+    if !small && r.attacks.iter().any(|a| a.evaluation.auc.note.is_some() || a.evaluation.advantage.note.is_some()) {
         h.push_str("<p class=\"footnote\">* See the note on the value (hover) for why it has no interval.</p>\n");
     }
     h.push_str("<details><summary>What each attack does</summary>\n<ul class=\"plain small\">\n");

@@ -211,9 +211,6 @@ pub struct GateRule {
     /// The value the left-hand side resolved to.
     pub value: f64,
     pub fired: bool,
-    /// E.g. that the metric was marked unsupported by the sample size.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warning: Option<String>,
 }
 
 impl MaxSummary {

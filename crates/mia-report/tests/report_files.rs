@@ -99,7 +99,7 @@ fn fixture() -> Fixture {
     ids[order[0]] = EVIL_ID.to_string();
     ids[order[1]] = "O'Brien & \"Sons\"".to_string();
     let members = member.iter().filter(|&&m| m).count();
-    let acc = |p: f64| Estimate { value: p, ci: Some([p * 0.9, p.min(0.999) + 0.001]), note: None };
+    let acc = |p: f64| Estimate::new(p, Some([p * 0.9, p.min(0.999) + 0.001]), None);
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool { name: "mia-audit", version: env!("CARGO_PKG_VERSION") },
@@ -169,7 +169,7 @@ fn fixture() -> Fixture {
         ],
         notes: vec!["Synthetic test data <not a real model>.".into()],
     };
-    let rules: Vec<gate::GateExpr> = ["max.auc > 0.6", "max.tpr@1e-3 > 0.05", "loss.advantage.lo > 0.5"]
+    let rules: Vec<gate::GateExpr> = ["max.auc > 0.6", "max.tpr@1e-2 > 0.05", "loss.advantage.lo > 0.5"]
         .iter()
         .map(|r| gate::parse(r).unwrap())
         .collect();
@@ -198,7 +198,9 @@ fn fixture_is_realistic() {
         assert!(a.evaluation.auc.ci.is_some());
     }
     assert_eq!(r.gate.verdict, "fail");
-    assert!(r.gate.rules[1].warning.is_some(), "tpr@1e-3 is unsupported with 2,000 non-members");
+    // TPR at 1e-3 needs 10/FPR = 10,000 non-members; the fixture has 1,800.
+    let e = gate::evaluate(&[gate::parse("max.tpr@1e-3 > 0.05").unwrap()], r).unwrap_err();
+    assert!(matches!(e, gate::GateError::Unsupported { .. }), "{e}");
     assert!(r.slices.iter().any(|s| s.evaluation.as_ref().is_some_and(|e| e.leaks)));
     assert!(r.slices.iter().any(|s| s.evaluation.is_none()));
 }
@@ -240,7 +242,7 @@ fn non_finite_numbers_and_absent_parts_validate_as_null() {
     let mut f = fixture();
     let r = &mut f.report;
     let o = r.overfitting.as_mut().unwrap();
-    o.mean_loss_members = mia_core::Estimate { value: f64::NAN, ci: None, note: Some("no records".into()) };
+    o.mean_loss_members = mia_core::Estimate::new(f64::NAN, None, Some("no records".into()));
     o.accuracy_members = None;
     o.accuracy_non_members = None;
     o.accuracy_gap = None;

@@ -100,6 +100,12 @@ impl ShadowConfig {
         if self.folds < 2 || self.folds > self.n_shadow / 2 {
             return bad("folds", format!("must be 2 to n_shadow / 2 = {}, got {}", self.n_shadow / 2, self.folds));
         }
+        if self.n_targets == 0 {
+            return bad("n_targets", "must be at least 1".into());
+        }
+        if self.synthetic_size == Some(0) {
+            return bad("synthetic_size", "must be at least 1".into());
+        }
         if self.train_size == Some(0) {
             return bad("train_size", "must be at least 1".into());
         }

@@ -15,9 +15,26 @@ pub fn mia(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mia")).args(args).current_dir(root()).output().unwrap()
 }
 
+/// The `[data]` column keys of the bundled Adult CSV (no header row), for test configs.
+pub const ADULT_COLUMNS: &str = r#"names = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
+         "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
+         "hours-per-week", "native-country", "income"]
+label = "income"
+numeric = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+categorical = "rest""#;
+
 /// A path as a command-line argument.
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
+}
+
+/// The one error line of a run that must exit 2.
+pub fn error_line(o: &Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "exit {:?}; stderr: {err}", o.status.code());
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
+    assert!(err.starts_with("error: ") && !err.contains("panicked"), "{err}");
+    err.trim_end().to_string()
 }
 
 /// The `report.json` written into `dir`.

@@ -16,7 +16,7 @@
 //! Losses are the cross-entropy of the true class, loss = softplus(−φ), computed in f64
 //! without rounding to probabilities first.
 
-use super::{ReferenceInputs, gather, in_out_counts, loss_from_phi, range_text, require};
+use super::{InvalidSetting, ReferenceInputs, gather, in_out_counts, loss_from_phi, range_text, require};
 use crate::CoreError;
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +46,20 @@ pub struct AttackRConfig {
 impl Default for AttackRConfig {
     fn default() -> Self {
         AttackRConfig { interpolation: Interpolation::Linear, loss_min: 0.0, loss_max: 1000.0 }
+    }
+}
+
+impl AttackRConfig {
+    /// The first setting outside its range (the end points matter to linear interpolation).
+    pub fn invalid(&self) -> Option<InvalidSetting> {
+        if self.interpolation != Interpolation::Linear {
+            return None;
+        }
+        if !self.loss_min.is_finite() {
+            return Some(InvalidSetting::new("attack_r.loss_min", self.loss_min, "a finite number below loss_max"));
+        }
+        (!(self.loss_max.is_finite() && self.loss_min < self.loss_max))
+            .then(|| InvalidSetting::new("attack_r.loss_max", self.loss_max, "a finite number above loss_min"))
     }
 }
 
@@ -95,13 +109,8 @@ pub fn attack_p(inputs: &ReferenceInputs) -> Result<Vec<f64>, CoreError> {
 /// (ties count). Needs ≥ 1 OUT reference model per record.
 pub fn attack_r(inputs: &ReferenceInputs, cfg: &AttackRConfig) -> Result<Vec<f64>, CoreError> {
     let (n, k) = inputs.check()?;
-    if cfg.interpolation == Interpolation::Linear
-        && !(cfg.loss_min.is_finite() && cfg.loss_max.is_finite() && cfg.loss_min < cfg.loss_max)
-    {
-        return Err(CoreError::Invalid(format!(
-            "attack_r needs finite loss_min < loss_max, got {} and {}",
-            cfg.loss_min, cfg.loss_max
-        )));
+    if let Some(bad) = cfg.invalid() {
+        return Err(CoreError::Invalid(bad.to_string()));
     }
     let (_, n_out) = in_out_counts(inputs.keep);
     require(&n_out, 1, "OUT", "attack_r", k)?;

@@ -40,7 +40,7 @@
 //! offline attack one OUT observation; per-example `sample` std needs two. A record short
 //! of them is an error naming it.
 
-use super::{ReferenceInputs, gather, in_out_counts, range_text, require};
+use super::{InvalidSetting, ReferenceInputs, gather, in_out_counts, range_text, require};
 use crate::CoreError;
 use serde::{Deserialize, Serialize};
 
@@ -305,11 +305,16 @@ fn fit_side(
     Ok(SideFit { center, sigma })
 }
 
-fn check_config(cfg: &LiraConfig) -> Result<(), CoreError> {
-    if cfg.std != LiraStd::ReferenceCode && !(cfg.std_floor > 0.0 && cfg.std_floor.is_finite()) {
-        return Err(CoreError::Invalid(format!("lira std_floor must be positive and finite, got {}", cfg.std_floor)));
+impl LiraConfig {
+    /// The first setting outside its range.
+    pub fn invalid(&self) -> Option<InvalidSetting> {
+        (self.std != LiraStd::ReferenceCode && !(self.std_floor > 0.0 && self.std_floor.is_finite()))
+            .then(|| InvalidSetting::new("lira.std_floor", self.std_floor, "a positive finite number"))
     }
-    Ok(())
+}
+
+fn check_config(cfg: &LiraConfig) -> Result<(), CoreError> {
+    cfg.invalid().map_or(Ok(()), |bad| Err(CoreError::Invalid(bad.to_string())))
 }
 
 fn fits(inputs: &ReferenceInputs, cfg: &LiraConfig, online: bool) -> Result<(Option<SideFit>, SideFit), CoreError> {

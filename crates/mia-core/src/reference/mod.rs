@@ -298,6 +298,35 @@ pub struct ReferenceConfig {
     pub shokri: ShokriConfig,
 }
 
+/// A reference-attack setting outside its allowed range. `Display`:
+/// `rmia.gamma = 0: expected a positive finite number`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{key} = {value}: expected {allowed}")]
+pub struct InvalidSetting {
+    /// The setting as written in a config (`rmia.gamma`, `[rmia] gamma` in TOML).
+    pub key: &'static str,
+    pub value: String,
+    pub allowed: &'static str,
+}
+
+impl InvalidSetting {
+    pub(crate) fn new(key: &'static str, value: impl ToString, allowed: &'static str) -> InvalidSetting {
+        InvalidSetting { key, value: value.to_string(), allowed }
+    }
+}
+
+impl ReferenceConfig {
+    /// The first setting outside its range, whichever attacks run: a setting is checked
+    /// before any work, not only when its attack is reached.
+    pub fn invalid_setting(&self) -> Option<InvalidSetting> {
+        self.lira
+            .invalid()
+            .or_else(|| self.rmia.invalid())
+            .or_else(|| self.attack_r.invalid())
+            .or_else(|| self.shokri.invalid())
+    }
+}
+
 /// Why `name` cannot run on `inputs` (a missing optional input), or `None` when it can
 /// try. Unknown names give `None` (they belong to other dispatchers).
 pub fn missing_input(name: &str, inputs: &ReferenceInputs) -> Option<&'static str> {

@@ -41,7 +41,7 @@
 //! The paper's code also offers a trimmed mean over models and temperature-scaled,
 //! soft-margin signals; here Pr(x | θ) is p_y and the mean is plain.
 
-use super::{Population, ReferenceInputs, gather, in_out_counts, log_p_from_phi, range_text, require};
+use super::{InvalidSetting, Population, ReferenceInputs, gather, in_out_counts, log_p_from_phi, range_text, require};
 use crate::CoreError;
 use crate::bootstrap::{rng_for, uniform_below};
 use ndarray::ArrayView2;
@@ -109,15 +109,31 @@ pub(crate) fn log_pr(log_p: &[f64], offline_a: Option<f64>) -> f64 {
     }
 }
 
-fn check_config(cfg: &RmiaConfig) -> Result<(), CoreError> {
-    if !(cfg.gamma > 0.0 && cfg.gamma.is_finite()) {
-        return Err(CoreError::Invalid(format!("rmia gamma must be positive and finite, got {}", cfg.gamma)));
+impl RmiaConfig {
+    /// The first setting outside its range.
+    pub fn invalid(&self) -> Option<InvalidSetting> {
+        if !(self.gamma > 0.0 && self.gamma.is_finite()) {
+            return Some(InvalidSetting::new("rmia.gamma", self.gamma, "a positive finite number (γ > 0)"));
+        }
+        if !(0.0..=1.0).contains(&self.offline_a) {
+            return Some(InvalidSetting::new("rmia.offline_a", self.offline_a, "a number in [0, 1]"));
+        }
+        if self.population_samples == Some(0) {
+            return Some(InvalidSetting::new("rmia.population_samples", 0, "at least 1 (or absent for all)"));
+        }
+        None
     }
-    if !(0.0..=1.0).contains(&cfg.offline_a) {
-        return Err(CoreError::Invalid(format!("rmia offline_a must lie in [0, 1], got {}", cfg.offline_a)));
+}
+
+fn check_config(cfg: &RmiaConfig, population: usize) -> Result<(), CoreError> {
+    if let Some(bad) = cfg.invalid() {
+        return Err(CoreError::Invalid(bad.to_string()));
     }
-    if cfg.population_samples == Some(0) {
-        return Err(CoreError::Invalid("rmia population_samples must be at least 1".into()));
+    // More samples than records would silently mean "all of them".
+    if let Some(m) = cfg.population_samples.filter(|&m| m > population) {
+        return Err(CoreError::Invalid(format!(
+            "rmia.population_samples = {m}: expected at most the {population} population records (or absent for all)"
+        )));
     }
     Ok(())
 }
@@ -168,8 +184,8 @@ fn count_scores(ell_x: &[f64], ell_z: &[f64], cfg: &RmiaConfig) -> Vec<f64> {
 fn run(inputs: &ReferenceInputs, cfg: &RmiaConfig, seed: u64, online: bool) -> Result<Vec<f64>, CoreError> {
     let attack = if online { "rmia_online" } else { "rmia_offline" };
     let (n, k) = inputs.check()?;
-    check_config(cfg)?;
     let pop = inputs.population_checked(attack)?;
+    check_config(cfg, pop.target_phi.len())?;
     let offline_a = (!online).then_some(cfg.offline_a);
     if !online {
         let (_, n_out) = in_out_counts(inputs.keep);

@@ -29,7 +29,7 @@
 //! Deterministic: the per-class fits run in parallel but each is sequential and they are
 //! collected in class order.
 
-use super::{FullOutputs, ReferenceInputs};
+use super::{FullOutputs, InvalidSetting, ReferenceInputs};
 use crate::CoreError;
 use crate::attacks::Fitting;
 use crate::bootstrap::{rng_for, uniform_below};
@@ -58,6 +58,17 @@ pub struct ShokriConfig {
 impl Default for ShokriConfig {
     fn default() -> Self {
         ShokriConfig { max_train: 200_000, l2: 1e-4 }
+    }
+}
+
+impl ShokriConfig {
+    /// The first setting outside its range.
+    pub fn invalid(&self) -> Option<InvalidSetting> {
+        if self.max_train == 0 {
+            return Some(InvalidSetting::new("shokri.max_train", 0, "at least 1"));
+        }
+        (!(self.l2 > 0.0 && self.l2.is_finite()))
+            .then(|| InvalidSetting::new("shokri.l2", self.l2, "a positive finite number"))
     }
 }
 
@@ -168,11 +179,8 @@ pub fn shokri_shadow(
         )
     })?;
     let n_classes = check_outputs(&o, n, k)?;
-    if cfg.max_train == 0 {
-        return Err(CoreError::Invalid("shokri max_train must be at least 1".into()));
-    }
-    if !(cfg.l2 > 0.0 && cfg.l2.is_finite()) {
-        return Err(CoreError::Invalid(format!("shokri l2 must be positive and finite, got {}", cfg.l2)));
+    if let Some(bad) = cfg.invalid() {
+        return Err(CoreError::Invalid(bad.to_string()));
     }
     let labels = o.labels;
     let keep = inputs.keep;

@@ -475,3 +475,28 @@ fn scale_smoke_test() {
         eprintln!("{name}: {:.2} s, AUC {:.3}", t0.elapsed().as_secs_f64(), auc(&a[0].scores, &s.member));
     }
 }
+
+#[test]
+fn settings_out_of_range_are_named_by_key_whichever_attack_runs() {
+    let bad = |cfg: ReferenceConfig| cfg.invalid_setting().map(|b| b.to_string());
+    assert_eq!(bad(ReferenceConfig::default()), None);
+    let rmia = |r: RmiaConfig| ReferenceConfig { rmia: r, ..Default::default() };
+    assert_eq!(
+        bad(rmia(RmiaConfig { gamma: 0.0, ..Default::default() })).as_deref(),
+        Some("rmia.gamma = 0: expected a positive finite number (γ > 0)")
+    );
+    assert_eq!(
+        bad(rmia(RmiaConfig { offline_a: 2.0, ..Default::default() })).as_deref(),
+        Some("rmia.offline_a = 2: expected a number in [0, 1]")
+    );
+    let shokri = ReferenceConfig { shokri: ShokriConfig { l2: -1.0, ..Default::default() }, ..Default::default() };
+    assert!(bad(shokri).unwrap().starts_with("shokri.l2 = -1"));
+    // More population samples than population records is an error, not a silent "all".
+    let s = synth(60, 4, 10, 1.0, false, 5);
+    let o = owned_outputs(&s);
+    let inp = inputs(&s, &o);
+    let cfg = RmiaConfig { population_samples: Some(11), ..Default::default() };
+    let e = rmia_online(&inp, &cfg, 0).unwrap_err().to_string();
+    assert!(e.contains("rmia.population_samples = 11") && e.contains("10 population records"), "{e}");
+    assert!(rmia_online(&inp, &RmiaConfig { population_samples: Some(10), ..Default::default() }, 0).is_ok());
+}

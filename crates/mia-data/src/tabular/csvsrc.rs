@@ -10,6 +10,7 @@ use crate::DataError;
 use crate::csvread::{csv_error, line_at, with_line};
 use crate::error::show_path;
 use crate::hash::{HashingReader, io_error, open};
+use crate::lines::LineLimit;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
@@ -43,13 +44,13 @@ pub(super) fn load(path: &Path, s: &TableSchema, opts: &TableOptions, gz_by_name
         });
     }
     let (mut table, inner) = if is_gzip {
-        let mut rdr = csv_reader(flate2::bufread::MultiGzDecoder::new(buf), s);
+        let mut rdr = csv_reader(LineLimit::new(flate2::bufread::MultiGzDecoder::new(buf)), s);
         let t = read(&mut rdr, path, &file, s, opts, true)?;
-        (t, rdr.into_inner().into_inner().into_inner())
+        (t, rdr.into_inner().into_inner().into_inner().into_inner())
     } else {
-        let mut rdr = csv_reader(buf, s);
+        let mut rdr = csv_reader(LineLimit::new(buf), s);
         let t = read(&mut rdr, path, &file, s, opts, false)?;
-        (t, rdr.into_inner().into_inner())
+        (t, rdr.into_inner().into_inner().into_inner())
     };
     let input = inner.finish(path)?;
     table.inputs.push(input);

@@ -15,7 +15,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use super::{Builder, Cell, Plan, Row, Table, TableOptions, TableSchema, usage};
 use crate::DataError;
 use crate::error::one_line;
-use crate::pq::{BATCH, corrupt, read_guarded};
+use crate::pq::{BATCH, TextColumn, batch_error, corrupt, read_guarded};
 
 pub(super) fn load(path: &Path, s: &TableSchema, opts: &TableOptions) -> Result<Table, DataError> {
     let (mut table, input) =
@@ -86,6 +86,8 @@ impl Row for PqRow<'_> {
 }
 
 fn read(f: File, file: &str, s: &TableSchema, opts: &TableOptions) -> Result<Table, DataError> {
+    // A second handle for locating undecodable text ([`batch_error`]).
+    let raw = f.try_clone().map_err(|e| corrupt(file, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(file, e))?;
     let schema = builder.schema().clone();
     let original: Vec<String> = schema.fields().iter().map(|fl| fl.name().clone()).collect();
@@ -113,6 +115,10 @@ fn read(f: File, file: &str, s: &TableSchema, opts: &TableOptions) -> Result<Tab
         }
     }
     let numeric: Vec<bool> = used.iter().map(|&c| plan.is_numeric(c)).collect();
+    let text: Vec<TextColumn> = used
+        .iter()
+        .map(|&c| TextColumn { field: c, name: plan.name(c).to_string(), is_id: plan.id == Some(c) })
+        .collect();
     let mut pos = vec![usize::MAX; plan.names.len()];
     for (k, &c) in used.iter().enumerate() {
         pos[c] = k;
@@ -122,7 +128,7 @@ fn read(f: File, file: &str, s: &TableSchema, opts: &TableOptions) -> Result<Tab
     let mut b = Builder::new(plan, s, opts);
     let mut row: u64 = 0;
     for batch in reader {
-        let batch = batch.map_err(|e| corrupt(file, e))?;
+        let batch = batch.map_err(|e| batch_error(&raw, file, &text, e))?;
         if batch.num_columns() != used.len() {
             return Err(corrupt(
                 file,

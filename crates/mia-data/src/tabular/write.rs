@@ -105,31 +105,21 @@ pub fn write_encoded_parquet(
     labels: Option<&[usize]>,
     path: &Path,
 ) -> Result<(), DataError> {
-    use std::sync::Arc;
+    use crate::pqwrite::{ColumnData, write_parquet};
 
-    use arrow::array::{ArrayRef, Float32Array, Int64Array, RecordBatch};
-    use arrow::datatypes::{DataType, Field, Schema};
-    use parquet::arrow::ArrowWriter;
-    use parquet::basic::{Compression, ZstdLevel};
-    use parquet::file::properties::WriterProperties;
-
-    let mut fields: Vec<Field> = names.iter().map(|n| Field::new(n, DataType::Float32, false)).collect();
-    let mut columns: Vec<ArrayRef> = x
-        .columns()
-        .into_iter()
-        .map(|c| Arc::new(Float32Array::from_iter_values(c.iter().copied())) as ArrayRef)
+    if names.len() != x.ncols() {
+        return Err(io_err(path, format!("{} column names for {} columns", names.len(), x.ncols())));
+    }
+    let mut columns: Vec<(&str, ColumnData)> = names
+        .iter()
+        .zip(x.columns())
+        .map(|(n, c)| (n.as_str(), ColumnData::Float32(c.iter().copied().collect::<Vec<f32>>().into())))
         .collect();
     if let Some(l) = labels {
-        fields.push(Field::new("label", DataType::Int64, false));
-        columns.push(Arc::new(Int64Array::from_iter_values(l.iter().map(|&v| v as i64))));
+        columns.push(("label", ColumnData::Int64(l.iter().map(|&v| v as i64).collect::<Vec<i64>>().into())));
     }
-    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| io_err(path, e))?;
     let file = std::fs::File::create(path).map_err(|e| io_err(path, e))?;
-    let props = WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();
-    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(|e| io_err(path, e))?;
-    w.write(&batch).map_err(|e| io_err(path, e))?;
-    w.close().map_err(|e| io_err(path, e))?;
-    Ok(())
+    write_parquet(&columns, file).map_err(|e| io_err(path, e))
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ mod trees;
 
 use crate::{Model, ModelError};
 use mia_core::signals::ModelOutputs;
+use mia_data::guard::catch_decoder_panic;
 use ndarray::{Array2, ArrayView2, CowArray, Ix2};
 use proto::{GraphProto, NodeProto, attr_floats, attr_int, attr_ints, attr_string, attr_strings, constant_values};
 use std::collections::{HashMap, HashSet};
@@ -145,6 +146,7 @@ impl OnnxModel {
         let proto =
             framework.proto_model_for_read(&mut &bytes[..]).map_err(|e| err(format!("not an ONNX model: {e:#}")))?;
         let graph = proto.graph.as_ref().ok_or_else(|| err("the ONNX file has no graph".into()))?;
+        check_outputs_exist(graph).map_err(err)?;
         let (input, width) = model_input(graph).map_err(err)?;
         let output = probability_output(graph).map_err(err)?;
         let producers: HashMap<&str, &NodeProto> =
@@ -154,7 +156,11 @@ impl OnnxModel {
         let prefix = if source == input {
             None
         } else {
-            Some(tract_prefix(&framework, &proto, graph, &producers, &input, width, &source).map_err(err)?)
+            // tract can panic on a graph it does not expect: that is a bad model file, not a crash.
+            let plan =
+                catch_decoder_panic(|| tract_prefix(&framework, &proto, graph, &producers, &input, width, &source))
+                    .unwrap_or_else(|panic| Err(format!("tract cannot read the graph: {panic}")));
+            Some(plan.map_err(err)?)
         };
         if let (Head::Trees(t, _), None) = (&head, &prefix)
             && t.min_width > width
@@ -383,6 +389,22 @@ fn model_input(graph: &GraphProto) -> Result<(String, usize), String> {
     match dims.as_slice() {
         [_, Some(d)] => Ok((input.name.clone(), *d as usize)),
         _ => Err(format!("input '{}' must be a [batch, D] matrix with a fixed width D, got {dims:?}", input.name)),
+    }
+}
+
+/// Every graph output must be a tensor the graph has: tract looks outputs up by name and
+/// panics on a name that nothing computes (found by fuzzing; see FUZZING.md).
+fn check_outputs_exist(graph: &GraphProto) -> Result<(), String> {
+    let known: HashSet<&str> = graph
+        .input
+        .iter()
+        .map(|i| i.name.as_str())
+        .chain(graph.initializer.iter().map(|t| t.name.as_str()))
+        .chain(graph.node.iter().flat_map(|n| n.output.iter().map(String::as_str)))
+        .collect();
+    match graph.output.iter().find(|o| !known.contains(o.name.as_str())) {
+        Some(o) => Err(format!("graph output {:?} is computed by no node (nor is it an input or initializer)", o.name)),
+        None => Ok(()),
     }
 }
 
