@@ -274,6 +274,15 @@ fn caveats(
              but are wide. These figures are marked \"supported\": false; gate rules over them stop with exit code 2.",
             e.n_members, e.n_non_members, eval.min_class_size
         ));
+    } else if let Some(e) = attacks.first().map(|a| &a.evaluation)
+        && e.n_members.min(e.n_non_members) < eval.bootstrap_min_class_size
+    {
+        c.push(format!(
+            "{} members and {} non-members were audited, fewer than {} in a class: a percentile bootstrap undercovers \
+             at this size, so the AUC and TPR@FPR intervals are distribution-free bounds (Hoeffding for the AUC, \
+             Dvoretzky-Kiefer-Wolfowitz bands for the curve), valid but wide.",
+            e.n_members, e.n_non_members, eval.bootstrap_min_class_size
+        ));
     }
     if saturated > 0 {
         c.push(format!(

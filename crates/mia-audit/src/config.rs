@@ -176,8 +176,10 @@ pub struct EvalSection {
     pub base_rates: Vec<f64>,
     pub fpr: Vec<f64>,
     pub fpr_rule: FprRuleName,
-    /// Members and non-members each needed for bootstrap intervals and supported figures.
+    /// Members and non-members each needed for supported figures.
     pub min_class_size: u64,
+    /// Members and non-members each needed for bootstrap (not distribution-free) intervals.
+    pub bootstrap_min_class_size: u64,
 }
 
 impl Default for EvalSection {
@@ -191,6 +193,7 @@ impl Default for EvalSection {
             fpr: e.fpr_targets,
             fpr_rule: FprRuleName::AtMost,
             min_class_size: e.min_class_size,
+            bootstrap_min_class_size: e.bootstrap_min_class_size,
         }
     }
 }
@@ -209,6 +212,7 @@ impl EvalSection {
             base_rates: self.base_rates.clone(),
             seed,
             min_class_size: self.min_class_size,
+            bootstrap_min_class_size: self.bootstrap_min_class_size,
             ..EvalConfig::default()
         }
     }

@@ -226,6 +226,10 @@ struct ScoreArgs {
     /// stop with exit code 2.
     #[arg(long, default_value_t = 30)]
     min_class_size: u64,
+    /// Members and non-members each needed for bootstrap intervals; below it (and from
+    /// --min-class-size) AUC and TPR@FPR get distribution-free intervals, still supported.
+    #[arg(long, default_value_t = 100)]
+    bootstrap_min_class_size: u64,
     /// Folds for cross-fitted attacks (per-class thresholds, learned attack).
     #[arg(long, default_value_t = 5)]
     folds: usize,
@@ -525,6 +529,7 @@ fn score(a: ScoreArgs) -> Result<bool, Failure> {
             base_rates: a.base_rates.clone(),
             seed: a.seed,
             min_class_size: a.min_class_size,
+            bootstrap_min_class_size: a.bootstrap_min_class_size,
             ..EvalConfig::default()
         },
         attack: AttackConfig { folds: a.folds, seed: a.seed, ..AttackConfig::default() },

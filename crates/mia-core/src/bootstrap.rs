@@ -42,11 +42,10 @@ pub fn uniform_below(rng: &mut impl Rng, n: u64) -> u64 {
     (m >> 64) as u64
 }
 
-/// Per-resample statistics: AUC, advantage and TPR at each FPR target.
+/// Per-resample statistics: AUC and TPR at each FPR target.
 #[derive(Debug, Clone)]
 pub struct BootstrapDraws {
     pub auc: Vec<f64>,
-    pub advantage: Vec<f64>,
     /// `tpr_at_fpr[k][b]`: TPR at target k in resample b.
     pub tpr_at_fpr: Vec<Vec<f64>>,
 }
@@ -71,8 +70,8 @@ pub fn bootstrap_roc(
     for r in ranked {
         assert_eq!((r.n_pos, r.n_neg), (n_pos, n_neg), "ranked scores and membership disagree");
     }
-    // Per resample: for each attack, (AUC, advantage, TPR at each target).
-    type Stats = Vec<(f64, f64, Vec<f64>)>;
+    // Per resample: for each attack, (AUC, TPR at each target).
+    type Stats = Vec<(f64, Vec<f64>)>;
     let results: Vec<Stats> = (0..resamples)
         .into_par_iter()
         .map_init(
@@ -110,7 +109,7 @@ pub fn bootstrap_roc(
                             g
                         });
                         let m = roc_pass(groups, n_pos, n_neg, fpr_targets, rule);
-                        (m.auc, m.advantage, m.tpr_at_fpr.iter().map(|t| t.0).collect())
+                        (m.auc, m.tpr_at_fpr.iter().map(|t| t.0).collect())
                     })
                     .collect()
             },
@@ -119,8 +118,7 @@ pub fn bootstrap_roc(
     (0..ranked.len())
         .map(|a| BootstrapDraws {
             auc: results.iter().map(|r| r[a].0).collect(),
-            advantage: results.iter().map(|r| r[a].1).collect(),
-            tpr_at_fpr: (0..fpr_targets.len()).map(|k| results.iter().map(|r| r[a].2[k]).collect()).collect(),
+            tpr_at_fpr: (0..fpr_targets.len()).map(|k| results.iter().map(|r| r[a].1[k]).collect()).collect(),
         })
         .collect()
 }

@@ -1,10 +1,12 @@
-//! Intervals that hold at every sample size, for classes too small for the bootstrap.
+//! Intervals that hold at every sample size, for classes too small for the bootstrap and
+//! for the advantage.
 //!
 //! A percentile bootstrap resamples the records it has: with one member it redraws that
 //! member every time, so the AUC's interval collapses around whatever rank the member
 //! happened to get (a pure-noise audit with 1 member of 200 reported AUC 0.93 [0.89, 0.96]).
-//! Below [`crate::EvalConfig::min_class_size`] members or non-members the evaluation uses
-//! these bounds instead. They assume only that members are drawn independently from one
+//! Below [`crate::EvalConfig::bootstrap_min_class_size`] members or non-members the
+//! evaluation uses these bounds instead, and for the advantage at every size (a bootstrap of
+//! a maximum over thresholds sits above a true advantage of 0). They assume only that members are drawn independently from one
 //! score distribution and non-members from another, so their coverage is at least the
 //! stated confidence whatever the sample size; the price is width.
 //!

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 /// Settings of an evaluation. Defaults: FPR targets 1e-5…1e-1, 1,000 resamples, 95 %
-/// intervals, δ = 1e-5, base rates 0.5 and 0.01, bootstrap intervals from 30 records per class.
+/// intervals, δ = 1e-5, base rates 0.5 and 0.01, figures supported from 30 records per class.
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalConfig {
     pub fpr_targets: Vec<f64>,
@@ -25,9 +25,15 @@ pub struct EvalConfig {
     /// A TPR@FPR target is supported when non-members ≥ this / FPR.
     pub min_negatives_per_fpr: f64,
     /// Below this many members or non-members, AUC, advantage and TPR@FPR are marked
-    /// unsupported and their intervals are distribution-free bounds
-    /// ([`crate::distribution_free`]) instead of bootstrap percentiles.
+    /// unsupported (the gate refuses rules over them); their intervals are distribution-free
+    /// bounds ([`crate::distribution_free`]), as they are up to `bootstrap_min_class_size`.
     pub min_class_size: u64,
+    /// Below this many members or non-members, the AUC's and the TPRs' intervals are
+    /// distribution-free bounds instead of bootstrap percentiles, even where the figures are
+    /// supported. Measured on pure noise with 400 records (`tests/small_sample_coverage.rs`,
+    /// `coverage_by_class_size`): the 95 % percentile bootstrap covered the true TPR at FPR
+    /// 0.1 and 0.5 in 81 % of runs with 30 members, 88 % with 50 and 95 % with 100.
+    pub bootstrap_min_class_size: u64,
     /// Points kept for the plotted ROC (the curve is thinned on a log-FPR grid).
     pub roc_plot_points: usize,
     pub histogram_bins: usize,
@@ -45,6 +51,7 @@ impl Default for EvalConfig {
             seed: 0,
             min_negatives_per_fpr: 10.0,
             min_class_size: 30,
+            bootstrap_min_class_size: 100,
             roc_plot_points: 400,
             histogram_bins: 40,
         }
@@ -258,56 +265,82 @@ fn rank_and_resample(
     Ok((ranked, draws))
 }
 
-/// Whether a sample with `n_pos` members and `n_neg` non-members is below the class size the
-/// bootstrap needs; the note says so when it is.
-fn small_sample_note(n_pos: u64, n_neg: u64, cfg: &EvalConfig) -> Option<String> {
-    (n_pos.min(n_neg) < cfg.min_class_size).then(|| {
-        format!(
-            "{n_pos} members and {n_neg} non-members: fewer than {} in a class, too few for a bootstrap interval; \
-             the interval is a distribution-free bound (Hoeffding / DKW), valid but wide",
-            cfg.min_class_size
-        )
-    })
+/// Which interval method a sample with `n_pos` members and `n_neg` non-members gets, with
+/// the note that says why when it is not the bootstrap.
+enum IntervalMethod {
+    Bootstrap,
+    /// Too few for a bootstrap interval; the figures are still supported.
+    DistributionFree(String),
+    /// Below `min_class_size`: distribution-free intervals, figures unsupported.
+    Unsupported(String),
+}
+
+impl IntervalMethod {
+    fn of(n_pos: u64, n_neg: u64, cfg: &EvalConfig) -> Self {
+        let k = n_pos.min(n_neg);
+        let why = |limit: u64, what: &str| {
+            format!(
+                "{n_pos} members and {n_neg} non-members: fewer than {limit} in a class, {what}; the interval is a \
+                 distribution-free bound (Hoeffding / DKW), valid but wide"
+            )
+        };
+        if k < cfg.min_class_size {
+            IntervalMethod::Unsupported(why(cfg.min_class_size, "too few to quote the figure"))
+        } else if k < cfg.bootstrap_min_class_size {
+            IntervalMethod::DistributionFree(why(cfg.bootstrap_min_class_size, "too few for a bootstrap interval"))
+        } else {
+            IntervalMethod::Bootstrap
+        }
+    }
+
+    fn note(&self) -> Option<&str> {
+        match self {
+            IntervalMethod::Bootstrap => None,
+            IntervalMethod::DistributionFree(n) | IntervalMethod::Unsupported(n) => Some(n),
+        }
+    }
+
+    fn supported(&self) -> bool {
+        !matches!(self, IntervalMethod::Unsupported(_))
+    }
 }
 
 /// The figures a class slice reports (AUC, advantage, TPR at each FPR target, with their
 /// intervals, and the one-sided rank test) from the ROC metrics `m` of `r`; a full
 /// evaluation ([`summarise`]) reports the same figures and adds the rest.
 ///
-/// Intervals are bootstrap percentiles when both classes have at least `min_class_size`
-/// records, and distribution-free bounds, with the figures marked unsupported, below that.
+/// The advantage's interval is always the DKW bound: it is a maximum over thresholds, and
+/// on noise (true advantage 0) every resample's maximum lies above 0, so a percentile
+/// bootstrap interval covered the truth in only 2–5 % of runs at every sample size from 2 to
+/// 100 members (`coverage_by_class_size` at commit f3a0b00, before this rule). The
+/// AUC's and TPRs' intervals are bootstrap percentiles from `bootstrap_min_class_size`
+/// records per class and distribution-free bounds below it; below `min_class_size` the
+/// figures are also marked unsupported.
 fn slice_figures(r: &RankedScores, m: &RocMetrics, draws: &BootstrapDraws, cfg: &EvalConfig) -> SliceEvaluation {
     let (np, nn) = (r.n_pos, r.n_neg);
-    let small = small_sample_note(np, nn, cfg);
-    let (auc, advantage) = match &small {
-        Some(note) => (
-            Estimate {
-                value: m.auc,
-                ci: Some(distribution_free::auc_interval(m.auc, np, nn, cfg.confidence)),
-                note: Some(note.clone()),
-                supported: false,
-            },
-            Estimate {
-                value: m.advantage,
-                ci: Some(distribution_free::advantage_interval(m.advantage, np, nn, cfg.confidence)),
-                note: Some(note.clone()),
-                supported: false,
-            },
-        ),
-        None => {
-            let boot_note = (cfg.bootstrap_resamples == 0).then(|| "no interval: bootstrap disabled".to_string());
-            (
-                Estimate::new(m.auc, percentile_interval(&draws.auc, cfg.confidence), boot_note.clone()),
-                Estimate::new(m.advantage, percentile_interval(&draws.advantage, cfg.confidence), boot_note),
-            )
-        }
+    let method = IntervalMethod::of(np, nn, cfg);
+    let note = method.note().map(str::to_string);
+    let auc_ci = match method {
+        IntervalMethod::Bootstrap => percentile_interval(&draws.auc, cfg.confidence),
+        _ => Some(distribution_free::auc_interval(m.auc, np, nn, cfg.confidence)),
+    };
+    let auc_note = match (&method, auc_ci) {
+        (IntervalMethod::Bootstrap, None) => Some("no interval: bootstrap disabled".to_string()),
+        _ => note.clone(),
+    };
+    let auc = Estimate { value: m.auc, ci: auc_ci, note: auc_note, supported: method.supported() };
+    let advantage = Estimate {
+        value: m.advantage,
+        ci: Some(distribution_free::advantage_interval(m.advantage, np, nn, cfg.confidence)),
+        note: (!method.supported()).then(|| note.clone()).flatten(),
+        supported: method.supported(),
     };
     SliceEvaluation {
         n_members: np,
         n_non_members: nn,
         auc,
         advantage,
-        tpr_at_fpr: tpr_at_fpr_entries(r, m, draws, cfg, small.is_some()),
+        tpr_at_fpr: tpr_at_fpr_entries(r, m, draws, cfg, &method),
         p_value: mann_whitney_p_greater(m.auc * np as f64 * nn as f64, np, nn, tie_term(r)),
         p_holm: f64::NAN,
         leaks: false,
@@ -320,10 +353,10 @@ fn tpr_at_fpr_entries(
     m: &RocMetrics,
     draws: &BootstrapDraws,
     cfg: &EvalConfig,
-    small: bool,
+    method: &IntervalMethod,
 ) -> Vec<TprAtFpr> {
-    let bands =
-        small.then(|| distribution_free::tpr_at_fpr_intervals(r, &cfg.fpr_targets, cfg.fpr_rule, cfg.confidence));
+    let bands = (!matches!(method, IntervalMethod::Bootstrap))
+        .then(|| distribution_free::tpr_at_fpr_intervals(r, &cfg.fpr_targets, cfg.fpr_rule, cfg.confidence));
     cfg.fpr_targets
         .iter()
         .enumerate()
@@ -338,7 +371,7 @@ fn tpr_at_fpr_entries(
                 },
                 achieved_fpr: fpr,
                 threshold: g.map(|g| r.group_score[g]),
-                supported: !small && r.n_neg as f64 >= cfg.min_negatives_per_fpr / t,
+                supported: method.supported() && r.n_neg as f64 >= cfg.min_negatives_per_fpr / t,
                 ppv: ppv(tpr, fpr, &cfg.base_rates),
             }
         })

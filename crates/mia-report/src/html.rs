@@ -746,11 +746,14 @@ fn metrics_table(h: &mut String, r: &Report) {
     let targets: Vec<f64> = r.attacks[0].evaluation.tpr_at_fpr.iter().map(|t| t.fpr).collect();
     let _ = write!(
         h,
-        "<p class=\"small muted\">Intervals are {conf} bootstrap percentile intervals (AUC, advantage, TPR). \
+        "<p class=\"small muted\">Intervals are at {conf}: bootstrap percentiles for AUC and TPR (distribution-free bounds \
+         below {} members or non-members), and a Dvoretzky–Kiefer–Wolfowitz bound for the advantage, a maximum over \
+         thresholds that a bootstrap would place above a true advantage of 0. \
          TPR at FPR ≤ target is the largest TPR over thresholds whose FPR does not exceed the target; shown in %. \
          The ε lower bound is at δ = {} and {conf} confidence. p: one-sided Mann–Whitney test that members score higher. \
          Bold: the worst attack for that column.</p>\n<div class=\"table-wrap\">\n<table class=\"metrics\">\n<thead><tr>\
          <th>Attack</th><th class=\"num\">AUC</th><th class=\"num\">Advantage</th>",
+        r.settings.eval.bootstrap_min_class_size,
         sci(r.settings.eval.delta, 2)
     );
     for &t in &targets {
@@ -839,7 +842,7 @@ fn metrics_table(h: &mut String, r: &Report) {
         );
     }
     if !small && r.attacks.iter().any(|a| a.evaluation.auc.note.is_some() || a.evaluation.advantage.note.is_some()) {
-        h.push_str("<p class=\"footnote\">* See the note on the value (hover) for why it has no interval.</p>\n");
+        h.push_str("<p class=\"footnote\">* See the note on the value (hover) for how its interval was made, or why it has none.</p>\n");
     }
     h.push_str("<details><summary>What each attack does</summary>\n<ul class=\"plain small\">\n");
     for a in &r.attacks {
