@@ -180,19 +180,19 @@ pub const MAX_OUTPUT_BYTES: u64 = 64 << 30;
 const SPARE_AUDIT_RECORDS: usize = 10;
 
 /// The fewest rows a plan under `p` can use: a held-out population of at least one row (when
-/// `population_fraction` > 0), a target with members and non-members among the audit
+/// `population_fraction`, [`AuditConfig::population_fraction`], is > 0), a target with members and non-members among the audit
 /// records, and with K reference models at least ⌈log2 K⌉ + 10 audit records, so that every
 /// reference model draws training rows (see [`SPARE_AUDIT_RECORDS`]).
-pub fn min_plan_rows(p: &crate::config::PlanConfig, mode: TargetMode) -> usize {
+pub fn min_plan_rows(p: &crate::config::PlanConfig, population_fraction: f64, mode: TargetMode) -> usize {
     let k = p.reference_models;
     let need_audit =
         if k == 0 { 2 } else { (usize::BITS - k.saturating_sub(1).leading_zeros()) as usize + SPARE_AUDIT_RECORDS };
     let fits = |m: usize| {
-        let n_pop = ((m as f64 * p.population_fraction).round() as usize).min(m);
+        let n_pop = ((m as f64 * population_fraction).round() as usize).min(m);
         let n = m - n_pop;
         let n_target = (n as f64 * p.target_fraction).round() as usize;
         let target_ok = mode == TargetMode::MemberColumn || (n_target >= 1 && n_target < n);
-        n >= need_audit && target_ok && (p.population_fraction == 0.0 || n_pop >= 1)
+        n >= need_audit && target_ok && (population_fraction == 0.0 || n_pop >= 1)
     };
     // Fractions are validated to lie in (0, 1) and [0, 1), so some count fits.
     (2..=usize::MAX / 2).find(|&m| fits(m)).unwrap_or(usize::MAX)
@@ -212,6 +212,7 @@ pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
     let n_rows = table.len();
     let seed = cfg.seed;
     let p = &cfg.plan;
+    let population_fraction = cfg.population_fraction();
     // The outputs of every model on every table row are held together: check before any work.
     let classes = table.classes.len().max(2);
     let bytes = (p.reference_models as u64 + 1)
@@ -234,7 +235,7 @@ pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
     };
     let (audit, population, target_member) = match cfg.target_mode() {
         TargetMode::Train | TargetMode::NullCheck => {
-            let n_pop = (used.len() as f64 * p.population_fraction).round() as usize;
+            let n_pop = (used.len() as f64 * population_fraction).round() as usize;
             let pop_flags = random_subset(used.len(), n_pop, seed, streams::POPULATION);
             let audit: Vec<usize> = used.iter().zip(&pop_flags).filter(|(_, f)| !**f).map(|(r, _)| *r).collect();
             let population: Vec<usize> = used.iter().zip(&pop_flags).filter(|(_, f)| **f).map(|(r, _)| *r).collect();
@@ -250,11 +251,11 @@ pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
             })?;
             // The population comes from rows the target never trained on.
             let non: Vec<usize> = used.iter().copied().filter(|&r| !member[r]).collect();
-            let n_pop = (used.len() as f64 * p.population_fraction).round() as usize;
+            let n_pop = (used.len() as f64 * population_fraction).round() as usize;
             if n_pop >= non.len() && n_pop > 0 {
                 return Err(AuditError::Input(format!(
                     "plan.population_fraction = {} asks for {n_pop} population rows but only {} rows are non-members",
-                    p.population_fraction,
+                    population_fraction,
                     non.len()
                 )));
             }
@@ -271,7 +272,7 @@ pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
     };
     let n_mem = target_member.iter().filter(|&&m| m).count();
     // More rows than now, whatever the draw: the minimum holds with high probability only.
-    let min_rows = || min_plan_rows(p, cfg.target_mode()).max(used.len() + 1);
+    let min_rows = || min_plan_rows(p, population_fraction, cfg.target_mode()).max(used.len() + 1);
     if n_mem == 0 || n_mem == audit.len() {
         return Err(AuditError::Input(format!(
             "{}: too few rows for this plan: the target needs members and non-members among the audit records, got \
@@ -737,6 +738,13 @@ fn run_phase(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>, phase: P
                 .into(),
         );
     }
+    if p > 0 {
+        notes.push(format!(
+            "Population: {p} rows (plan.population_fraction = {}) were held out for RMIA and Attack-P; no model \
+             trained on them and they are not among the {n} audited records.",
+            cfg.plan.population_fraction
+        ));
+    }
     if let Some(m) = cfg.plan.max_rows.filter(|&m| m < table.len()) {
         notes.push(format!("plan.max_rows: a seeded subsample of {m} of the table's {} rows was audited", table.len()));
     }
@@ -798,15 +806,15 @@ mod tests {
 
     #[test]
     fn the_minimum_rows_give_a_population_a_split_target_and_log2_k_plus_10_audit_records() {
-        let p =
-            |k: usize, pf: f64| PlanConfig { reference_models: k, population_fraction: pf, ..PlanConfig::default() };
+        let p = |k: usize| PlanConfig { reference_models: k, ..PlanConfig::default() };
         // K = 16: ⌈log2 16⌉ + 10 = 14 audit records; with 20 % held out, 17 rows (round(3.4) = 3).
-        assert_eq!(min_plan_rows(&p(16, 0.2), TargetMode::Train), 17);
-        // K = 0: a target member and non-member and a population row.
-        assert_eq!(min_plan_rows(&p(0, 0.2), TargetMode::Train), 3);
-        assert_eq!(min_plan_rows(&p(0, 0.0), TargetMode::Train), 2);
+        assert_eq!(min_plan_rows(&p(16), 0.2, TargetMode::Train), 17);
+        // A target member and non-member, and a population row when one is held out.
+        assert_eq!(min_plan_rows(&p(2), 0.0, TargetMode::Train), 11);
+        assert_eq!(min_plan_rows(&p(0), 0.2, TargetMode::Train), 3);
+        assert_eq!(min_plan_rows(&p(0), 0.0, TargetMode::Train), 2);
         // K = 1024: 20 audit records.
-        assert_eq!(min_plan_rows(&p(1024, 0.0), TargetMode::Train), 20);
+        assert_eq!(min_plan_rows(&p(1024), 0.0, TargetMode::Train), 20);
         // At the minimum, a drawn keep mask gives every model rows (with probability ≥ 1 − 2^−10).
         let k = 16;
         let n = 14;

@@ -204,34 +204,34 @@ struct ScoreArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Bootstrap resamples for intervals (0 disables intervals).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = EvalConfig::default().bootstrap_resamples)]
     bootstrap: usize,
     /// Confidence level of every interval.
-    #[arg(long, default_value_t = 0.95)]
+    #[arg(long, default_value_t = EvalConfig::default().confidence)]
     confidence: f64,
     /// delta of the (epsilon, delta) lower bound.
-    #[arg(long, default_value_t = 1e-5)]
+    #[arg(long, default_value_t = EvalConfig::default().delta)]
     delta: f64,
     /// Member base rate(s) at which PPV is reported (repeatable).
-    #[arg(long = "base-rate", default_values_t = [0.5, 0.01])]
+    #[arg(long = "base-rate", default_values_t = EvalConfig::default().base_rates)]
     base_rates: Vec<f64>,
     /// FPR targets for TPR@FPR (repeatable).
-    #[arg(long = "fpr", default_values_t = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1])]
+    #[arg(long = "fpr", default_values_t = EvalConfig::default().fpr_targets)]
     fpr: Vec<f64>,
     /// How a threshold's FPR is compared with a target.
     #[arg(long, value_enum, default_value = "at-most")]
     fpr_rule: FprRuleArg,
-    /// Members and non-members each needed for bootstrap intervals; below it AUC, advantage and
+    /// Members and non-members each needed to quote a figure; below it AUC, advantage and
     /// TPR@FPR get distribution-free intervals, are marked unsupported, and gate rules over them
     /// stop with exit code 2.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = EvalConfig::default().min_class_size)]
     min_class_size: u64,
     /// Members and non-members each needed for bootstrap intervals; below it (and from
     /// --min-class-size) AUC and TPR@FPR get distribution-free intervals, still supported.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = EvalConfig::default().bootstrap_min_class_size)]
     bootstrap_min_class_size: u64,
     /// Folds for cross-fitted attacks (per-class thresholds, learned attack).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = AttackConfig::default().folds)]
     folds: usize,
     /// Attacks to run, comma-separated (default: all the input supports).
     #[arg(long, value_delimiter = ',')]
@@ -773,13 +773,14 @@ fn print_summary(out: &mia_audit::AuditOutput, dir: &std::path::Path) {
         r.outputs.as_ref().map_or(String::new(), |o| format!(", outputs: {}", o.kind))
     );
     let fmt_ci = |c: Option<[f64; 2]>| c.map_or(String::new(), |[l, h]| format!(" [{l:.3}, {h:.3}]"));
-    say!("{:<28} {:>22} {:>14} {:>14} {:>8}", "attack", "AUC [95% CI]", "TPR@0.1%FPR", "TPR@1%FPR", "eps_lb");
+    let auc_head = format!("AUC [{}% CI]", (r.settings.eval.confidence * 1e8).round() / 1e6);
+    say!("{:<28} {:>22} {:>14} {:>14} {:>8}", "attack", auc_head, "TPR@0.1%FPR", "TPR@1%FPR", "eps_lb");
     for a in &r.attacks {
         let e = &a.evaluation;
         let at = |f: f64| {
             e.tpr_at_fpr
                 .iter()
-                .find(|t| (t.fpr - f).abs() < 1e-12)
+                .find(|t| mia_core::evaluate::same_fpr(t.fpr, f))
                 .map_or("-".to_string(), |t| format!("{:.4}{}", t.tpr, if t.supported { "" } else { "†" }))
         };
         say!(

@@ -108,3 +108,17 @@ fn records_csv_ranks_every_record() {
     let top = rows.iter().find(|r| r[4] == "1").unwrap();
     assert_eq!(top[3].parse::<f64>().unwrap(), best);
 }
+
+/// The terminal summary names the configured confidence (it printed "95% CI" whatever
+/// `--confidence` said) and finds the 0.1 % and 1 % targets however they were written.
+#[test]
+fn the_summary_prints_the_configured_confidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [DEMO, "--bootstrap", "50", "--confidence", "0.9", "--fpr", "0.001", "--fpr", "1e-2"];
+    let o = mia(&args, dir.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(text.contains("AUC [90% CI]") && !text.contains("95% CI"), "{text}");
+    let row = text.lines().find(|l| l.starts_with("loss ")).unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(row.split_whitespace().filter(|w| *w == "-").count(), 0, "{row}");
+}

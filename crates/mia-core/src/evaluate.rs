@@ -132,6 +132,13 @@ pub struct Histogram {
     pub non_members: Vec<u64>,
 }
 
+/// Whether `x` names the FPR target `target`: equal within a relative 1e-9, so that `1e-3`,
+/// `0.001` and a target printed and read back all match, and no other target does. The one
+/// rule by which the gate and the summaries find a target.
+pub fn same_fpr(target: f64, x: f64) -> bool {
+    (target - x).abs() <= 1e-9 * target.abs().max(x.abs())
+}
+
 /// Everything measured about one attack.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttackEvaluation {

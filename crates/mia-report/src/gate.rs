@@ -364,11 +364,7 @@ fn evaluate_one(rule: &GateExpr, report: &Report) -> Result<GateRule, GateError>
     let targets = &report.settings.eval.fpr_targets;
     let k_target = match rule.metric {
         Metric::TprAt(x) => {
-            let k = report.attacks[0]
-                .evaluation
-                .tpr_at_fpr
-                .iter()
-                .position(|t| (t.fpr - x).abs() <= 1e-9 * t.fpr.abs().max(x.abs()));
+            let k = report.attacks[0].evaluation.tpr_at_fpr.iter().position(|t| mia_core::evaluate::same_fpr(t.fpr, x));
             match k {
                 Some(k) => Some(k),
                 None => {

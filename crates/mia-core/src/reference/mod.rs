@@ -69,6 +69,9 @@ pub const REFERENCE_ATTACKS: &[&str] = &[
     "shokri_shadow",
 ];
 
+/// The reference-model attacks that need population records.
+pub const POPULATION_ATTACKS: &[&str] = &["rmia_online", "rmia_offline", "attack_p"];
+
 /// φ of the population records (records no model trained on).
 #[derive(Debug, Clone, Copy)]
 pub struct Population<'a> {
@@ -331,7 +334,7 @@ impl ReferenceConfig {
 /// try. Unknown names give `None` (they belong to other dispatchers).
 pub fn missing_input(name: &str, inputs: &ReferenceInputs) -> Option<&'static str> {
     match name {
-        "rmia_online" | "rmia_offline" | "attack_p" if inputs.population.is_none() => {
+        n if POPULATION_ATTACKS.contains(&n) && inputs.population.is_none() => {
             Some("needs population records (φ under the target and every reference model)")
         }
         "shokri_shadow" if inputs.outputs.is_none() => {
