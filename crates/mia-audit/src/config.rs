@@ -160,13 +160,6 @@ impl AttacksConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FprRuleName {
-    AtMost,
-    Strict,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EvalSection {
@@ -175,7 +168,7 @@ pub struct EvalSection {
     pub delta: f64,
     pub base_rates: Vec<f64>,
     pub fpr: Vec<f64>,
-    pub fpr_rule: FprRuleName,
+    pub fpr_rule: FprRule,
     /// Members and non-members each needed for supported figures.
     pub min_class_size: u64,
     /// Members and non-members each needed for bootstrap (not distribution-free) intervals.
@@ -191,7 +184,7 @@ impl Default for EvalSection {
             delta: e.delta,
             base_rates: e.base_rates,
             fpr: e.fpr_targets,
-            fpr_rule: FprRuleName::AtMost,
+            fpr_rule: e.fpr_rule,
             min_class_size: e.min_class_size,
             bootstrap_min_class_size: e.bootstrap_min_class_size,
         }
@@ -202,10 +195,7 @@ impl EvalSection {
     pub fn eval_config(&self, seed: u64) -> EvalConfig {
         EvalConfig {
             fpr_targets: self.fpr.clone(),
-            fpr_rule: match self.fpr_rule {
-                FprRuleName::AtMost => FprRule::AtMost,
-                FprRuleName::Strict => FprRule::Strict,
-            },
+            fpr_rule: self.fpr_rule,
             bootstrap_resamples: self.bootstrap,
             confidence: self.confidence,
             delta: self.delta,

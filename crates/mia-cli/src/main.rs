@@ -158,14 +158,6 @@ impl ExecArgs {
     }
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum FprRuleArg {
-    /// TPR at the largest threshold with FPR <= target.
-    AtMost,
-    /// FPR < target.
-    Strict,
-}
-
 #[derive(Args)]
 struct ScoreArgs {
     /// Score file: CSV, CSV.gz or Parquet, one row per record. Omit when using --logits/--probs arrays.
@@ -218,9 +210,9 @@ struct ScoreArgs {
     /// FPR targets for TPR@FPR (repeatable).
     #[arg(long = "fpr", default_values_t = EvalConfig::default().fpr_targets)]
     fpr: Vec<f64>,
-    /// How a threshold's FPR is compared with a target.
-    #[arg(long, value_enum, default_value = "at-most")]
-    fpr_rule: FprRuleArg,
+    /// How a threshold's FPR is compared with a target: at-most (FPR <= target) or strict (FPR < target).
+    #[arg(long, default_value_t = EvalConfig::default().fpr_rule)]
+    fpr_rule: FprRule,
     /// Members and non-members each needed to quote a figure; below it AUC, advantage and
     /// TPR@FPR get distribution-free intervals, are marked unsupported, and gate rules over them
     /// stop with exit code 2.
@@ -519,10 +511,7 @@ fn score(a: ScoreArgs) -> Result<bool, Failure> {
     let opts = ScoreAuditOptions {
         eval: EvalConfig {
             fpr_targets: a.fpr.clone(),
-            fpr_rule: match a.fpr_rule {
-                FprRuleArg::AtMost => FprRule::AtMost,
-                FprRuleArg::Strict => FprRule::Strict,
-            },
+            fpr_rule: a.fpr_rule,
             bootstrap_resamples: a.bootstrap,
             confidence: a.confidence,
             delta: a.delta,

@@ -110,15 +110,22 @@ fn records_csv_ranks_every_record() {
 }
 
 /// The terminal summary names the configured confidence (it printed "95% CI" whatever
-/// `--confidence` said) and finds the 0.1 % and 1 % targets however they were written.
+/// `--confidence` said) and finds the 0.1 % and 1 % targets however they were written;
+/// `--fpr-rule` parses into the report's rule, and a bad one is a one-line error.
 #[test]
 fn the_summary_prints_the_configured_confidence() {
     let dir = tempfile::tempdir().unwrap();
-    let args = [DEMO, "--bootstrap", "50", "--confidence", "0.9", "--fpr", "0.001", "--fpr", "1e-2"];
+    let args =
+        [DEMO, "--bootstrap", "50", "--confidence", "0.9", "--fpr", "0.001", "--fpr", "1e-2", "--fpr-rule", "strict"];
     let o = mia(&args, dir.path());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
     assert!(text.contains("AUC [90% CI]") && !text.contains("95% CI"), "{text}");
     let row = text.lines().find(|l| l.starts_with("loss ")).unwrap_or_else(|| panic!("{text}"));
     assert_eq!(row.split_whitespace().filter(|w| *w == "-").count(), 0, "{row}");
+    assert_eq!(report(dir.path())["settings"]["fpr_rule"], "strict");
+    let bad = mia(&[DEMO, "--fpr-rule", "atmost"], dir.path());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
+    assert!(err.contains("at-most or strict") && err.trim_end().lines().count() == 1, "{err}");
 }

@@ -9,10 +9,12 @@
 //!   interpolation; the strict `<` variant of some tools is [`FprRule::Strict`]);
 //! - advantage: max over thresholds of TPR − FPR (and balanced accuracy (1 + adv) / 2).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a TPR@FPR target is compared with a threshold's FPR.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+/// Written `at_most` / `strict` in configs and reports, `at-most` / `strict` on the command
+/// line (both spellings parse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum FprRule {
     /// FPR ≤ target (our default, and scikit-learn `roc_curve` users' usual reading).
@@ -20,6 +22,26 @@ pub enum FprRule {
     AtMost,
     /// FPR < target (as some reference implementations compute it).
     Strict,
+}
+
+impl std::str::FromStr for FprRule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "at-most" | "at_most" => Ok(FprRule::AtMost),
+            "strict" => Ok(FprRule::Strict),
+            _ => Err(format!("expected at-most or strict, got {s:?}")),
+        }
+    }
+}
+
+impl std::fmt::Display for FprRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FprRule::AtMost => "at-most",
+            FprRule::Strict => "strict",
+        })
+    }
 }
 
 /// Records sorted by descending score, grouped by equal score.
@@ -219,6 +241,19 @@ pub fn roc_pass(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One type for the rule in configs (snake_case), reports and on the command line.
+    #[test]
+    fn fpr_rule_spellings_round_trip() {
+        for (r, cli, json) in [(FprRule::AtMost, "at-most", "\"at_most\""), (FprRule::Strict, "strict", "\"strict\"")] {
+            assert_eq!(cli.parse::<FprRule>().unwrap(), r);
+            assert_eq!(r.to_string().parse::<FprRule>().unwrap(), r);
+            assert_eq!(serde_json::to_string(&r).unwrap(), json);
+            assert_eq!(serde_json::from_str::<FprRule>(json).unwrap(), r);
+        }
+        assert_eq!("at_most".parse::<FprRule>().unwrap(), FprRule::AtMost);
+        assert!("atmost".parse::<FprRule>().unwrap_err().contains("at-most or strict"));
+    }
 
     /// Brute-force AUC over all member/non-member pairs.
     fn auc_pairs(s: &[f64], m: &[bool]) -> f64 {
