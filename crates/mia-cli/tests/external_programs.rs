@@ -10,7 +10,7 @@
 #![cfg(target_os = "linux")]
 
 mod support;
-use support::{ADULT_COLUMNS, root, s};
+use support::{ADULT_COLUMNS, generated_config, root, s};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -162,33 +162,8 @@ fn an_audit_with_a_training_command_leaves_no_data_behind() {
 #[test]
 fn a_synth_audit_with_a_generator_command_leaves_no_data_behind() {
     let tmp = tempfile::tempdir().unwrap();
-    let text = format!(
-        r#"seed = 11
-
-[data]
-path = "{}"
-format = "csv"
-header = false
-{ADULT_COLUMNS}
-
-[generator]
-kind = "command"
-command = ["cp", "{{train}}", "{{out}}"]
-
-[split]
-max_rows = 600
-
-[eval]
-bootstrap = 50
-fpr = [0.01, 0.1]
-
-[attacks]
-run = ["dcr", "domias"]
-"#,
-        root().join("data/adult/adult.data.gz").display()
-    );
-    let cfg = tmp.path().join("synth.toml");
-    std::fs::write(&cfg, text).unwrap();
+    let generator = "kind = \"command\"\ncommand = [\"cp\", \"{train}\", \"{out}\"]";
+    let cfg = generated_config(tmp.path(), generator, 600, "", "[attacks]\nrun = [\"dcr\", \"domias\"]");
     let tmpdir = tmp.path().join("tmpdir");
     let out = tmp.path().join("r");
     let o = run(&["synth", s(&cfg), "-o", s(&out)], &tmpdir);

@@ -5,45 +5,13 @@
 //! against the schema; config errors are one line with exit code 2.
 
 mod support;
-use support::{ADULT_COLUMNS, mia, report, root, s, validate};
+use support::{ADULT_COLUMNS, generated_config, mia, report, root, s, validate};
 
 use serde_json::Value;
 use std::io::Read;
-use std::path::{Path, PathBuf};
 
 /// No shadow generators: the other attacks only (the shadow attack has its own test).
 const NO_SHADOW: &str = "[attacks]\nrun = [\"dcr\", \"dcr_calibrated\", \"domias\"]";
-
-/// A generated-mode config on a seeded subsample of Adult with the given generator;
-/// `extra` is added to `[eval]`, then `sections`.
-fn generated_config(dir: &Path, generator: &str, max_rows: usize, extra: &str, sections: &str) -> PathBuf {
-    let text = format!(
-        r#"seed = 11
-
-[data]
-path = "{}"
-format = "csv"
-header = false
-{ADULT_COLUMNS}
-
-[generator]
-{generator}
-
-[split]
-max_rows = {max_rows}
-
-[eval]
-bootstrap = 200
-fpr = [0.01, 0.1]
-{extra}
-{sections}
-"#,
-        root().join("data/adult/adult.data.gz").display()
-    );
-    let path = dir.join("synth.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn auc(doc: &Value, attack: &str) -> (f64, f64, f64) {
     let a = doc["attacks"].as_array().unwrap().iter().find(|a| a["name"] == attack).unwrap_or_else(|| {

@@ -23,6 +23,37 @@ label = "income"
 numeric = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
 categorical = "rest""#;
 
+/// A generated-mode config on a seeded subsample of Adult with the given generator;
+/// `extra` is added to `[eval]`, then `sections`.
+pub fn generated_config(dir: &Path, generator: &str, max_rows: usize, extra: &str, sections: &str) -> PathBuf {
+    let text = format!(
+        r#"seed = 11
+
+[data]
+path = "{}"
+format = "csv"
+header = false
+{ADULT_COLUMNS}
+
+[generator]
+{generator}
+
+[split]
+max_rows = {max_rows}
+
+[eval]
+bootstrap = 200
+fpr = [0.01, 0.1]
+{extra}
+{sections}
+"#,
+        root().join("data/adult/adult.data.gz").display()
+    );
+    let path = dir.join("synth.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// A path as a command-line argument.
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
