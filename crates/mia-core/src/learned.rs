@@ -9,7 +9,7 @@
 //! The model is L2-regularised logistic regression on standardised features, fitted by
 //! Newton's method. It is written here rather than taken from linfa because linfa-logistic
 //! 0.8 sits on an incompatible ndarray version and orients probabilities by the first label
-//! seen (a trap noted in ECOSYSTEM.md); the problem is small (≤ ~40 features), so a direct
+//! it sees rather than by the label's value; the problem is small (≤ ~40 features), so a direct
 //! Newton solve with a Cholesky factorisation is exact and fast.
 
 use crate::attacks::AttackConfig;

@@ -351,27 +351,6 @@ fn encoding_serde_and_fingerprint() {
     assert!(serde_json::from_value::<Encoding>(bad).is_err());
 }
 
-/// Prints load + encode times (meaningful in release: `cargo test --release -p mia-data
-/// --test tabular -- timings --nocapture`).
-#[test]
-fn timings() {
-    for (name, s) in [("adult", adult_schema()), ("location", location_schema())] {
-        let t0 = Instant::now();
-        let t = load(&s);
-        let t1 = Instant::now();
-        let e = Encoding::fit_all(&t, &s).unwrap();
-        let x = e.transform(&t).unwrap();
-        let t2 = Instant::now();
-        println!(
-            "{name}: {} rows x {} features: load {:.1} ms, fit + transform {:.1} ms",
-            t.len(),
-            x.ncols(),
-            (t1 - t0).as_secs_f64() * 1e3,
-            (t2 - t1).as_secs_f64() * 1e3
-        );
-    }
-}
-
 /// One million Adult rows (the file repeated), to check that reading is linear. Ignored by
 /// default; run in release with `-- --ignored --nocapture`.
 #[test]

@@ -93,7 +93,7 @@
 //! # Why our own code
 //!
 //! The audit trains many reference models at once, one per core, each single-threaded and
-//! bit-reproducible. forust-ml (see ECOSYSTEM.md) fits binary log-loss only (Location-30 has 30
+//! bit-reproducible. forust-ml fits binary log-loss only (Location-30 has 30
 //! classes) and parallelises inside a fit; scikit-learn and LightGBM are not Rust. The method is
 //! small enough to own, and owning it lets us exploit the mostly binary, one-hot tabular inputs.
 

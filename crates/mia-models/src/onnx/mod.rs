@@ -1,9 +1,9 @@
 //! ONNX models as audit targets: pure-Rust inference (tract) plus our own evaluators for the final
 //! classifier operator, returning logits wherever the model has them.
 //!
-//! Membership signals live near p = 1, where f32 probabilities saturate (DESIGN.md, "Numbers"), so
-//! this module reads the *logits* of a model whenever its graph ends in a recognisable probability
-//! head, and the probabilities only otherwise:
+//! Membership signals live near p = 1, where f32 probabilities saturate (one within about
+//! 3e-8 of 1 rounds to 1), so this module reads the *logits* of a model whenever its graph
+//! ends in a recognisable probability head, and the probabilities only otherwise:
 //!
 //! | graph ends with (before Identity / Cast / ×1 / L1 Normalizer)  | outputs |
 //! |---|---|
