@@ -84,6 +84,13 @@ pub struct Shard {
     pub count: usize,
 }
 
+impl Shard {
+    /// Whether model `m` (0 = the target) is this shard's to train.
+    pub fn owns(&self, m: usize) -> bool {
+        m % self.count == self.index
+    }
+}
+
 /// One model of the plan, as `mia plan` lists it and `mia run --shard` reports it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ModelTask {
@@ -499,7 +506,7 @@ fn run_phase(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>, phase: P
         })
         .collect();
     let in_selection = |m: usize| match phase {
-        Phase::Tasks { shard: Some(sh), .. } => m % sh.count == sh.index,
+        Phase::Tasks { shard: Some(sh), .. } => sh.owns(m),
         _ => true,
     };
     let selected: Vec<usize> = (0..n_models).filter(|&m| in_selection(m)).collect();
@@ -803,6 +810,111 @@ fn run_phase(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>, phase: P
 mod tests {
     use super::*;
     use crate::config::PlanConfig;
+
+    /// A plan on a real table (Adult's first 300 rows): population, audit records and the
+    /// target's members are drawn as configured, disjoint, the same for the same seed and
+    /// different for another; every audit record trains half of the reference models.
+    #[test]
+    fn plans_are_seeded_disjoint_and_balanced() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let cfg = |seed: u64| {
+            let text = format!(
+                "seed = {seed}\n[data]\npath = \"{}\"\nformat = \"csv\"\nheader = false\nlabel = \"14\"\ncategorical = \"rest\"\n\
+                 [learner]\nkind = \"logistic\"\n[plan]\nreference_models = 4\nmax_rows = 300\n",
+                root.join("data/adult/adult.data.gz").display()
+            );
+            AuditConfig::parse(&text, "t.toml").unwrap()
+        };
+        let table = load_table(&cfg(0).data, &root, &TableOptions::default()).unwrap();
+        let plan = make_plan(&cfg(0), &table).unwrap();
+        assert_eq!(plan.population.len(), 60, "20 % of 300 rows");
+        assert_eq!(plan.audit.len(), 240);
+        let mut all: Vec<usize> = plan.audit.iter().chain(&plan.population).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 300, "population and audit records overlap");
+        assert_eq!(plan.target_member.iter().filter(|&&m| m).count(), 120, "half the audit records");
+        assert_eq!(plan.target_member, plan.target_trained);
+        assert_eq!(plan.keep.dim(), (4, 240));
+        for column in plan.keep.columns() {
+            assert_eq!(column.iter().filter(|&&k| k).count(), 2);
+        }
+        let again = make_plan(&cfg(0), &table).unwrap();
+        assert_eq!((&again.audit, &again.target_member, &again.keep), (&plan.audit, &plan.target_member, &plan.keep));
+        let other = make_plan(&cfg(1), &table).unwrap();
+        assert_ne!(other.audit, plan.audit);
+    }
+
+    /// Every model belongs to exactly one shard, and the shards share the work evenly.
+    #[test]
+    fn shards_partition_the_models_round_robin() {
+        for count in 1..=5 {
+            let shards: Vec<Shard> = (0..count).map(|index| Shard { index, count }).collect();
+            let mut sizes = vec![0; count];
+            for m in 0..=17 {
+                let owners: Vec<usize> = shards.iter().filter(|s| s.owns(m)).map(|s| s.index).collect();
+                assert_eq!(owners.len(), 1, "model {m}, {count} shards: {owners:?}");
+                sizes[owners[0]] += 1;
+            }
+            assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1, "{sizes:?}");
+        }
+    }
+
+    /// A model's key changes with anything its outputs depend on, and only with that.
+    #[test]
+    fn model_keys_follow_base_index_seed_and_rows() {
+        let k = model_key("base", 1, &[0, 2, 5], 7);
+        assert_eq!(k, model_key("base", 1, &[0, 2, 5], 7));
+        assert_eq!(k.len(), 64);
+        for other in [
+            model_key("bass", 1, &[0, 2, 5], 7),
+            model_key("base", 2, &[0, 2, 5], 7),
+            model_key("base", 1, &[0, 2, 5], 8),
+            model_key("base", 1, &[0, 2, 6], 7),
+            model_key("base", 1, &[0, 2], 7),
+        ] {
+            assert_ne!(k, other);
+        }
+    }
+
+    /// Model 0 trains on the target's rows, model k on keep row k − 1, as table rows.
+    #[test]
+    fn training_rows_map_audit_records_to_table_rows() {
+        let plan = Plan {
+            audit: vec![10, 11, 12, 13],
+            population: vec![14],
+            target_member: vec![true, false, false, true],
+            target_trained: vec![true, true, false, false],
+            keep: ndarray::array![[true, false, true, false], [false, true, false, true]],
+        };
+        assert_eq!(plan.training_rows(0), [10, 11]);
+        assert_eq!(plan.training_rows(1), [10, 12]);
+        assert_eq!(plan.training_rows(2), [11, 13]);
+    }
+
+    /// Logits pass through; probabilities become their logarithms (softmax gives them back,
+    /// a zero becomes the smallest positive f64's logarithm); anything else is an error
+    /// naming the row.
+    #[test]
+    fn outputs_become_the_stored_logits() {
+        let logits = ndarray::array![[1.0, -2.0], [0.5, 0.25]];
+        assert_eq!(as_logits(ModelOutputs::Logits(logits.clone()), (2, 2)).unwrap(), logits);
+        let probs = ndarray::array![[0.25, 0.75], [1.0, 0.0]];
+        let l = as_logits(ModelOutputs::Probabilities(probs.clone()), (2, 2)).unwrap();
+        for (row, p) in l.rows().into_iter().zip(probs.rows()) {
+            let z: f64 = row.iter().map(|x| x.exp()).sum();
+            for (x, q) in row.iter().zip(p) {
+                assert!((x.exp() / z - q).abs() < 1e-15, "{x} {q}");
+            }
+        }
+        assert_eq!(l[[1, 1]], f64::MIN_POSITIVE.ln());
+        let err = |o: ModelOutputs| as_logits(o, (2, 2)).unwrap_err();
+        assert!(err(ModelOutputs::Logits(ndarray::array![[1.0, 2.0]])).contains("expected (2, 2)"));
+        assert!(err(ModelOutputs::Logits(ndarray::array![[1.0, 2.0], [f64::NAN, 0.0]])).contains("row 2, class 0"));
+        let e = err(ModelOutputs::Probabilities(ndarray::array![[0.5, 0.5], [0.7, 0.7]]));
+        assert!(e.contains("row 2") && e.contains("1.4"), "{e}");
+        assert!(err(ModelOutputs::Loss(vec![0.1, 0.2])).contains("losses"));
+    }
 
     #[test]
     fn the_minimum_rows_give_a_population_a_split_target_and_log2_k_plus_10_audit_records() {
