@@ -348,13 +348,3 @@ fn records_parquet(out: &AuditOutput) -> Result<Vec<u8>, String> {
     write_parquet(&data, &mut bytes)?;
     Ok(bytes)
 }
-
-/// The report's record of the files read.
-pub(crate) fn report_inputs(files: &[mia_data::InputFile]) -> Vec<InputFile> {
-    files.iter().map(|f| InputFile { path: f.path.clone(), sha256: f.sha256.clone(), bytes: f.bytes }).collect()
-}
-
-/// The report's record of skipped rows.
-pub(crate) fn report_skips(skips: &[mia_data::SkipCount]) -> Vec<SkipCount> {
-    skips.iter().map(|s| SkipCount { reason: s.reason.clone(), count: s.count }).collect()
-}

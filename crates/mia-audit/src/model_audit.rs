@@ -28,7 +28,7 @@
 //! writes the report a single run writes.
 
 use crate::AuditError;
-use crate::assemble::{Assembly, AuditOutput, assemble_evaluated, evaluate_part, report_inputs, report_skips};
+use crate::assemble::{Assembly, AuditOutput, assemble_evaluated, evaluate_part};
 use crate::config::{AuditConfig, TargetMode};
 use crate::store::{ArtifactStore, sha256_hex};
 use mia_core::attacks::{AttackConfig, AttackScores, score_only_attacks};
@@ -776,10 +776,10 @@ fn run_phase(cfg: &AuditConfig, base_dir: &Path, opts: &RunOptions<'_>, phase: P
         inputs: {
             let mut files = table.inputs.clone();
             files.extend(target_model.as_ref().map(|t| t.file.clone()));
-            report_inputs(&files)
+            files
         },
         rows_read: table.rows_read,
-        skipped: report_skips(&table.skipped),
+        skipped: table.skipped.clone(),
         notes,
         extra_caveats,
         models: Some(models),

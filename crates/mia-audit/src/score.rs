@@ -9,7 +9,7 @@
 //! [`ScoreAuditOptions::reference_config`] (recorded in the report's `settings.reference`).
 
 use crate::AuditError;
-use crate::assemble::{Assembly, AuditOutput, assemble, report_inputs, report_skips};
+use crate::assemble::{Assembly, AuditOutput, assemble};
 use mia_core::attacks::{AttackConfig, AttackScores, SCORE_ONLY_ATTACKS, score_only_attacks};
 use mia_core::evaluate::EvalConfig;
 use mia_core::reference::{
@@ -252,7 +252,7 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
     let mut attacks: Vec<AttackScores> = Vec::new();
     let mut notes = table.notes;
     let mut extra_caveats = Vec::new();
-    let mut inputs = report_inputs(&table.inputs);
+    let mut inputs = table.inputs.clone();
     if let Some(r) = &reference {
         if ref_names.as_ref().is_none_or(|names| !names.is_empty()) {
             let ran = reference_scores(r, &table.outputs, labels.as_deref(), &signals.phi, ref_names.as_deref(), opts)?;
@@ -262,9 +262,9 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
         notes.push(reference_summary(r));
         notes.extend(r.notes.iter().cloned());
         extra_caveats.extend(reference_caveats(r));
-        for f in report_inputs(&r.inputs) {
+        for f in &r.inputs {
             if !inputs.iter().any(|g| g.path == f.path && g.sha256 == f.sha256) {
-                inputs.push(f);
+                inputs.push(f.clone());
             }
         }
     }
@@ -291,7 +291,7 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
         top_records: opts.top_records,
         inputs,
         rows_read: table.rows_read,
-        skipped: report_skips(&table.skipped),
+        skipped: table.skipped.clone(),
         notes,
         extra_caveats,
         models: None,

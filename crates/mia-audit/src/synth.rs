@@ -40,7 +40,7 @@
 //! logs), removed when it ends; SIGINT / SIGTERM stop it and end the audit with
 //! [`AuditError::Interrupted`], writing nothing.
 
-use crate::assemble::{Assembly, AuditOutput, assemble, report_inputs, report_skips};
+use crate::assemble::{Assembly, AuditOutput, assemble};
 use crate::config::{EvalSection, ReportSection, parse_toml, read_config};
 use crate::{AuditError, Progress};
 use mia_core::attacks::AttackScores;
@@ -520,13 +520,13 @@ fn synth_audit(cfg: &SynthConfig, base_dir: &Path, opts: &SynthOptions<'_>) -> R
     };
 
     (opts.progress)(Progress::Stage("evaluation"));
-    let mut inputs = report_inputs(&real.inputs);
+    let mut inputs = real.inputs.clone();
     let mut rows_read = real.rows_read;
-    let mut skipped = report_skips(&real.skipped);
+    let mut skipped = real.skipped.clone();
     for t in holdout_file.iter().chain(&released) {
-        inputs.extend(report_inputs(&t.inputs));
+        inputs.extend(t.inputs.iter().cloned());
         rows_read += t.rows_read;
-        skipped.extend(report_skips(&t.skipped));
+        skipped.extend(t.skipped.iter().cloned());
     }
     notes.extend(real.notes.iter().cloned());
     let assembly = Assembly {

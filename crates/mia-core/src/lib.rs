@@ -12,6 +12,7 @@ pub mod distribution_free;
 pub mod epsilon;
 pub mod evaluate;
 pub mod learned;
+pub mod provenance;
 pub mod reference;
 pub mod roc;
 pub mod signals;

@@ -113,23 +113,7 @@ impl Default for LoadOptions {
     }
 }
 
-/// A file that was read, fingerprinted.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct InputFile {
-    /// The path as given.
-    pub path: String,
-    /// Lower-case hex SHA-256 of the file's bytes (compressed bytes for `.csv.gz`).
-    pub sha256: String,
-    /// Size of the file in bytes.
-    pub bytes: u64,
-}
-
-/// How many rows were skipped for one reason.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct SkipCount {
-    pub reason: String,
-    pub count: usize,
-}
+pub use mia_core::provenance::{InputFile, SkipCount};
 
 /// Per-record model outputs with membership, ready for `mia-core`.
 #[derive(Debug, Clone)]

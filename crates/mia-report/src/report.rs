@@ -6,6 +6,7 @@
 
 use mia_core::attacks::Fitting;
 use mia_core::evaluate::{AttackEvaluation, Estimate, EvalConfig, Overfitting, Slice};
+pub use mia_core::provenance::{InputFile, SkipCount};
 use mia_core::reference::ReferenceConfig;
 use serde::Serialize;
 
@@ -60,20 +61,6 @@ pub struct Settings {
     /// could run: the exact variant every `lira_*`/`rmia_*` score was computed with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference: Option<ReferenceConfig>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct InputFile {
-    /// The file name as given on the command line.
-    pub path: String,
-    pub sha256: String,
-    pub bytes: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SkipCount {
-    pub reason: String,
-    pub count: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
