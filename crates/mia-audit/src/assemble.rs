@@ -1,6 +1,6 @@
 //! Turning attack scores into a finished audit: evaluation of every attack side by side,
 //! class slices, the overfitting reading, caveats, the gate verdict ([`assemble`]); and
-//! writing the report files ([`write_outputs`]). Shared by every command (`score`,
+//! writing the report files ([`AuditOutput::write_report`]). Shared by every command (`score`,
 //! `audit`), so all reports have one shape.
 
 use crate::AuditError;
@@ -302,11 +302,17 @@ fn caveats(
     c
 }
 
-/// Writes `report.json`, `records.csv`, `records.parquet` (cargo feature `parquet`),
-/// `report.html` and the command's extra files into `dir` (created if needed) as one set
-/// ([`crate::outdir::install_files`]): the previous run's report files are replaced whole,
-/// and a failure leaves none of this set and no temporary file.
-pub fn write_outputs(out: &AuditOutput, dir: &Path) -> Result<(), AuditError> {
+impl AuditOutput {
+    /// Writes `report.json`, `records.csv`, `records.parquet` (cargo feature `parquet`),
+    /// `report.html` and the command's extra files into `dir` (created if needed) as one set
+    /// ([`crate::outdir::install_files`]): the previous run's report files are replaced whole,
+    /// and a failure leaves none of this set and no temporary file.
+    pub fn write_report(&self, dir: &Path) -> Result<(), AuditError> {
+        write_report(self, dir)
+    }
+}
+
+fn write_report(out: &AuditOutput, dir: &Path) -> Result<(), AuditError> {
     let werr = |e: std::io::Error| AuditError::Write { path: dir.display().to_string(), source: e };
     let mut json = serde_json::to_vec_pretty(&out.report).map_err(|e| werr(e.into()))?;
     json.push(b'\n');

@@ -308,7 +308,7 @@ impl AuditConfig {
             ));
         }
         if let Some(m) = p.max_rows {
-            let min = crate::model_audit::min_plan_rows(p, self.population_fraction(), self.target_mode());
+            let min = crate::plan::min_plan_rows(p, self.population_fraction(), self.target_mode());
             if m < min {
                 return bad(format!(
                     "plan.max_rows = {m}: expected at least {min} rows for this plan (a population share, target \

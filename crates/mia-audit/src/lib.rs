@@ -1,29 +1,81 @@
-//! `mia-audit`: runs audits end to end.
+//! `mia-audit`: the library every front end (the `mia` command, the Python package) runs
+//! audits through.
 //!
-//! * [`score`]: precomputed per-record outputs (`mia score`): a loaded
-//!   [`mia_data::ScoreTable`] becomes signals and every score-only attack's scores.
-//! * [`model_audit`]: a config ([`config`]) becomes a plan, trained target and reference
-//!   models (outputs kept in the [`store`]), and every reference and score-only attack
-//!   (`mia audit`, `mia demo`).
-//! * [`assemble`]: both end in the same evaluation, report and gate; [`write_outputs`]
-//!   writes the report files as one set ([`outdir`]: output folders checked before any
-//!   work, the previous run's report removed, the new one moved into place together).
+//! Three audits, each built from typed settings or from a config file and run with a
+//! [`Control`] (a progress callback and a cancellation token), each returning an
+//! [`AuditOutput`]: the [`Report`](mia_report::report::Report) value and the per-record
+//! scores behind it, written as report files only when asked ([`AuditOutput::write_report`]).
+//!
+//! * [`ScoreAudit`]: per-record outputs a team already has (a score table, or arrays), with
+//!   reference models' outputs if it has those too ([`score`]); an in-memory
+//!   [`mia_data::ScoreTable`] goes to [`run_score_audit`].
+//! * [`ModelAudit`]: a config ([`AuditConfig`]) becomes a plan ([`plan`]), trained target and
+//!   reference models (outputs kept in the artifact [`store`]) and every attack
+//!   ([`model_audit`]); across machines as [`ModelAudit::plan`], [`ModelAudit::train`] of a
+//!   [`Shard`], and [`ModelAudit::merge`].
+//! * [`SynthAudit`]: released or generated synthetic data against the real records
+//!   ([`synth`]).
+//!
+//! All end in the same evaluation, report and gate ([`assemble`]); report folders are
+//! checked before any work and replaced whole ([`outdir`]).
+//!
+//! ```
+//! use mia_audit::{Control, ScoreAudit, ScoreAuditOptions};
+//! use mia_data::{ScoreColumns, ScoreSource};
+//!
+//! // Logits of a scikit-learn logistic regression on the digits data, with membership.
+//! let scores = ScoreSource::Table {
+//!     path: "../../fixtures/scores/digits_logreg.csv".into(),
+//!     columns: ScoreColumns::default(),
+//! };
+//! let options = ScoreAuditOptions { gate: vec!["max.auc.lo > 0.9".into()], ..Default::default() };
+//! let progress = |p: mia_audit::Progress| eprintln!("{p:?}");
+//! let out = ScoreAudit::new(scores).options(options).run(&Control::new(&progress))?;
+//!
+//! let loss = out.report.attacks.iter().find(|a| a.name == "loss").expect("the loss attack runs");
+//! let (lo, hi) = loss.evaluation.auc.ci.map(|[l, h]| (l, h)).expect("an interval");
+//! assert!(lo <= loss.evaluation.auc.value && loss.evaluation.auc.value <= hi);
+//! assert!(!out.gate_failed(), "no attack's AUC is surely above 0.9");
+//!
+//! let dir = tempfile::tempdir()?;
+//! out.write_report(dir.path())?;
+//! assert!(dir.path().join("report.json").is_file() && dir.path().join("report.html").is_file());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A model audit from a config, stopped from another thread after a minute (a stopped run
+//! keeps the models it finished in the artifact folder; a rerun resumes from them):
+//!
+//! ```no_run
+//! use mia_audit::{Cancel, Control, ModelAudit};
+//!
+//! let audit = ModelAudit::from_file("examples/location_mlp.toml".as_ref())?.artifacts("models/");
+//! let cancel = Cancel::new();
+//! let stopper = cancel.clone();
+//! std::thread::spawn(move || {
+//!     std::thread::sleep(std::time::Duration::from_secs(60));
+//!     stopper.cancel();
+//! });
+//! let out = audit.run(&Control::default().with_cancel(cancel))?;
+//! println!("{}: {}", out.report.gate.verdict, out.report.attacks.len());
+//! # Ok::<(), mia_audit::AuditError>(())
+//! ```
 
 pub mod assemble;
 pub mod config;
 pub mod model_audit;
 pub mod outdir;
+pub mod plan;
 pub mod score;
 pub mod store;
 pub mod synth;
 
-pub use assemble::{AuditOutput, write_outputs};
+pub use assemble::AuditOutput;
 pub use config::AuditConfig;
-pub use model_audit::{
-    ModelTask, Progress, RunOptions, Shard, merge_model_audit, plan_models, run_model_audit, train_shard,
-};
-pub use score::{ScoreAuditOptions, run_score_audit};
-pub use synth::{SynthConfig, SynthOptions, run_synth_audit};
+pub use mia_data::interrupt::Cancel;
+pub use model_audit::{ModelAudit, ModelTask, Selection, Shard};
+pub use score::{ReferenceOverrides, ScoreAudit, ScoreAuditOptions, run_score_audit};
+pub use synth::{SynthAudit, SynthConfig};
 
 /// Errors of a run, split by whose fault they are (the CLI maps them to exit codes).
 #[derive(Debug, thiserror::Error)]
@@ -42,37 +94,86 @@ pub enum AuditError {
     /// found before any work ([`outdir`]; exit code 2).
     #[error("output folder {path}: {reason}")]
     OutputDir { path: String, reason: String },
-    /// SIGINT or SIGTERM asked the run to stop ([`mia_data::interrupt`]): running programs
-    /// were stopped, and what had finished (stored models) stays for a rerun.
+    /// SIGINT or SIGTERM asked the run to stop ([`mia_data::interrupt`]), or its [`Control`]'s
+    /// token was cancelled: running programs were stopped, and what had finished (stored
+    /// models) stays for a rerun.
     #[error("interrupted by {signal}")]
     Interrupted { signal: mia_data::interrupt::Interruption },
 }
 
-/// Stops here if the run was asked to stop (between models, between steps).
-pub(crate) fn check_interrupt() -> Result<(), AuditError> {
-    match mia_data::interrupt::requested() {
-        Some(signal) => Err(AuditError::Interrupted { signal }),
-        None => Ok(()),
+/// What a run reports while it works (for progress bars).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// The plan is made: `to_train` of `total` models must be trained, the rest are stored.
+    Planned { total: usize, to_train: usize },
+    /// One more model finished (trained, or found in the store).
+    ModelDone { index: usize, trained: bool },
+    /// A named stage started (`attacks`, `evaluation`, `generating synthetic data`, …).
+    Stage(&'static str),
+    /// Users' programs work in this folder, which is kept after the run (`keep_work`).
+    WorkKept(std::path::PathBuf),
+}
+
+fn no_progress(_: Progress) {}
+
+/// How the caller follows and stops a run: a progress callback (called from worker
+/// threads) and a cancellation token. Neither changes the report.
+///
+/// A cancelled run (or one whose process got SIGINT/SIGTERM) starts no more models or
+/// programs, stops the running ones, keeps the models that finished in the artifact
+/// folder, and ends with [`AuditError::Interrupted`].
+#[derive(Clone)]
+pub struct Control<'a> {
+    progress: &'a (dyn Fn(Progress) + Sync),
+    cancel: Cancel,
+}
+
+impl Default for Control<'static> {
+    fn default() -> Self {
+        Control { progress: &no_progress, cancel: Cancel::default() }
     }
 }
 
-/// A run's result, unless it was asked to stop: then whatever failed did so because its
-/// program was stopped (a stopped trainer is a failed fit to the code above), and a result
-/// computed after the request is not written, so the interruption is what is reported.
-pub(crate) fn unless_interrupted<T>(result: Result<T, AuditError>) -> Result<T, AuditError> {
-    check_interrupt()?;
-    result
-}
-
-/// The private folder users' programs work in ([`mia_data::external::WorkDir`]). A kept
-/// one outlives the run, so `progress` is told where it is.
-pub(crate) fn work_dir(
-    keep: bool,
-    progress: &(dyn Fn(Progress) + Sync),
-) -> Result<mia_data::external::WorkDir, AuditError> {
-    let work = mia_data::external::WorkDir::new(keep).map_err(|e| AuditError::Input(format!("work folder: {e}")))?;
-    if keep {
-        progress(Progress::WorkKept(work.path().to_path_buf()));
+impl<'a> Control<'a> {
+    /// Reports progress to `progress`; stops on SIGINT/SIGTERM only (see [`Control::with_cancel`]).
+    pub fn new(progress: &'a (dyn Fn(Progress) + Sync)) -> Control<'a> {
+        Control { progress, cancel: Cancel::default() }
     }
-    Ok(work)
+
+    /// Also stops when `cancel` (or a clone of it, from any thread) is cancelled.
+    pub fn with_cancel(mut self, cancel: Cancel) -> Control<'a> {
+        self.cancel = cancel;
+        self
+    }
+
+    pub(crate) fn report(&self, p: Progress) {
+        (self.progress)(p)
+    }
+
+    /// Stops here if the run was asked to stop (between models, between steps).
+    pub(crate) fn check(&self) -> Result<(), AuditError> {
+        match self.cancel.requested() {
+            Some(signal) => Err(AuditError::Interrupted { signal }),
+            None => Ok(()),
+        }
+    }
+
+    /// A run's result, unless it was asked to stop: then whatever failed did so because its
+    /// program was stopped (a stopped trainer is a failed fit to the code above), and a result
+    /// computed after the request is not written, so the interruption is what is reported.
+    pub(crate) fn unless_stopped<T>(&self, result: Result<T, AuditError>) -> Result<T, AuditError> {
+        self.check()?;
+        result
+    }
+
+    /// The private folder users' programs work in ([`mia_data::external::WorkDir`]); they stop
+    /// when this run is asked to. A kept one outlives the run, so progress is told where it is.
+    pub(crate) fn work_dir(&self, keep: bool) -> Result<mia_data::external::WorkDir, AuditError> {
+        let work =
+            mia_data::external::WorkDir::new(keep).map_err(|e| AuditError::Input(format!("work folder: {e}")))?;
+        if keep {
+            self.report(Progress::WorkKept(work.path().to_path_buf()));
+        }
+        Ok(work.with_cancel(self.cancel.clone()))
+    }
 }

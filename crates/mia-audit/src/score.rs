@@ -8,16 +8,17 @@
 //! calibration, the Shokri shadow attack) next to the score-only attacks, configured by
 //! [`ScoreAuditOptions::reference_config`] (recorded in the report's `settings.reference`).
 
-use crate::AuditError;
 use crate::assemble::{Assembly, AuditOutput, assemble};
+use crate::{AuditError, Control};
 use mia_core::attacks::{AttackConfig, AttackScores, SCORE_ONLY_ATTACKS, score_only_attacks};
 use mia_core::evaluate::EvalConfig;
 use mia_core::reference::{
-    FullOutputs, Population, REFERENCE_ATTACKS, ReferenceConfig, ReferenceInputs, missing_input, reference_attacks,
+    Center, FullOutputs, LiraStd, OfflineTest, Population, REFERENCE_ATTACKS, ReferenceConfig, ReferenceInputs,
+    Variance, missing_input, reference_attacks,
 };
 use mia_core::signals::compute_signals;
-use mia_data::ScoreTable;
 use mia_data::reference::{Coverage, ReferenceData, ReferenceOptions, ReferenceSources, load_reference};
+use mia_data::{LoadOptions, ScoreSource, ScoreTable};
 use mia_report::gate::{self, GateExpr};
 use std::path::Path;
 
@@ -66,6 +67,100 @@ impl Default for ScoreAuditOptions {
             reference_config: ReferenceConfig::default(),
             given_settings: Vec::new(),
         }
+    }
+}
+
+/// A score audit: per-record outputs with known membership, read from files (a score
+/// table, or arrays), audited by every attack the outputs support. An in-memory
+/// [`ScoreTable`] goes to [`run_score_audit`] directly.
+#[derive(Debug, Clone)]
+pub struct ScoreAudit {
+    source: ScoreSource,
+    options: ScoreAuditOptions,
+    skip_invalid_rows: bool,
+}
+
+impl ScoreAudit {
+    /// An audit of `source` with the default options.
+    pub fn new(source: ScoreSource) -> ScoreAudit {
+        ScoreAudit { source, options: ScoreAuditOptions::default(), skip_invalid_rows: false }
+    }
+
+    pub fn options(mut self, options: ScoreAuditOptions) -> ScoreAudit {
+        self.options = options;
+        self
+    }
+
+    /// Skip rows with invalid values (counted in the report) instead of stopping.
+    pub fn skip_invalid_rows(mut self, skip: bool) -> ScoreAudit {
+        self.skip_invalid_rows = skip;
+        self
+    }
+
+    /// Reads the outputs and runs the audit. Gate rules are checked before a possibly large
+    /// file is read.
+    pub fn run(&self, ctl: &Control<'_>) -> Result<AuditOutput, AuditError> {
+        parse_gate(&self.options.gate)?;
+        let load =
+            LoadOptions { prob_tolerance: self.options.prob_tolerance, skip_invalid_rows: self.skip_invalid_rows };
+        let table = mia_data::load_scores(&self.source, &load)?;
+        ctl.check()?;
+        ctl.report(crate::Progress::Stage("attacks"));
+        ctl.unless_stopped(run_score_audit(table, &self.options))
+    }
+}
+
+/// Reference-attack settings given one by one (command-line flags) over a config's: each
+/// one given replaces the config's value. RMIA's are kept as [`GivenSetting`]s: naming one
+/// when none of its attacks runs is an error.
+#[derive(Debug, Clone, Default)]
+pub struct ReferenceOverrides {
+    pub lira_center: Option<Center>,
+    pub lira_variance: Option<Variance>,
+    pub lira_std: Option<LiraStd>,
+    pub lira_offline: Option<OfflineTest>,
+    pub rmia_gamma: Option<f64>,
+    pub rmia_a: Option<f64>,
+}
+
+impl ReferenceOverrides {
+    /// Whether any setting is given.
+    pub fn any(&self) -> bool {
+        self.given().is_some()
+    }
+
+    /// The first setting given, as its flag (for "needs --reference" messages).
+    pub fn given(&self) -> Option<&'static str> {
+        [
+            ("--lira-center", self.lira_center.is_some()),
+            ("--lira-variance", self.lira_variance.is_some()),
+            ("--lira-std", self.lira_std.is_some()),
+            ("--lira-offline", self.lira_offline.is_some()),
+            ("--rmia-gamma", self.rmia_gamma.is_some()),
+            ("--rmia-a", self.rmia_a.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(flag, set)| set.then_some(flag))
+    }
+
+    /// `config` with these settings applied, and the RMIA settings given.
+    pub fn apply(&self, mut config: ReferenceConfig) -> (ReferenceConfig, Vec<GivenSetting>) {
+        let lira = &mut config.lira;
+        lira.center = self.lira_center.unwrap_or(lira.center);
+        lira.variance = self.lira_variance.unwrap_or(lira.variance);
+        lira.std = self.lira_std.unwrap_or(lira.std);
+        lira.offline_test = self.lira_offline.unwrap_or(lira.offline_test);
+        let mut given = Vec::new();
+        if let Some(g) = self.rmia_gamma {
+            config.rmia.gamma = g;
+            given
+                .push(GivenSetting { setting: format!("--rmia-gamma {g}"), attacks: &["rmia_online", "rmia_offline"] });
+        }
+        if let Some(a) = self.rmia_a {
+            config.rmia.offline_a = a;
+            given.push(GivenSetting { setting: format!("--rmia-a {a}"), attacks: &["rmia_offline"] });
+        }
+        (config, given)
     }
 }
 

@@ -42,11 +42,11 @@
 
 use crate::assemble::{Assembly, AuditOutput, assemble};
 use crate::config::{EvalSection, ReportSection, parse_toml, read_config};
-use crate::{AuditError, Progress};
+use crate::plan::splits::{random_subset, rows_where};
+use crate::{AuditError, Control, Progress};
 use mia_core::attacks::AttackScores;
 use mia_core::bootstrap::mix_seed;
 use mia_data::external::{RunSpec, WorkDir, check_command, run_command, substitute};
-use mia_data::splits::{random_subset, rows_where};
 use mia_data::tabular::{ColumnSet, DataFormat, Table, TableOptions, TableSchema, load_table};
 use mia_report::report::{SynthInfo, SynthTable};
 use mia_synth::dcr::{DEFAULT_ZERO_GUARD, distance_attacks, summarize};
@@ -299,17 +299,6 @@ impl SynthConfig {
     }
 }
 
-/// How a synthetic audit is carried out (none of it changes the report).
-pub struct SynthOptions<'a> {
-    /// Extra gate rules (from `--fail-if`).
-    pub extra_gate: Vec<String>,
-    pub progress: &'a (dyn Fn(Progress) + Sync),
-    pub table: TableOptions,
-    /// Keep a generator command's work files (its training rows, output and logs) instead
-    /// of deleting them when it ends; for debugging the command.
-    pub keep_work: bool,
-}
-
 /// A table's schema for another file with the same columns: no id or member column.
 fn schema_for(data: &TableSchema, path: &Path) -> TableSchema {
     let mut s = data.clone();
@@ -354,125 +343,245 @@ struct RealSplit {
     reference: Vec<usize>,
 }
 
-/// Runs a synthetic-data audit.
-pub fn run_synth_audit(cfg: &SynthConfig, base_dir: &Path, opts: &SynthOptions<'_>) -> Result<AuditOutput, AuditError> {
-    crate::unless_interrupted(synth_audit(cfg, base_dir, opts))
+/// A synthetic-data audit: a config ([`SynthConfig`]) and how to run it. Nothing here
+/// changes the report but the config and the gate rules added with [`SynthAudit::fail_if`].
+#[derive(Debug, Clone)]
+pub struct SynthAudit {
+    config: SynthConfig,
+    base_dir: PathBuf,
+    fail_if: Vec<String>,
+    table: TableOptions,
+    keep_work: bool,
 }
 
-fn synth_audit(cfg: &SynthConfig, base_dir: &Path, opts: &SynthOptions<'_>) -> Result<AuditOutput, AuditError> {
-    let seed = cfg.seed;
-    let mut rules_text = cfg.report.fail_if.clone();
-    rules_text.extend(opts.extra_gate.iter().cloned());
-    let rules = crate::score::parse_gate(&rules_text)?;
-    let mut notes = Vec::new();
-
-    // Read every table.
-    let real = load_table(&cfg.data, base_dir, &opts.table)?;
-    let holdout_file = match &cfg.release.holdout {
-        Some(p) => Some(load_table(&schema_for(&cfg.data, p), base_dir, &opts.table)?),
-        None => None,
-    };
-    let one_class = TableOptions { allow_one_class: true, ..opts.table };
-    let mut released = Vec::new();
-    for p in &cfg.release.synthetic {
-        released.push(load_table(&schema_for(&cfg.data, p), base_dir, &one_class)?);
+impl SynthAudit {
+    /// An audit under `config`, whose relative paths are read from `base_dir`.
+    pub fn new(config: SynthConfig, base_dir: impl Into<PathBuf>) -> SynthAudit {
+        SynthAudit {
+            config,
+            base_dir: base_dir.into(),
+            fail_if: Vec::new(),
+            table: TableOptions::default(),
+            keep_work: false,
+        }
     }
-    let mut tables: Vec<&Table> = vec![&real];
-    tables.extend(holdout_file.iter());
-    tables.extend(released.iter());
-    let (schema, mut mixed) = mix(&tables, &cfg.data.label).map_err(|e| AuditError::Input(format!("{e}")))?;
-    let real_m = mixed.remove(0);
-    let (all_real, n_data) = match &holdout_file {
-        Some(_) => (real_m.concat(&mixed.remove(0)), real.len()),
-        None => (real_m, real.len()),
-    };
-    let released_m = mixed;
 
-    // Split the real records.
-    let split = split_real(cfg, &real, n_data, all_real.len(), &mut notes)?;
-    let members_t = all_real.select(&split.members);
-    let holdout_t = all_real.select(&split.holdout);
-    let reference_t = all_real.select(&split.reference);
-    let mut scored_idx: Vec<usize> = split.members.iter().chain(&split.holdout).copied().collect();
-    scored_idx.sort_unstable();
-    let is_member = {
-        let mut m = vec![false; all_real.len()];
-        split.members.iter().for_each(|&r| m[r] = true);
-        m
-    };
-    let scored_t = all_real.select(&scored_idx);
-    let member: Vec<bool> = scored_idx.iter().map(|&r| is_member[r]).collect();
-    let label_col = schema.categorical.len() - 1;
-    let labels: Vec<usize> = scored_idx.iter().map(|&r| all_real.categorical[[r, label_col]] as usize).collect();
-    check_counts(cfg, scored_t.len(), all_real.len())?;
+    /// The audit a config file describes (paths relative to the file's folder).
+    pub fn from_file(path: &Path) -> Result<SynthAudit, AuditError> {
+        let (config, base) = SynthConfig::load(path)?;
+        Ok(SynthAudit::new(config, base))
+    }
 
-    // The synthetic tables: released files, or the configured generator's output.
-    let generator = build_generator(cfg, &schema, base_dir, opts)?;
-    let mut synthetic: Vec<(SynthTable, MixedTable)> = Vec::new();
+    pub fn config(&self) -> &SynthConfig {
+        &self.config
+    }
+
+    /// Gate rules added to the config's `report.fail_if`.
+    pub fn fail_if(mut self, rules: impl IntoIterator<Item = String>) -> SynthAudit {
+        self.fail_if.extend(rules);
+        self
+    }
+
+    /// How the tables are read (e.g. skipping invalid rows, counted in the report).
+    pub fn table_options(mut self, table: TableOptions) -> SynthAudit {
+        self.table = table;
+        self
+    }
+
+    /// Keep a generator command's work files (its training rows, output and logs) for debugging.
+    pub fn keep_work(mut self, keep: bool) -> SynthAudit {
+        self.keep_work = keep;
+        self
+    }
+
+    /// Runs the audit: reads the tables, splits the real records, generates (or reads) the
+    /// synthetic tables, runs every configured attack and assembles the report.
+    pub fn run(&self, ctl: &Control<'_>) -> Result<AuditOutput, AuditError> {
+        ctl.unless_stopped(self.audit(ctl))
+    }
+
+    fn audit(&self, ctl: &Control<'_>) -> Result<AuditOutput, AuditError> {
+        let cfg = &self.config;
+        let mut rules_text = cfg.report.fail_if.clone();
+        rules_text.extend(self.fail_if.iter().cloned());
+        let rules = crate::score::parse_gate(&rules_text)?;
+        let tables = Tables::read(cfg, &self.base_dir, &self.table)?;
+        let mut notes = Vec::new();
+        let real = Real::split(cfg, tables, &mut notes)?;
+        let generator = build_generator(cfg, &real.schema, &self.base_dir, self.keep_work, ctl)?;
+        let synthetic = synthetic_tables(cfg, &real, generator.as_deref(), ctl)?;
+        ctl.report(Progress::Stage("attacks"));
+        let (attacks, distances) = distance_attacks_on(cfg, &real, &synthetic)?;
+        let shadow = match generator.as_deref() {
+            Some(g) if cfg.attacks().iter().any(|a| a == "shadow") => {
+                ctl.report(Progress::Stage("shadow generators"));
+                Some(shadow_section(cfg, &real, &synthetic, g)?)
+            }
+            _ => None,
+        };
+        ctl.report(Progress::Stage("evaluation"));
+        let run = cfg.attacks();
+        let synth = SynthInfo {
+            generator: cfg.generator.as_ref().map(json),
+            members: real.split.members.len(),
+            holdout: real.split.holdout.len(),
+            reference: real.split.reference.len(),
+            synthetic: synthetic.iter().map(|(i, _)| i.clone()).collect(),
+            distance: json(&cfg.distance),
+            distances,
+            domias: run.iter().any(|a| a == "domias").then(|| json(&cfg.domias)),
+            shadow,
+        };
+        assemble_synth(cfg, real, rules, notes, attacks, synth)
+    }
+}
+
+/// Every table the audit reads: the real records, an optional holdout file and the released
+/// synthetic files, mixed into one numeric/categorical schema.
+struct Tables {
+    real: Table,
+    holdout_file: Option<Table>,
+    released: Vec<Table>,
+    schema: MixedSchema,
+    /// The data file's rows, then the holdout file's.
+    all_real: MixedTable,
+    released_mixed: Vec<MixedTable>,
+}
+
+impl Tables {
+    fn read(cfg: &SynthConfig, base_dir: &Path, opts: &TableOptions) -> Result<Tables, AuditError> {
+        let real = load_table(&cfg.data, base_dir, opts)?;
+        let holdout_file = match &cfg.release.holdout {
+            Some(p) => Some(load_table(&schema_for(&cfg.data, p), base_dir, opts)?),
+            None => None,
+        };
+        let one_class = TableOptions { allow_one_class: true, ..*opts };
+        let mut released = Vec::new();
+        for p in &cfg.release.synthetic {
+            released.push(load_table(&schema_for(&cfg.data, p), base_dir, &one_class)?);
+        }
+        let mut tables: Vec<&Table> = vec![&real];
+        tables.extend(holdout_file.iter());
+        tables.extend(released.iter());
+        let (schema, mut mixed) = mix(&tables, &cfg.data.label).map_err(|e| AuditError::Input(format!("{e}")))?;
+        let real_m = mixed.remove(0);
+        let all_real = match &holdout_file {
+            Some(_) => real_m.concat(&mixed.remove(0)),
+            None => real_m,
+        };
+        Ok(Tables { real, holdout_file, released, schema, all_real, released_mixed: mixed })
+    }
+}
+
+/// The real records split into members, scored holdout and reference, as tables.
+struct Real {
+    tables: Tables,
+    schema: MixedSchema,
+    split: RealSplit,
+    members: MixedTable,
+    holdout: MixedTable,
+    reference: MixedTable,
+    /// Members and holdout records, in real-table order: the records every attack scores.
+    scored_idx: Vec<usize>,
+    scored: MixedTable,
+    member: Vec<bool>,
+    labels: Vec<usize>,
+}
+
+impl Real {
+    fn split(cfg: &SynthConfig, tables: Tables, notes: &mut Vec<String>) -> Result<Real, AuditError> {
+        let all = &tables.all_real;
+        let split = split_real(cfg, &tables.real, tables.real.len(), all.len(), notes)?;
+        let mut scored_idx: Vec<usize> = split.members.iter().chain(&split.holdout).copied().collect();
+        scored_idx.sort_unstable();
+        let mut is_member = vec![false; all.len()];
+        split.members.iter().for_each(|&r| is_member[r] = true);
+        let member: Vec<bool> = scored_idx.iter().map(|&r| is_member[r]).collect();
+        let label_col = tables.schema.categorical.len() - 1;
+        let labels: Vec<usize> = scored_idx.iter().map(|&r| all.categorical[[r, label_col]] as usize).collect();
+        let scored = all.select(&scored_idx);
+        check_counts(cfg, scored.len(), all.len())?;
+        Ok(Real {
+            schema: tables.schema.clone(),
+            members: all.select(&split.members),
+            holdout: all.select(&split.holdout),
+            reference: all.select(&split.reference),
+            tables,
+            split,
+            scored_idx,
+            scored,
+            member,
+            labels,
+        })
+    }
+}
+
+/// The synthetic tables: the configured generator's output, or the released files.
+fn synthetic_tables(
+    cfg: &SynthConfig,
+    real: &Real,
+    generator: Option<&dyn Generator>,
+    ctl: &Control<'_>,
+) -> Result<Vec<(SynthTable, MixedTable)>, AuditError> {
     if cfg.generated() {
-        let g = generator.as_ref().expect("validated: generated mode has a generator");
-        (opts.progress)(Progress::Stage("generating synthetic data"));
-        let n_syn = cfg.split.synthetic_rows.unwrap_or(members_t.len());
+        let g = generator.expect("validated: generated mode has a generator");
+        ctl.report(Progress::Stage("generating synthetic data"));
+        let n_syn = cfg.split.synthetic_rows.unwrap_or(real.members.len());
         let t = g
-            .generate(&schema, &members_t, n_syn, mix_seed(seed, streams::GENERATE))
+            .generate(&real.schema, &real.members, n_syn, mix_seed(cfg.seed, streams::GENERATE))
             .map_err(|e| AuditError::Input(format!("generator {}: {e}", g.name())))?;
-        synthetic.push((
-            SynthTable { name: "synthetic".into(), source: format!("generated by {}", g.name()), rows: t.len() },
-            t,
-        ));
-    } else {
-        for ((t, m), p) in released.iter().zip(released_m).zip(&cfg.release.synthetic) {
+        let info = SynthTable { name: "synthetic".into(), source: format!("generated by {}", g.name()), rows: t.len() };
+        return Ok(vec![(info, t)]);
+    }
+    let released = real.tables.released.iter().zip(&real.tables.released_mixed).zip(&cfg.release.synthetic);
+    Ok(released
+        .map(|((t, m), p)| {
             let name = p.file_stem().map_or_else(|| t.file.clone(), |s| s.to_string_lossy().into_owned());
             let name = name.strip_suffix(".csv").unwrap_or(&name).to_string();
-            synthetic.push((SynthTable { name, source: t.file.clone(), rows: m.len() }, m));
-        }
-    }
+            (SynthTable { name, source: t.file.clone(), rows: m.len() }, m.clone())
+        })
+        .collect())
+}
 
-    // Attacks.
-    (opts.progress)(Progress::Stage("attacks"));
+/// DCR, calibrated DCR and DOMIAS scores against every synthetic table, and each table's
+/// distance summary (exact copies, closeness share).
+fn distance_attacks_on(
+    cfg: &SynthConfig,
+    real: &Real,
+    synthetic: &[(SynthTable, MixedTable)],
+) -> Result<(Vec<AttackScores>, Vec<serde_json::Value>), AuditError> {
     let run = cfg.attacks();
-    let dist = Distance::fit(&cfg.distance, &reference_t).map_err(|e| AuditError::Input(format!("distance: {e}")))?;
-    let several = synthetic.len() > 1;
-    let named = |attack: &str, table: &str| if several { format!("{attack}:{table}") } else { attack.to_string() };
-    let mut attacks: Vec<AttackScores> = Vec::new();
-    let mut distances = Vec::new();
-    let confidence = cfg.eval.confidence;
-    for (info, syn) in &synthetic {
+    let wants = |a: &str| run.iter().any(|r| r == a);
+    let dist =
+        Distance::fit(&cfg.distance, &real.reference).map_err(|e| AuditError::Input(format!("distance: {e}")))?;
+    let named =
+        |attack: &str, table: &str| if synthetic.len() > 1 { format!("{attack}:{table}") } else { attack.into() };
+    let score = |name: String, description: &str, scores: Vec<f64>| AttackScores {
+        name,
+        description: description.into(),
+        scores,
+        fitting: None,
+    };
+    let (mut attacks, mut distances) = (Vec::new(), Vec::new());
+    for (info, syn) in synthetic {
         let err = |what: &str, e: &dyn std::fmt::Display| AuditError::Input(format!("{what} on {}: {e}", info.source));
-        if run.iter().any(|a| a == "dcr" || a == "dcr_calibrated") {
-            let d = distance_attacks(&dist, &scored_t, syn, &reference_t, cfg.attacks.zero_guard)
+        if wants("dcr") || wants("dcr_calibrated") {
+            let d = distance_attacks(&dist, &real.scored, syn, &real.reference, cfg.attacks.zero_guard)
                 .map_err(|e| err("distance attacks", &e))?;
-            if run.iter().any(|a| a == "dcr") {
-                attacks.push(AttackScores {
-                    name: named("dcr", &info.name),
-                    description: "Minus the record's distance to its closest synthetic row (DCR).".into(),
-                    scores: d.dcr,
-                    fitting: None,
-                });
+            if wants("dcr") {
+                attacks.push(score(named("dcr", &info.name), DCR, d.dcr));
             }
-            if run.iter().any(|a| a == "dcr_calibrated") {
-                attacks.push(AttackScores {
-                    name: named("dcr_calibrated", &info.name),
-                    description: "ln(DCR to the reference sample + δ) − ln(DCR to the synthetic rows + δ): closeness \
-                                  to the synthetic data beyond what the record's neighbourhood explains."
-                        .into(),
-                    scores: d.dcr_calibrated,
-                    fitting: None,
-                });
+            if wants("dcr_calibrated") {
+                attacks.push(score(named("dcr_calibrated", &info.name), DCR_CALIBRATED, d.dcr_calibrated));
             }
         }
-        if run.iter().any(|a| a == "domias") {
-            let d = domias(&schema, syn, &reference_t, &scored_t, &cfg.domias).map_err(|e| err("DOMIAS", &e))?;
-            attacks.push(AttackScores {
-                name: named("domias", &info.name),
-                description: "DOMIAS: ln p_synthetic(x) − ln p_reference(x), kernel density estimates (van Breugel \
-                              et al. 2023)."
-                    .into(),
-                scores: d.scores,
-                fitting: None,
-            });
+        if wants("domias") {
+            let d =
+                domias(&real.schema, syn, &real.reference, &real.scored, &cfg.domias).map_err(|e| err("DOMIAS", &e))?;
+            attacks.push(score(named("domias", &info.name), DOMIAS, d.scores));
         }
-        let summary = summarize(&dist, &members_t, &holdout_t, syn, mix_seed(seed, streams::CLOSENESS), confidence)
+        let closeness = mix_seed(cfg.seed, streams::CLOSENESS);
+        let summary = summarize(&dist, &real.members, &real.holdout, syn, closeness, cfg.eval.confidence)
             .map_err(|e| err("distance summary", &e))?;
         let mut v = serde_json::to_value(&summary).map_err(|e| AuditError::Input(e.to_string()))?;
         if let serde_json::Value::Object(o) = &mut v {
@@ -480,58 +589,69 @@ fn synth_audit(cfg: &SynthConfig, base_dir: &Path, opts: &SynthOptions<'_>) -> R
         }
         distances.push(v);
     }
+    Ok((attacks, distances))
+}
 
-    // The shadow-generator attack on the most isolated scored records.
-    let shadow = if run.iter().any(|a| a == "shadow") {
-        (opts.progress)(Progress::Stage("shadow generators"));
-        let g = generator.as_ref().expect("validated: shadow needs a generator");
-        let picked = most_isolated(&schema, &scored_t, cfg.shadow.isolation_k, cfg.shadow.n_targets);
-        let targets = scored_t.select(&picked);
-        let target_member: Vec<bool> = picked.iter().map(|&r| member[r]).collect();
-        let mut per_table = Vec::new();
-        for (info, syn) in &synthetic {
-            let r = shadow_attack(
-                &schema,
-                &targets,
-                &reference_t,
-                syn,
-                g.as_ref(),
-                &cfg.shadow,
-                mix_seed(seed, streams::SHADOW),
-            )
+const DCR: &str = "Minus the record's distance to its closest synthetic row (DCR).";
+const DCR_CALIBRATED: &str = "ln(DCR to the reference sample + δ) − ln(DCR to the synthetic rows + δ): closeness to \
+                              the synthetic data beyond what the record's neighbourhood explains.";
+const DOMIAS: &str =
+    "DOMIAS: ln p_synthetic(x) − ln p_reference(x), kernel density estimates (van Breugel et al. 2023).";
+
+/// The shadow-generator attack on the most isolated scored records, per synthetic table.
+fn shadow_section(
+    cfg: &SynthConfig,
+    real: &Real,
+    synthetic: &[(SynthTable, MixedTable)],
+    g: &dyn Generator,
+) -> Result<serde_json::Value, AuditError> {
+    let picked = most_isolated(&real.schema, &real.scored, cfg.shadow.isolation_k, cfg.shadow.n_targets);
+    let targets = real.scored.select(&picked);
+    let target_member: Vec<bool> = picked.iter().map(|&r| real.member[r]).collect();
+    let mut per_table = Vec::new();
+    for (info, syn) in synthetic {
+        let seed = mix_seed(cfg.seed, streams::SHADOW);
+        let r = shadow_attack(&real.schema, &targets, &real.reference, syn, g, &cfg.shadow, seed)
             .map_err(|e| AuditError::Input(format!("shadow attack on {}: {e}", info.source)))?;
-            let scores: Vec<f64> = r.targets.iter().map(|t| t.score).collect();
-            let evaluation =
-                match mia_core::evaluate::evaluate_attack(&scores, &target_member, &cfg.eval.eval_config(seed)) {
-                    Ok(e) => json(&e),
-                    Err(e) => serde_json::Value::String(format!("not evaluated: {e}")),
-                };
-            let mut v = json(&r);
-            if let serde_json::Value::Object(o) = &mut v {
-                o.insert("synthetic".into(), info.name.clone().into());
-                o.insert("member".into(), json(&target_member));
-                o.insert("evaluation".into(), evaluation);
-            }
-            per_table.push(v);
+        let scores: Vec<f64> = r.targets.iter().map(|t| t.score).collect();
+        let evaluation =
+            match mia_core::evaluate::evaluate_attack(&scores, &target_member, &cfg.eval.eval_config(cfg.seed)) {
+                Ok(e) => json(&e),
+                Err(e) => serde_json::Value::String(format!("not evaluated: {e}")),
+            };
+        let mut v = json(&r);
+        if let serde_json::Value::Object(o) = &mut v {
+            o.insert("synthetic".into(), info.name.clone().into());
+            o.insert("member".into(), json(&target_member));
+            o.insert("evaluation".into(), evaluation);
         }
-        Some(serde_json::json!({ "settings": json(&cfg.shadow), "results": per_table }))
-    } else {
-        None
-    };
-
-    (opts.progress)(Progress::Stage("evaluation"));
-    let mut inputs = real.inputs.clone();
-    let mut rows_read = real.rows_read;
-    let mut skipped = real.skipped.clone();
-    for t in holdout_file.iter().chain(&released) {
-        inputs.extend(t.inputs.iter().cloned());
-        rows_read += t.rows_read;
-        skipped.extend(t.skipped.iter().cloned());
+        per_table.push(v);
     }
-    notes.extend(real.notes.iter().cloned());
+    Ok(serde_json::json!({ "settings": json(&cfg.shadow), "results": per_table }))
+}
+
+/// The report: every attack evaluated side by side, with the `synth` section.
+fn assemble_synth(
+    cfg: &SynthConfig,
+    real: Real,
+    rules: Vec<mia_report::gate::GateExpr>,
+    mut notes: Vec<String>,
+    attacks: Vec<AttackScores>,
+    synth: SynthInfo,
+) -> Result<AuditOutput, AuditError> {
+    let t = &real.tables;
+    let mut inputs = t.real.inputs.clone();
+    let mut rows_read = t.real.rows_read;
+    let mut skipped = t.real.skipped.clone();
+    for f in t.holdout_file.iter().chain(&t.released) {
+        inputs.extend(f.inputs.iter().cloned());
+        rows_read += f.rows_read;
+        skipped.extend(f.skipped.iter().cloned());
+    }
+    notes.extend(t.real.notes.iter().cloned());
     let assembly = Assembly {
         command: "synth",
-        eval: cfg.eval.eval_config(seed),
+        eval: cfg.eval.eval_config(cfg.seed),
         folds: 0,
         prob_tolerance: 0.0,
         slice_attacks: cfg.report.slices.clone(),
@@ -550,19 +670,9 @@ fn synth_audit(cfg: &SynthConfig, base_dir: &Path, opts: &SynthOptions<'_>) -> R
         outputs_kind: "synthetic",
         n_classes: None,
     };
-    let ids = unique_ids(&real, holdout_file.as_ref(), &scored_idx, n_data);
-    let mut out = assemble(assembly, attacks, None, ids, member, Some(labels))?;
-    out.report.synth = Some(SynthInfo {
-        generator: cfg.generator.as_ref().map(json),
-        members: split.members.len(),
-        holdout: split.holdout.len(),
-        reference: split.reference.len(),
-        synthetic: synthetic.iter().map(|(i, _)| i.clone()).collect(),
-        distance: json(&cfg.distance),
-        distances,
-        domias: run.iter().any(|a| a == "domias").then(|| json(&cfg.domias)),
-        shadow,
-    });
+    let ids = unique_ids(&t.real, t.holdout_file.as_ref(), &real.scored_idx, t.real.len());
+    let mut out = assemble(assembly, attacks, None, ids, real.member, Some(real.labels))?;
+    out.report.synth = Some(synth);
     Ok(out)
 }
 
@@ -647,7 +757,8 @@ fn build_generator(
     cfg: &SynthConfig,
     schema: &MixedSchema,
     base_dir: &Path,
-    opts: &SynthOptions<'_>,
+    keep_work: bool,
+    ctl: &Control<'_>,
 ) -> Result<Option<Box<dyn Generator>>, AuditError> {
     Ok(match &cfg.generator {
         None => None,
@@ -657,7 +768,7 @@ fn build_generator(
         Some(GeneratorConfig::Command(c)) => Some(Box::new(CommandGenerator {
             argv: c.command.clone(),
             timeout: Duration::from_secs_f64(c.timeout_s),
-            work: crate::work_dir(opts.keep_work, opts.progress)?,
+            work: ctl.work_dir(keep_work)?,
             cwd: base_dir.to_path_buf(),
             data: cfg.data.clone(),
             schema: schema.clone(),

@@ -3,13 +3,13 @@
 //! SIGINT / SIGTERM after stopping its users' programs). The work lives in the library crates.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mia_audit::{AuditError, ScoreAuditOptions};
+use mia_audit::{AuditError, Control, ModelAudit, ReferenceOverrides, ScoreAudit, ScoreAuditOptions, SynthAudit};
 use mia_core::attacks::AttackConfig;
 use mia_core::evaluate::EvalConfig;
 use mia_core::reference::{Center, LiraStd, OfflineTest, ReferenceConfig, Variance};
 use mia_core::roc::FprRule;
 use mia_data::reference::RefSignal;
-use mia_data::{LoadOptions, ScoreColumns, ScoreSource};
+use mia_data::{ScoreColumns, ScoreSource};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -264,9 +264,10 @@ struct ReferenceArgs {
     /// id, phi_0..phi_{K-1} or loss_0.., keep_0..keep_{K-1}).
     #[arg(long, value_name = "FILE", help_heading = "Reference models")]
     reference: Option<PathBuf>,
-    /// What --reference holds (default: phi for 2-D arrays and phi_ columns; the one signal array of an .npz).
-    #[arg(long, value_enum, value_name = "KIND", help_heading = "Reference models")]
-    reference_signal: Option<RefSignalArg>,
+    /// What --reference holds: phi (K x N), loss (K x N, converted to phi exactly), logits or probs
+    /// (K x N x C). Default: phi for 2-D arrays and phi_ columns; the one signal array of an .npz.
+    #[arg(long, value_name = "KIND", help_heading = "Reference models")]
+    reference_signal: Option<RefSignal>,
     /// K x N keep mask (.npy; bool, 0/1 or 0.0/1.0): true = record n was in reference model k's training set.
     #[arg(long, value_name = "FILE", help_heading = "Reference models")]
     keep: Option<PathBuf>,
@@ -288,17 +289,17 @@ struct ReferenceArgs {
     #[arg(long, value_name = "FILE.toml", help_heading = "Reference models")]
     attack_config: Option<PathBuf>,
     /// LiRA Gaussian centre: mean (the paper) or median (the authors' code).
-    #[arg(long, value_enum, help_heading = "Reference models")]
-    lira_center: Option<LiraCenterArg>,
+    #[arg(long, help_heading = "Reference models")]
+    lira_center: Option<Center>,
     /// LiRA variance: per-example (the paper's Algorithm 1) or global (pooled; for few reference models).
-    #[arg(long, value_enum, help_heading = "Reference models")]
-    lira_variance: Option<LiraVarianceArg>,
+    #[arg(long, help_heading = "Reference models")]
+    lira_variance: Option<Variance>,
     /// LiRA std: population (ddof 0), sample (ddof 1), or reference-code (the authors' code exactly).
-    #[arg(long, value_enum, help_heading = "Reference models")]
-    lira_std: Option<LiraStdArg>,
+    #[arg(long, help_heading = "Reference models")]
+    lira_std: Option<LiraStd>,
     /// Offline LiRA test: one-sided (the paper) or two-sided (the authors' code).
-    #[arg(long, value_enum, help_heading = "Reference models")]
-    lira_offline: Option<LiraOfflineArg>,
+    #[arg(long, help_heading = "Reference models")]
+    lira_offline: Option<OfflineTest>,
     /// RMIA likelihood-ratio threshold gamma (> 0; default 2). An error when no RMIA attack runs.
     #[arg(long, value_name = "GAMMA", help_heading = "Reference models", value_parser = rmia_gamma)]
     rmia_gamma: Option<f64>,
@@ -321,43 +322,6 @@ fn rmia_gamma(text: &str) -> Result<f64, String> {
 
 fn rmia_a(text: &str) -> Result<f64, String> {
     rmia_setting(text, |c, v| c.offline_a = v)
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum RefSignalArg {
-    /// phi = ln p_y - ln(1 - p_y), K x N.
-    Phi,
-    /// Cross-entropy of the true class (nats), K x N; converted to phi exactly.
-    Loss,
-    /// Logits, K x N x C.
-    Logits,
-    /// Probabilities, K x N x C.
-    Probs,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum LiraCenterArg {
-    Mean,
-    Median,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum LiraVarianceArg {
-    PerExample,
-    Global,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum LiraStdArg {
-    Population,
-    Sample,
-    ReferenceCode,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum LiraOfflineArg {
-    OneSided,
-    TwoSided,
 }
 
 /// Errors with their exit code.
@@ -391,152 +355,107 @@ impl From<AuditError> for Failure {
     }
 }
 
+impl ScoreArgs {
+    /// The score file, or the arrays that stand for one.
+    fn source(&self) -> Result<ScoreSource, Failure> {
+        match (&self.file, &self.logits, &self.probs) {
+            (Some(path), None, None) => Ok(ScoreSource::Table {
+                path: path.clone(),
+                columns: ScoreColumns {
+                    id: self.id_col.clone(),
+                    member: self.member_col.clone(),
+                    label: self.label_col.clone(),
+                    loss: self.loss_col.clone(),
+                    logit_prefix: self.logit_prefix.clone(),
+                    prob_prefix: self.prob_prefix.clone(),
+                },
+            }),
+            (None, logits, probs) if logits.is_some() || probs.is_some() => {
+                let needed = |flag: &str| Failure::Usage(format!("{flag} FILE.npy is required with --logits/--probs"));
+                let member = self.member.clone().ok_or_else(|| needed("--member"))?;
+                self.labels.as_ref().ok_or_else(|| needed("--labels"))?;
+                Ok(ScoreSource::Arrays {
+                    logits: logits.clone(),
+                    probs: probs.clone(),
+                    labels: self.labels.clone(),
+                    member,
+                    ids: self.ids.clone(),
+                })
+            }
+            _ => Err(Failure::Usage("give a score file, or --logits/--probs with --labels and --member arrays".into())),
+        }
+    }
+
+    fn options(&self) -> Result<ScoreAuditOptions, Failure> {
+        let r = &*self.reference;
+        let overrides = ReferenceOverrides {
+            lira_center: r.lira_center,
+            lira_variance: r.lira_variance,
+            lira_std: r.lira_std,
+            lira_offline: r.lira_offline,
+            rmia_gamma: r.rmia_gamma,
+            rmia_a: r.rmia_a,
+        };
+        if r.reference.is_none() {
+            let files = [
+                ("--reference-signal", r.reference_signal.is_some()),
+                ("--keep", r.keep.is_some()),
+                ("--reference-ids", r.reference_ids.is_some()),
+                ("--population-target", r.population_target.is_some()),
+                ("--population-reference", r.population_reference.is_some()),
+                ("--population-labels", r.population_labels.is_some()),
+                ("--attack-config", r.attack_config.is_some()),
+            ];
+            if let Some(flag) = files.iter().find_map(|(f, set)| set.then_some(*f)).or(overrides.given()) {
+                return Err(Failure::Usage(format!(
+                    "{flag} needs --reference FILE (the reference models' outputs on the score file's records)"
+                )));
+            }
+        }
+        let config = match &r.attack_config {
+            Some(path) => mia_audit::score::load_reference_config(path)?,
+            None => ReferenceConfig::default(),
+        };
+        let (reference_config, given_settings) = overrides.apply(config);
+        Ok(ScoreAuditOptions {
+            eval: EvalConfig {
+                fpr_targets: self.fpr.clone(),
+                fpr_rule: self.fpr_rule,
+                bootstrap_resamples: self.bootstrap,
+                confidence: self.confidence,
+                delta: self.delta,
+                base_rates: self.base_rates.clone(),
+                seed: self.seed,
+                min_class_size: self.min_class_size,
+                bootstrap_min_class_size: self.bootstrap_min_class_size,
+                ..EvalConfig::default()
+            },
+            attack: AttackConfig { folds: self.folds, seed: self.seed, ..AttackConfig::default() },
+            attacks: self.attacks.clone(),
+            slice_attacks: self.slices.clone().map(|s| if s == ["none"] { Vec::new() } else { s }),
+            gate: self.fail_if.clone(),
+            top_records: self.top,
+            prob_tolerance: self.prob_tolerance,
+            reference: r.reference.as_ref().map(|path| mia_data::reference::ReferenceSources {
+                reference: path.clone(),
+                signal: r.reference_signal,
+                keep: r.keep.clone(),
+                ids: r.reference_ids.clone(),
+                population_target: r.population_target.clone(),
+                population_reference: r.population_reference.clone(),
+                population_labels: r.population_labels.clone(),
+            }),
+            reference_config,
+            given_settings,
+        })
+    }
+}
+
 fn score(a: ScoreArgs) -> Result<bool, Failure> {
     mia_audit::outdir::prepare_output_dir(&a.out, mia_audit::outdir::REPORT_FILES)?;
-    let source = match (&a.file, &a.logits, &a.probs) {
-        (Some(path), None, None) => ScoreSource::Table {
-            path: path.clone(),
-            columns: ScoreColumns {
-                id: a.id_col.clone(),
-                member: a.member_col.clone(),
-                label: a.label_col.clone(),
-                loss: a.loss_col.clone(),
-                logit_prefix: a.logit_prefix.clone(),
-                prob_prefix: a.prob_prefix.clone(),
-            },
-        },
-        (None, logits, probs) if logits.is_some() || probs.is_some() => {
-            let member = a
-                .member
-                .clone()
-                .ok_or_else(|| Failure::Usage("--member FILE.npy is required with --logits/--probs".into()))?;
-            if a.labels.is_none() {
-                return Err(Failure::Usage("--labels FILE.npy is required with --logits/--probs".into()));
-            }
-            ScoreSource::Arrays {
-                logits: logits.clone(),
-                probs: probs.clone(),
-                labels: a.labels.clone(),
-                member,
-                ids: a.ids.clone(),
-            }
-        }
-        _ => {
-            return Err(Failure::Usage(
-                "give a score file, or --logits/--probs with --labels and --member arrays".into(),
-            ));
-        }
-    };
-    let slice_attacks = a.slices.clone().map(|s| if s == ["none"] { Vec::new() } else { s });
-    let r = &*a.reference;
-    if r.reference.is_none() {
-        let given = [
-            ("--reference-signal", r.reference_signal.is_some()),
-            ("--keep", r.keep.is_some()),
-            ("--reference-ids", r.reference_ids.is_some()),
-            ("--population-target", r.population_target.is_some()),
-            ("--population-reference", r.population_reference.is_some()),
-            ("--population-labels", r.population_labels.is_some()),
-            ("--attack-config", r.attack_config.is_some()),
-            ("--lira-center", r.lira_center.is_some()),
-            ("--lira-variance", r.lira_variance.is_some()),
-            ("--lira-std", r.lira_std.is_some()),
-            ("--lira-offline", r.lira_offline.is_some()),
-            ("--rmia-gamma", r.rmia_gamma.is_some()),
-            ("--rmia-a", r.rmia_a.is_some()),
-        ];
-        if let Some((flag, _)) = given.iter().find(|(_, set)| *set) {
-            return Err(Failure::Usage(format!(
-                "{flag} needs --reference FILE (the reference models' outputs on the score file's records)"
-            )));
-        }
-    }
-    let reference = r.reference.as_ref().map(|path| mia_data::reference::ReferenceSources {
-        reference: path.clone(),
-        signal: r.reference_signal.map(|s| match s {
-            RefSignalArg::Phi => RefSignal::Phi,
-            RefSignalArg::Loss => RefSignal::Loss,
-            RefSignalArg::Logits => RefSignal::Logits,
-            RefSignalArg::Probs => RefSignal::Probs,
-        }),
-        keep: r.keep.clone(),
-        ids: r.reference_ids.clone(),
-        population_target: r.population_target.clone(),
-        population_reference: r.population_reference.clone(),
-        population_labels: r.population_labels.clone(),
-    });
-    let mut reference_config = match &r.attack_config {
-        Some(path) => mia_audit::score::load_reference_config(path)?,
-        None => ReferenceConfig::default(),
-    };
-    let lira = &mut reference_config.lira;
-    if let Some(c) = r.lira_center {
-        lira.center = match c {
-            LiraCenterArg::Mean => Center::Mean,
-            LiraCenterArg::Median => Center::Median,
-        };
-    }
-    if let Some(v) = r.lira_variance {
-        lira.variance = match v {
-            LiraVarianceArg::PerExample => Variance::PerExample,
-            LiraVarianceArg::Global => Variance::Global,
-        };
-    }
-    if let Some(s) = r.lira_std {
-        lira.std = match s {
-            LiraStdArg::Population => LiraStd::Population,
-            LiraStdArg::Sample => LiraStd::Sample,
-            LiraStdArg::ReferenceCode => LiraStd::ReferenceCode,
-        };
-    }
-    if let Some(t) = r.lira_offline {
-        lira.offline_test = match t {
-            LiraOfflineArg::OneSided => OfflineTest::OneSided,
-            LiraOfflineArg::TwoSided => OfflineTest::TwoSided,
-        };
-    }
-    let mut given_settings = Vec::new();
-    if let Some(g) = r.rmia_gamma {
-        reference_config.rmia.gamma = g;
-        given_settings.push(mia_audit::score::GivenSetting {
-            setting: format!("--rmia-gamma {g}"),
-            attacks: &["rmia_online", "rmia_offline"],
-        });
-    }
-    if let Some(x) = r.rmia_a {
-        reference_config.rmia.offline_a = x;
-        given_settings
-            .push(mia_audit::score::GivenSetting { setting: format!("--rmia-a {x}"), attacks: &["rmia_offline"] });
-    }
-    let opts = ScoreAuditOptions {
-        eval: EvalConfig {
-            fpr_targets: a.fpr.clone(),
-            fpr_rule: a.fpr_rule,
-            bootstrap_resamples: a.bootstrap,
-            confidence: a.confidence,
-            delta: a.delta,
-            base_rates: a.base_rates.clone(),
-            seed: a.seed,
-            min_class_size: a.min_class_size,
-            bootstrap_min_class_size: a.bootstrap_min_class_size,
-            ..EvalConfig::default()
-        },
-        attack: AttackConfig { folds: a.folds, seed: a.seed, ..AttackConfig::default() },
-        attacks: a.attacks.clone(),
-        slice_attacks,
-        gate: a.fail_if.clone(),
-        top_records: a.top,
-        prob_tolerance: a.prob_tolerance,
-        reference,
-        reference_config,
-        given_settings,
-    };
-    // Check gate syntax before reading a possibly large file.
-    mia_audit::score::parse_gate(&opts.gate)?;
-    let load = LoadOptions { prob_tolerance: a.prob_tolerance, skip_invalid_rows: a.skip_invalid_rows };
-    let table = mia_data::load_scores(&source, &load).map_err(|e| Failure::Usage(e.to_string()))?;
-    let out = mia_audit::run_score_audit(table, &opts)?;
-    mia_audit::write_outputs(&out, &a.out)?;
+    let audit = ScoreAudit::new(a.source()?).options(a.options()?).skip_invalid_rows(a.skip_invalid_rows);
+    let out = audit.run(&Control::default())?;
+    out.write_report(&a.out)?;
     if !a.quiet {
         print_summary(&out, &a.out);
     }
@@ -571,39 +490,38 @@ fn demo(a: DemoArgs) -> Result<bool, Failure> {
     audit(AuditArgs { config: path, run: a.run }, false)
 }
 
+impl ExecArgs {
+    /// The model audit of `config` under these options.
+    fn model_audit(&self, config: &std::path::Path, artifacts: &std::path::Path) -> Result<ModelAudit, Failure> {
+        Ok(ModelAudit::from_file(config)?
+            .artifacts(artifacts)
+            .table_options(self.table_options())
+            .keep_work(self.keep_work))
+    }
+}
+
 /// `mia audit` (`merge` = false) and `mia merge` (every model must already be stored).
 fn audit(a: AuditArgs, merge: bool) -> Result<bool, Failure> {
     mia_audit::outdir::prepare_output_dir(&a.run.out, mia_audit::outdir::REPORT_FILES)?;
-    let (cfg, base) = mia_audit::AuditConfig::load(&a.config)?;
-    mia_audit::score::parse_gate(&a.run.fail_if)?;
     let artifacts = a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("models"));
+    let audit = a.run.exec.model_audit(&a.config, &artifacts)?.fail_if(a.run.fail_if.clone());
+    mia_audit::score::parse_gate(&a.run.fail_if)?;
     if !merge {
         mia_audit::outdir::check_output_dir(&artifacts)?;
     }
     let bars = progress::Bars::new(a.run.exec.quiet);
     let report_progress = |p: mia_audit::Progress| bars.update(p);
-    let opts = mia_audit::RunOptions {
-        artifacts,
-        extra_gate: a.run.fail_if.clone(),
-        progress: &report_progress,
-        table: a.run.exec.table_options(),
-        keep_work: a.run.exec.keep_work,
-    };
-    let out = if merge {
-        mia_audit::merge_model_audit(&cfg, &base, &opts)
-    } else {
-        mia_audit::run_model_audit(&cfg, &base, &opts)
-    }
-    .map_err(|e| resumable(e, &opts.artifacts))?;
+    let ctl = Control::new(&report_progress);
+    let out = if merge { audit.merge(&ctl) } else { audit.run(&ctl) }.map_err(|e| resumable(e, &artifacts))?;
     bars.finish();
-    mia_audit::write_outputs(&out, &a.run.out)?;
+    out.write_report(&a.run.out)?;
     if !a.run.exec.quiet {
         use std::sync::atomic::Ordering::Relaxed;
         eprintln!(
             "models: {} trained, {} reused from {}",
             bars.trained.load(Relaxed),
             bars.reused.load(Relaxed),
-            opts.artifacts.display()
+            artifacts.display()
         );
         if let Some(m) = &out.report.models {
             say!(
@@ -622,32 +540,24 @@ fn audit(a: AuditArgs, merge: bool) -> Result<bool, Failure> {
 
 fn plan(a: AuditArgs) -> Result<bool, Failure> {
     mia_audit::outdir::prepare_output_dir(&a.run.out, &["plan.json"])?;
-    let (cfg, base) = mia_audit::AuditConfig::load(&a.config)?;
     let artifacts = a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("models"));
-    let opts = mia_audit::RunOptions {
-        artifacts,
-        extra_gate: Vec::new(),
-        progress: &|_| {},
-        table: a.run.exec.table_options(),
-        keep_work: a.run.exec.keep_work,
-    };
-    let tasks = mia_audit::plan_models(&cfg, &base, &opts)?;
+    let tasks = a.run.exec.model_audit(&a.config, &artifacts)?.plan(&Control::default())?;
     let stored = tasks.iter().filter(|t| t.stored).count();
-    let path = mia_audit::model_audit::write_plan_json(&tasks, &opts.artifacts, &a.run.out)?;
+    let path = mia_audit::model_audit::write_plan_json(&tasks, &artifacts, &a.run.out)?;
     if !a.run.exec.quiet {
         say!(
             "{} models (target + {} references), {stored} already in {}; plan written to {}",
             tasks.len(),
             tasks.len().saturating_sub(1),
-            opts.artifacts.display(),
+            artifacts.display(),
             path.display()
         );
         say!(
             "train them in N shards: mia run {} --shard I/N --artifacts {}   (I = 0..N-1, or --shard env/N)",
             a.config.display(),
-            opts.artifacts.display()
+            artifacts.display()
         );
-        say!("then: mia merge {} --artifacts {} -o REPORT_DIR", a.config.display(), opts.artifacts.display());
+        say!("then: mia merge {} --artifacts {} -o REPORT_DIR", a.config.display(), artifacts.display());
     }
     Ok(true)
 }
@@ -655,17 +565,12 @@ fn plan(a: AuditArgs) -> Result<bool, Failure> {
 fn run_shard(a: ShardArgs) -> Result<bool, Failure> {
     let shard = parse_shard(&a.shard, |v| std::env::var(v).ok()).map_err(Failure::Usage)?;
     mia_audit::outdir::check_output_dir(&a.artifacts)?;
-    let (cfg, base) = mia_audit::AuditConfig::load(&a.config)?;
+    let audit = a.exec.model_audit(&a.config, &a.artifacts)?;
     let bars = progress::Bars::new(a.exec.quiet);
     let report_progress = |p: mia_audit::Progress| bars.update(p);
-    let opts = mia_audit::RunOptions {
-        artifacts: a.artifacts.clone(),
-        extra_gate: Vec::new(),
-        progress: &report_progress,
-        table: a.exec.table_options(),
-        keep_work: a.exec.keep_work,
-    };
-    let tasks = mia_audit::train_shard(&cfg, &base, &opts, shard).map_err(|e| resumable(e, &opts.artifacts))?;
+    let tasks = audit
+        .train(mia_audit::Selection::Shard(shard), &Control::new(&report_progress))
+        .map_err(|e| resumable(e, &a.artifacts))?;
     bars.finish();
     if !a.exec.quiet {
         let trained = tasks.iter().filter(|t| t.trained).count();
@@ -691,19 +596,16 @@ fn synth(a: AuditArgs) -> Result<bool, Failure> {
         )));
     }
     mia_audit::outdir::prepare_output_dir(&a.run.out, mia_audit::outdir::REPORT_FILES)?;
-    let (cfg, base) = mia_audit::SynthConfig::load(&a.config)?;
+    let audit = SynthAudit::from_file(&a.config)?
+        .fail_if(a.run.fail_if.clone())
+        .table_options(a.run.exec.table_options())
+        .keep_work(a.run.exec.keep_work);
     mia_audit::score::parse_gate(&a.run.fail_if)?;
     let bars = progress::Bars::new(a.run.exec.quiet);
     let report_progress = |p: mia_audit::Progress| bars.update(p);
-    let opts = mia_audit::SynthOptions {
-        extra_gate: a.run.fail_if.clone(),
-        progress: &report_progress,
-        table: a.run.exec.table_options(),
-        keep_work: a.run.exec.keep_work,
-    };
-    let out = mia_audit::run_synth_audit(&cfg, &base, &opts)?;
+    let out = audit.run(&Control::new(&report_progress))?;
     bars.finish();
-    mia_audit::write_outputs(&out, &a.run.out)?;
+    out.write_report(&a.run.out)?;
     if !a.run.exec.quiet {
         if let Some(s) = &out.report.synth {
             for (t, d) in s.synthetic.iter().zip(&s.distances) {

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::interrupt::{self, Interruption};
+use crate::interrupt::{Cancel, Interruption};
 
 /// Lines of standard error quoted in a failure.
 pub const STDERR_TAIL_LINES: usize = 12;
@@ -77,6 +77,7 @@ fn io_error(path: &Path, e: impl std::fmt::Display) -> CommandError {
 pub struct WorkDir {
     dir: tempfile::TempDir,
     keep: bool,
+    cancel: Cancel,
 }
 
 impl WorkDir {
@@ -98,7 +99,13 @@ impl WorkDir {
             std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
                 .map_err(|e| io_error(dir.path(), e))?;
         }
-        Ok(WorkDir { dir, keep })
+        Ok(WorkDir { dir, keep, cancel: Cancel::default() })
+    }
+
+    /// Programs run in this folder stop when `cancel` asks (by default: on SIGINT/SIGTERM only).
+    pub fn with_cancel(mut self, cancel: Cancel) -> WorkDir {
+        self.cancel = cancel;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -112,7 +119,7 @@ impl WorkDir {
             .disable_cleanup(self.keep)
             .tempdir_in(self.path())
             .map_err(|e| io_error(self.path(), e))?;
-        Ok(JobDir { dir, keep: self.keep })
+        Ok(JobDir { dir, keep: self.keep, cancel: self.cancel.clone() })
     }
 }
 
@@ -122,6 +129,7 @@ impl WorkDir {
 pub struct JobDir {
     dir: tempfile::TempDir,
     keep: bool,
+    cancel: Cancel,
 }
 
 impl JobDir {
@@ -205,7 +213,7 @@ enum Stop {
 /// input. Nothing is started once the run has been interrupted.
 pub fn run_command(spec: &RunSpec<'_>) -> Result<(), CommandError> {
     let program = spec.argv.first().cloned().unwrap_or_default();
-    if let Some(signal) = interrupt::requested() {
+    if let Some(signal) = spec.job.cancel.requested() {
         return Err(CommandError::Interrupted { program, signal });
     }
     let (out_path, err_path) = (spec.job.path().join("stdout.log"), spec.job.path().join("stderr.log"));
@@ -236,7 +244,7 @@ pub fn run_command(spec: &RunSpec<'_>) -> Result<(), CommandError> {
                 return Err(CommandError::Spawn { program, message: e.to_string() });
             }
         }
-        if let Some(signal) = interrupt::requested() {
+        if let Some(signal) = spec.job.cancel.requested() {
             break Some(Stop::Interrupted(signal));
         }
         if start.elapsed() >= spec.timeout {
@@ -417,6 +425,33 @@ mod tests {
 
         let e = run_command(&RunSpec { argv: &argv(&["/no/such/program"]), outputs: &[], ..spec }).unwrap_err();
         assert!(matches!(e, CommandError::Spawn { .. }), "{e}");
+    }
+
+    /// A run's own cancellation stops its running program (and starts no other), without
+    /// touching the process-wide signal flag that other runs read.
+    #[cfg(unix)]
+    #[test]
+    fn a_cancelled_run_stops_its_program() {
+        let cancel = Cancel::new();
+        let work = WorkDir::new(false).unwrap().with_cancel(cancel.clone());
+        let job = work.job("job").unwrap();
+        let slow = argv(&["sleep", "30"]);
+        let spec = RunSpec { argv: &slow, cwd: None, job: &job, timeout: Duration::from_secs(60), outputs: &[] };
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            cancel.cancel();
+        });
+        let t = Instant::now();
+        let e = run_command(&spec).unwrap_err();
+        canceller.join().unwrap();
+        assert_eq!(e, CommandError::Interrupted { program: "sleep".into(), signal: Interruption::Cancelled }, "{e}");
+        assert!(t.elapsed() < Duration::from_secs(10));
+        assert_eq!(crate::interrupt::requested(), None, "the process-wide flag is untouched");
+        let e = run_command(&RunSpec { argv: &argv(&["true"]), ..spec.clone() }).unwrap_err();
+        assert!(matches!(e, CommandError::Interrupted { .. }), "nothing starts once cancelled: {e}");
+        let other = WorkDir::new(false).unwrap();
+        let job2 = other.job("job").unwrap();
+        run_command(&RunSpec { argv: &argv(&["true"]), job: &job2, ..spec }).unwrap();
     }
 
     #[cfg(unix)]

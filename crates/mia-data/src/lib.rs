@@ -36,7 +36,6 @@ mod pq;
 #[cfg(feature = "parquet")]
 pub mod pqwrite;
 pub mod reference;
-pub mod splits;
 pub mod tabular;
 
 use std::path::{Path, PathBuf};

@@ -55,7 +55,8 @@ use crate::lines::{LineLimit, LineTooLong};
 use crate::{DataError, InputFile, ScoreTable, TableFormat};
 
 /// What the reference arrays hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RefSignal {
     /// φ = ln p_y − ln(1 − p_y), K × N.
     Phi,
@@ -67,6 +68,8 @@ pub enum RefSignal {
     /// Probabilities, K × N × C (rows non-negative, summing to 1 within the tolerance).
     Probs,
 }
+
+mia_core::from_name!(RefSignal);
 
 impl RefSignal {
     pub fn name(self) -> &'static str {

@@ -49,6 +49,8 @@ const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 /// The authors' code adds this to σ.
 const REFERENCE_CODE_EPS: f64 = 1e-30;
 
+crate::from_name!(Center, Variance, LiraStd, OfflineTest);
+
 /// Location of the IN/OUT Gaussians.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

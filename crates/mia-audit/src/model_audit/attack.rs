@@ -1,0 +1,106 @@
+//! Step 3 of a model audit: the attacks. The target's stage (its signals on the audit
+//! records, the score-only attacks and their evaluation) needs no reference model and runs
+//! while they train; the reference attacks (LiRA, RMIA, Attack-P/R, Shokri, …) run once
+//! every model's outputs are in.
+
+use super::prepare::Prepared;
+use super::train::Trained;
+use crate::assemble::{Evaluated, evaluate_part};
+use crate::{AuditError, Control, Progress};
+use mia_core::attacks::{AttackConfig, AttackScores, SCORE_ONLY_ATTACKS, score_only_attacks};
+use mia_core::reference::{FullOutputs, Population, REFERENCE_ATTACKS, ReferenceInputs};
+use mia_core::signals::{ModelOutputs, Signals, compute_signals};
+use ndarray::{Array2, Axis};
+use rayon::prelude::*;
+
+/// The target's outputs, signals and score-only attacks.
+pub(crate) struct TargetStage {
+    /// Its logits on every table row (moved into [`Trained::outputs`] once the stage is done).
+    pub logits: Array2<f64>,
+    /// Its outputs on the audit records, as the model gave them: a given target's
+    /// probabilities stay probabilities, so saturated ones are reported as such.
+    pub outputs: ModelOutputs,
+    pub signals: Signals,
+    pub score_only: Evaluated,
+}
+
+/// The requested attacks among `known` (`None`: all of them).
+fn requested(prep: &Prepared<'_>, known: &[&str]) -> Option<Vec<String>> {
+    prep.cfg.attacks.run.as_ref().map(|r| r.iter().filter(|n| known.contains(&n.as_str())).cloned().collect())
+}
+
+/// The target's signals and its score-only attacks, evaluated.
+pub(crate) fn target_stage(
+    prep: &Prepared<'_>,
+    logits: Array2<f64>,
+    target_raw: Option<&ModelOutputs>,
+) -> Result<TargetStage, AuditError> {
+    let cfg = prep.cfg;
+    let (audit, labels, member) = (&prep.plan.audit, &prep.labels_audit, &prep.plan.target_member);
+    let outputs = match target_raw {
+        Some(ModelOutputs::Probabilities(p)) => ModelOutputs::Probabilities(p.select(Axis(0), audit)),
+        _ => ModelOutputs::Logits(logits.select(Axis(0), audit)),
+    };
+    let signals = compute_signals(&outputs, Some(labels));
+    let names = requested(prep, SCORE_ONLY_ATTACKS);
+    let attack_cfg = AttackConfig { folds: cfg.attacks.folds, seed: cfg.seed, ..AttackConfig::default() };
+    let scores = if names.as_ref().is_none_or(|s| !s.is_empty()) {
+        score_only_attacks(&signals, Some(labels), member, names.as_deref(), &attack_cfg)
+    } else {
+        Vec::new()
+    };
+    let eval = cfg.eval.eval_config(cfg.seed);
+    let score_only = evaluate_part(scores, member, Some(labels), &eval, cfg.report.slices.as_deref())?;
+    Ok(TargetStage { logits, outputs, signals, score_only })
+}
+
+/// φ of every model in `outputs` on `rows`, as a models × rows array.
+fn phi(outputs: &[Array2<f64>], rows: &[usize], labels: &[usize]) -> Result<Array2<f64>, AuditError> {
+    let one = |a: &Array2<f64>| compute_signals(&ModelOutputs::Logits(a.select(Axis(0), rows)), Some(labels)).phi;
+    Array2::from_shape_vec((outputs.len(), rows.len()), outputs.par_iter().flat_map_iter(one).collect())
+        .map_err(|e| AuditError::Input(e.to_string()))
+}
+
+/// The reference attacks over every model's outputs, evaluated.
+pub(crate) fn reference_attacks(
+    prep: &Prepared<'_>,
+    trained: &Trained,
+    ctl: &Control<'_>,
+) -> Result<Evaluated, AuditError> {
+    ctl.check()?;
+    ctl.report(Progress::Stage("attacks"));
+    let (cfg, plan) = (prep.cfg, &prep.plan);
+    let names = requested(prep, REFERENCE_ATTACKS);
+    let mut attacks: Vec<AttackScores> = Vec::new();
+    let references = &trained.outputs[1..];
+    if !references.is_empty() {
+        let ref_phi = phi(references, &plan.audit, &prep.labels_audit)?;
+        let pop_target_phi = phi(&trained.outputs[..1], &plan.population, &prep.labels_population)?;
+        let pop_ref_phi = phi(references, &plan.population, &prep.labels_population)?;
+        let ref_audit_outputs: Vec<ModelOutputs> =
+            references.iter().map(|o| ModelOutputs::Logits(o.select(Axis(0), &plan.audit))).collect();
+        let mut inputs = ReferenceInputs::new(&trained.target.signals.phi, ref_phi.view(), plan.keep.view())
+            .with_outputs(FullOutputs {
+                target: &trained.target.outputs,
+                references: &ref_audit_outputs,
+                labels: &prep.labels_audit,
+            });
+        let pop_target_phi = pop_target_phi.row(0).to_vec();
+        if !plan.population.is_empty() {
+            inputs =
+                inputs.with_population(Population { target_phi: &pop_target_phi, reference_phi: pop_ref_phi.view() });
+        }
+        attacks.extend(
+            mia_core::reference::reference_attacks(&inputs, names.as_deref(), &cfg.attacks.reference(), cfg.seed)
+                .map_err(|e| AuditError::Input(e.to_string()))?,
+        );
+    } else if names.as_ref().is_some_and(|r| !r.is_empty()) {
+        return Err(AuditError::Input(
+            "reference attacks were requested but plan.reference_models = 0; train at least 2".into(),
+        ));
+    }
+    ctl.report(Progress::Stage("evaluation"));
+    let member = &plan.target_member;
+    let eval = cfg.eval.eval_config(cfg.seed);
+    evaluate_part(attacks, member, Some(&prep.labels_audit), &eval, cfg.report.slices.as_deref())
+}

@@ -1,0 +1,178 @@
+//! Step 4 of a model audit: the report — how well every model fits its training rows and
+//! the rows it never saw, the notes and caveats that say how to read the attacks, and the
+//! files beside the report (`plan.npz`, `encoding.json`).
+
+use super::prepare::Prepared;
+use super::train::Trained;
+use crate::AuditError;
+use crate::assemble::{Assembly, AuditOutput, Evaluated, assemble_evaluated};
+use crate::config::TargetMode;
+use mia_core::evaluate::Estimate;
+use mia_core::stats::clopper_pearson;
+use mia_report::report::{ModelFit, ModelsInfo};
+use ndarray::{Array2, ArrayView2};
+
+/// Share of `rows` whose arg-max logit is the true label, with its Clopper–Pearson
+/// interval at `confidence`.
+fn accuracy(logits: ArrayView2<'_, f64>, labels: &[usize], rows: &[usize], confidence: f64) -> Estimate {
+    if rows.is_empty() {
+        return Estimate::new(f64::NAN, None, Some("no rows".into()));
+    }
+    let correct = rows
+        .iter()
+        .filter(|&&r| {
+            let row = logits.row(r);
+            let y = labels[r];
+            // Ties count against the model (the true class must be strictly largest).
+            row.iter().enumerate().all(|(j, &v)| j == y || v < row[y])
+        })
+        .count();
+    Estimate::new(
+        correct as f64 / rows.len() as f64,
+        Some(clopper_pearson(correct as u64, rows.len() as u64, confidence)),
+        None,
+    )
+}
+
+/// Model `m`'s accuracy on its training rows and on the plan's rows it never saw.
+fn model_fit(prep: &Prepared<'_>, outputs: &[Array2<f64>], m: usize) -> ModelFit {
+    let (table, plan, confidence) = (&prep.table, &prep.plan, prep.cfg.eval.confidence);
+    let train = &prep.models[m].rows;
+    let mut trained = vec![false; table.len()];
+    for &r in train {
+        trained[r] = true;
+    }
+    let held: Vec<usize> = plan.audit.iter().chain(&plan.population).copied().filter(|&r| !trained[r]).collect();
+    ModelFit {
+        train_rows: train.len(),
+        train_accuracy: accuracy(outputs[m].view(), &table.labels, train, confidence),
+        held_out_rows: held.len(),
+        held_out_accuracy: accuracy(outputs[m].view(), &table.labels, &held, confidence),
+    }
+}
+
+fn models_info(prep: &Prepared<'_>, outputs: &[Array2<f64>]) -> Result<ModelsInfo, AuditError> {
+    let cfg = prep.cfg;
+    Ok(ModelsInfo {
+        learner: match (&cfg.learner, &cfg.trainer) {
+            (Some(l), _) => serde_json::to_value(l),
+            (None, Some(t)) => serde_json::to_value(serde_json::json!({ "kind": "command", "command": &t.command })),
+            (None, None) => Ok(serde_json::json!({ "kind": "none" })),
+        }
+        .map_err(|e| AuditError::Input(e.to_string()))?,
+        target_training: match cfg.target_mode() {
+            TargetMode::Train => "train".into(),
+            TargetMode::MemberColumn => "member_column".into(),
+            TargetMode::NullCheck => "null_check".into(),
+        },
+        features: prep.x.ncols(),
+        classes: prep.table.classes.len(),
+        audit_records: prep.plan.audit.len(),
+        population_records: prep.plan.population.len(),
+        reference_models: prep.plan.keep.nrows(),
+        target: model_fit(prep, outputs, 0),
+        references: (1..outputs.len()).map(|m| model_fit(prep, outputs, m)).collect(),
+    })
+}
+
+/// What the reader needs to know about where the figures come from.
+fn notes(prep: &Prepared<'_>) -> Vec<String> {
+    let (cfg, p, n) = (prep.cfg, prep.plan.population.len(), prep.plan.audit.len());
+    let mut notes = Vec::new();
+    if let Some(t) = &prep.target {
+        notes.push(format!(
+            "Target: the ONNX model {} (sha256 {}), read for {}; its training rows are those of the data's member \
+             column.",
+            t.file.path,
+            &t.file.sha256[..16],
+            match t.model.output_kind() {
+                mia_models::onnx::OnnxOutputKind::Logits => "logits (the input of its final softmax/sigmoid)",
+                mia_models::onnx::OnnxOutputKind::Probabilities => "probabilities (it exposes no logits)",
+            }
+        ));
+    }
+    if cfg.target_mode() == TargetMode::NullCheck {
+        notes.push(
+            "Null check: the membership scored here was drawn independently of the target's training set, so every \
+             attack should be at chance (AUC intervals covering 0.5). A clear departure points to a flaw in the pipeline."
+                .into(),
+        );
+    }
+    if p > 0 {
+        notes.push(format!(
+            "Population: {p} rows (plan.population_fraction = {}) were held out for RMIA and Attack-P; no model \
+             trained on them and they are not among the {n} audited records.",
+            cfg.plan.population_fraction
+        ));
+    }
+    if let Some(m) = cfg.plan.max_rows.filter(|&m| m < prep.table.len()) {
+        notes.push(format!(
+            "plan.max_rows: a seeded subsample of {m} of the table's {} rows was audited",
+            prep.table.len()
+        ));
+    }
+    notes
+}
+
+/// How far the reference attacks' assumptions hold here.
+fn caveats(k: usize) -> Vec<String> {
+    let mut caveats = vec![format!(
+        "Reference attacks assume the reference models are trained like the target (same learner, data \
+         distribution and training-set size); here all {k} were trained by this tool with the target's learner."
+    )];
+    if k > 0 && k < 16 {
+        caveats.push(format!(
+            "Only {k} reference models: per-example variance estimates are noisy; LiRA's authors use 64 or more \
+             (global variance is more robust with few models)."
+        ));
+    }
+    caveats
+}
+
+/// The finished audit: every attack side by side, the models' fits, the gate, and the
+/// plan and encoding the models saw (so the run's inputs can be rebuilt exactly).
+pub(crate) fn report(
+    prep: &Prepared<'_>,
+    trained: Trained,
+    reference_part: Evaluated,
+) -> Result<AuditOutput, AuditError> {
+    let (cfg, plan, table) = (prep.cfg, &prep.plan, &prep.table);
+    let k = plan.keep.nrows();
+    let mut inputs = table.inputs.clone();
+    inputs.extend(prep.target.as_ref().map(|t| t.file.clone()));
+    let assembly = Assembly {
+        command: "audit",
+        eval: cfg.eval.eval_config(cfg.seed),
+        folds: cfg.attacks.folds,
+        prob_tolerance: 0.0,
+        slice_attacks: cfg.report.slices.clone(),
+        rules: prep.rules.clone(),
+        top_records: cfg.report.top,
+        inputs,
+        rows_read: table.rows_read,
+        skipped: table.skipped.clone(),
+        notes: notes(prep),
+        extra_caveats: caveats(k),
+        models: Some(models_info(prep, &trained.outputs)?),
+        outputs_kind: "logits",
+        n_classes: Some(table.classes.len()),
+    };
+    let ids: Vec<String> = plan.audit.iter().map(|&r| table.ids[r].clone()).collect();
+    let target = trained.target;
+    let mut out = assemble_evaluated(
+        assembly,
+        vec![reference_part, target.score_only],
+        Some(&target.signals),
+        ids,
+        plan.target_member.clone(),
+        Some(prep.labels_audit.clone()),
+    )?;
+    if k > 0 {
+        out.report.settings.reference = Some(cfg.attacks.reference());
+    }
+    out.extra_files.push(("plan.npz".into(), plan.to_npz()?));
+    let mut enc = serde_json::to_vec_pretty(&prep.encoding).map_err(|e| AuditError::Input(e.to_string()))?;
+    enc.push(b'\n');
+    out.extra_files.push(("encoding.json".into(), enc));
+    Ok(out)
+}
