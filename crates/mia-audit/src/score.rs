@@ -124,11 +124,6 @@ pub struct ReferenceOverrides {
 }
 
 impl ReferenceOverrides {
-    /// Whether any setting is given.
-    pub fn any(&self) -> bool {
-        self.given().is_some()
-    }
-
     /// The first setting given, as its flag (for "needs --reference" messages).
     pub fn given(&self) -> Option<&'static str> {
         [
