@@ -43,7 +43,6 @@
 use crate::AuditError;
 use mia_core::evaluate::EvalConfig;
 use mia_core::reference::ReferenceConfig;
-use mia_core::roc::FprRule;
 use mia_data::tabular::TableSchema;
 use mia_models::LearnerSpec;
 use mia_models::trainer::TrainerSpec;
@@ -76,7 +75,7 @@ pub struct AuditConfig {
     #[serde(default)]
     pub attacks: AttacksConfig,
     #[serde(default)]
-    pub eval: EvalSection,
+    pub eval: EvalConfig,
     #[serde(default)]
     pub report: ReportSection,
 }
@@ -156,54 +155,6 @@ impl AttacksConfig {
             rmia: self.rmia.clone(),
             attack_r: self.attack_r.clone(),
             shokri: self.shokri.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EvalSection {
-    pub bootstrap: usize,
-    pub confidence: f64,
-    pub delta: f64,
-    pub base_rates: Vec<f64>,
-    pub fpr: Vec<f64>,
-    pub fpr_rule: FprRule,
-    /// Members and non-members each needed for supported figures.
-    pub min_class_size: u64,
-    /// Members and non-members each needed for bootstrap (not distribution-free) intervals.
-    pub bootstrap_min_class_size: u64,
-}
-
-impl Default for EvalSection {
-    fn default() -> Self {
-        let e = EvalConfig::default();
-        EvalSection {
-            bootstrap: e.bootstrap_resamples,
-            confidence: e.confidence,
-            delta: e.delta,
-            base_rates: e.base_rates,
-            fpr: e.fpr_targets,
-            fpr_rule: e.fpr_rule,
-            min_class_size: e.min_class_size,
-            bootstrap_min_class_size: e.bootstrap_min_class_size,
-        }
-    }
-}
-
-impl EvalSection {
-    pub fn eval_config(&self, seed: u64) -> EvalConfig {
-        EvalConfig {
-            fpr_targets: self.fpr.clone(),
-            fpr_rule: self.fpr_rule,
-            bootstrap_resamples: self.bootstrap,
-            confidence: self.confidence,
-            delta: self.delta,
-            base_rates: self.base_rates.clone(),
-            seed,
-            min_class_size: self.min_class_size,
-            bootstrap_min_class_size: self.bootstrap_min_class_size,
-            ..EvalConfig::default()
         }
     }
 }
@@ -354,7 +305,7 @@ impl AuditConfig {
                 return bad("attacks.run is empty; name at least one attack or leave it out".into());
             }
         }
-        crate::score::check_eval(&self.eval.eval_config(self.seed), self.attacks.folds, |n| match n {
+        crate::score::check_eval(&self.eval.with_seed(self.seed), self.attacks.folds, |n| match n {
             "folds" => format!("{name}: attacks.folds"),
             "base_rate" => format!("{name}: eval.base_rates"),
             _ => format!("{name}: eval.{n}"),
@@ -415,6 +366,34 @@ mod tests {
         assert_eq!(cfg("reference_models = 16", "run = [\"lira_online\", \"loss\"]").population_fraction(), 0.0);
         assert_eq!(cfg("reference_models = 0", "").population_fraction(), 0.0);
         assert_eq!(cfg("reference_models = 0\npopulation_fraction = 0.3", "").population_fraction(), 0.0);
+    }
+
+    /// `[eval]` reads straight into `EvalConfig` under the config's names (`fpr`, `bootstrap`);
+    /// the report's names, the seed and the drawing settings are not config keys.
+    #[test]
+    fn the_eval_table_is_an_eval_config_under_the_config_names() {
+        let parse = |eval: &str| {
+            let text = format!(
+                "seed = 7\n[data]\npath = \"d.csv\"\nlabel = \"y\"\n[learner]\nkind = \"logistic\"\n[eval]\n{eval}\n"
+            );
+            AuditConfig::parse(&text, "t.toml")
+        };
+        let cfg = parse("fpr = [0.01]\nbootstrap = 50\nfpr_rule = \"strict\"\nmin_class_size = 40").unwrap();
+        let eval = cfg.eval.with_seed(cfg.seed);
+        let want = EvalConfig {
+            fpr_targets: vec![0.01],
+            bootstrap_resamples: 50,
+            fpr_rule: mia_core::roc::FprRule::Strict,
+            min_class_size: 40,
+            seed: 7,
+            ..EvalConfig::default()
+        };
+        assert_eq!(eval, want);
+        assert_eq!(parse("").unwrap().eval, EvalConfig::default());
+        for key in ["fpr_targets = [0.1]", "bootstrap_resamples = 5", "seed = 1", "histogram_bins = 3"] {
+            let e = parse(key).unwrap_err().to_string();
+            assert!(e.contains("unknown field") && e.contains(key.split(' ').next().unwrap()), "{key}: {e}");
+        }
     }
 
     #[test]

@@ -69,13 +69,36 @@ pub mod plan;
 pub mod score;
 pub mod store;
 pub mod synth;
+pub mod threads;
 
 pub use assemble::AuditOutput;
 pub use config::AuditConfig;
 pub use mia_data::interrupt::Cancel;
+pub use mia_data::tabular::TableOptions;
 pub use model_audit::{ModelAudit, ModelTask, Selection, Shard};
 pub use score::{ReferenceOverrides, ScoreAudit, ScoreAuditOptions, run_score_audit};
 pub use synth::{SynthAudit, SynthConfig};
+
+/// How a config-driven audit ([`ModelAudit`], [`SynthAudit`]) runs besides its config. Only
+/// `fail_if` can change the report (its gate).
+#[derive(Debug, Clone, Default)]
+pub struct RunSettings {
+    /// Gate rules added to the config's `report.fail_if`.
+    pub fail_if: Vec<String>,
+    /// How tables are read (e.g. skipping invalid rows, counted in the report).
+    pub table: mia_data::tabular::TableOptions,
+    /// Keep users' programs' work files (the rows they read, their outputs and logs) in a
+    /// private temporary folder, reported through [`Progress::WorkKept`], for debugging.
+    pub keep_work: bool,
+}
+
+impl RunSettings {
+    /// The gate: the config's rules, then these.
+    fn gate(&self, config_rules: &[String]) -> Result<Vec<mia_report::gate::GateExpr>, AuditError> {
+        let text: Vec<String> = config_rules.iter().chain(&self.fail_if).cloned().collect();
+        score::parse_gate(&text)
+    }
+}
 
 /// Errors of a run, split by whose fault they are (the CLI maps them to exit codes).
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +122,9 @@ pub enum AuditError {
     /// models) stays for a rerun.
     #[error("interrupted by {signal}")]
     Interrupted { signal: mia_data::interrupt::Interruption },
+    /// The machine refused a resource the run needs (threads, signal handlers; exit code 3).
+    #[error("{0}")]
+    Internal(String),
 }
 
 /// What a run reports while it works (for progress bars).

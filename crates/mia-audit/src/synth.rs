@@ -40,8 +40,9 @@
 //! logs), removed when it ends; SIGINT / SIGTERM stop it and end the audit with
 //! [`AuditError::Interrupted`], writing nothing.
 
+use crate::RunSettings;
 use crate::assemble::{Assembly, AuditOutput, assemble};
-use crate::config::{EvalSection, ReportSection, parse_toml, read_config};
+use crate::config::{ReportSection, parse_toml, read_config};
 use crate::plan::splits::{random_subset, rows_where};
 use crate::{AuditError, Control, Progress};
 use mia_core::attacks::AttackScores;
@@ -98,7 +99,7 @@ pub struct SynthConfig {
     #[serde(default)]
     pub attacks: SynthAttacks,
     #[serde(default)]
-    pub eval: EvalSection,
+    pub eval: mia_core::evaluate::EvalConfig,
     #[serde(default)]
     pub report: ReportSection,
 }
@@ -291,7 +292,7 @@ impl SynthConfig {
             return bad(format!("attacks.zero_guard must be a positive number, got {}", self.attacks.zero_guard));
         }
         self.domias.validate().map_err(|e| AuditError::Input(format!("{name}: domias: {e}")))?;
-        crate::score::check_eval(&self.eval.eval_config(self.seed), 2, |n| match n {
+        crate::score::check_eval(&self.eval.with_seed(self.seed), 2, |n| match n {
             "base_rate" => format!("{name}: eval.base_rates"),
             _ => format!("{name}: eval.{n}"),
         })?;
@@ -349,21 +350,13 @@ struct RealSplit {
 pub struct SynthAudit {
     config: SynthConfig,
     base_dir: PathBuf,
-    fail_if: Vec<String>,
-    table: TableOptions,
-    keep_work: bool,
+    settings: RunSettings,
 }
 
 impl SynthAudit {
     /// An audit under `config`, whose relative paths are read from `base_dir`.
     pub fn new(config: SynthConfig, base_dir: impl Into<PathBuf>) -> SynthAudit {
-        SynthAudit {
-            config,
-            base_dir: base_dir.into(),
-            fail_if: Vec::new(),
-            table: TableOptions::default(),
-            keep_work: false,
-        }
+        SynthAudit { config, base_dir: base_dir.into(), settings: RunSettings::default() }
     }
 
     /// The audit a config file describes (paths relative to the file's folder).
@@ -376,21 +369,9 @@ impl SynthAudit {
         &self.config
     }
 
-    /// Gate rules added to the config's `report.fail_if`.
-    pub fn fail_if(mut self, rules: impl IntoIterator<Item = String>) -> SynthAudit {
-        self.fail_if.extend(rules);
-        self
-    }
-
-    /// How the tables are read (e.g. skipping invalid rows, counted in the report).
-    pub fn table_options(mut self, table: TableOptions) -> SynthAudit {
-        self.table = table;
-        self
-    }
-
-    /// Keep a generator command's work files (its training rows, output and logs) for debugging.
-    pub fn keep_work(mut self, keep: bool) -> SynthAudit {
-        self.keep_work = keep;
+    /// Gate rules, table reading and work files ([`RunSettings`]).
+    pub fn settings(mut self, settings: RunSettings) -> SynthAudit {
+        self.settings = settings;
         self
     }
 
@@ -402,13 +383,11 @@ impl SynthAudit {
 
     fn audit(&self, ctl: &Control<'_>) -> Result<AuditOutput, AuditError> {
         let cfg = &self.config;
-        let mut rules_text = cfg.report.fail_if.clone();
-        rules_text.extend(self.fail_if.iter().cloned());
-        let rules = crate::score::parse_gate(&rules_text)?;
-        let tables = Tables::read(cfg, &self.base_dir, &self.table)?;
+        let rules = self.settings.gate(&cfg.report.fail_if)?;
+        let tables = Tables::read(cfg, &self.base_dir, &self.settings.table)?;
         let mut notes = Vec::new();
         let real = Real::split(cfg, tables, &mut notes)?;
-        let generator = build_generator(cfg, &real.schema, &self.base_dir, self.keep_work, ctl)?;
+        let generator = build_generator(cfg, &real.schema, &self.base_dir, self.settings.keep_work, ctl)?;
         let synthetic = synthetic_tables(cfg, &real, generator.as_deref(), ctl)?;
         ctl.report(Progress::Stage("attacks"));
         let (attacks, distances) = distance_attacks_on(cfg, &real, &synthetic)?;
@@ -615,7 +594,7 @@ fn shadow_section(
             .map_err(|e| AuditError::Input(format!("shadow attack on {}: {e}", info.source)))?;
         let scores: Vec<f64> = r.targets.iter().map(|t| t.score).collect();
         let evaluation =
-            match mia_core::evaluate::evaluate_attack(&scores, &target_member, &cfg.eval.eval_config(cfg.seed)) {
+            match mia_core::evaluate::evaluate_attack(&scores, &target_member, &cfg.eval.with_seed(cfg.seed)) {
                 Ok(e) => json(&e),
                 Err(e) => serde_json::Value::String(format!("not evaluated: {e}")),
             };
@@ -651,7 +630,7 @@ fn assemble_synth(
     notes.extend(t.real.notes.iter().cloned());
     let assembly = Assembly {
         command: "synth",
-        eval: cfg.eval.eval_config(cfg.seed),
+        eval: cfg.eval.with_seed(cfg.seed),
         folds: 0,
         prob_tolerance: 0.0,
         slice_attacks: cfg.report.slices.clone(),

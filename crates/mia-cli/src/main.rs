@@ -1,9 +1,11 @@
-//! The `mia` binary: argument parsing, a short summary on stdout, and exit codes
-//! (0 pass, 1 gate failed, 2 bad input or usage, 3 internal error, 130 / 143 stopped by
-//! SIGINT / SIGTERM after stopping its users' programs). The work lives in the library crates.
+//! The `mia` binary: its arguments, and a call into the library's API per command. The
+//! terminal summary is in [`summary`], exit codes in [`exit`], progress bars in
+//! [`progress`]; the work lives in the library crates.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mia_audit::{AuditError, Control, ModelAudit, ReferenceOverrides, ScoreAudit, ScoreAuditOptions, SynthAudit};
+use exit::{Failure, resumable};
+use mia_audit::TableOptions;
+use mia_audit::{Control, ModelAudit, ReferenceOverrides, RunSettings, ScoreAudit, ScoreAuditOptions, SynthAudit};
 use mia_core::attacks::AttackConfig;
 use mia_core::evaluate::EvalConfig;
 use mia_core::reference::{Center, LiraStd, OfflineTest, ReferenceConfig, Variance};
@@ -13,16 +15,9 @@ use mia_data::{ScoreColumns, ScoreSource};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod exit;
 mod progress;
-
-/// `println!` that ignores a closed stdout (e.g. `mia score ... | head`): the summary is a
-/// courtesy, and the report files are already written when it prints.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
+mod summary;
 
 #[derive(Parser)]
 #[command(
@@ -66,29 +61,6 @@ struct ShardArgs {
     artifacts: PathBuf,
     #[command(flatten)]
     exec: ExecArgs,
-}
-
-/// Parses `I/N` or `env/N` (I from the scheduler's array index variable).
-fn parse_shard(spec: &str, env: impl Fn(&str) -> Option<String>) -> Result<mia_audit::Shard, String> {
-    let bad = || format!("--shard {spec}: expected I/N (0 <= I < N) or env/N");
-    let (i, n) = spec.split_once('/').ok_or_else(bad)?;
-    let count: usize = n.trim().parse().map_err(|_| bad())?;
-    let index: usize = if i.trim() == "env" {
-        let (var, value) = ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"]
-            .iter()
-            .find_map(|v| env(v).map(|x| (*v, x)))
-            .ok_or_else(|| format!("--shard {spec}: neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID is set"))?;
-        value.trim().parse().map_err(|_| format!("--shard {spec}: {var}={value} is not a shard index"))?
-    } else {
-        i.trim().parse().map_err(|_| bad())?
-    };
-    if count == 0 {
-        return Err(format!("--shard {spec}: the shard count N must be at least 1"));
-    }
-    if index >= count {
-        return Err(format!("--shard {spec}: shard {index} of {count}; the index must be 0 to {}", count - 1));
-    }
-    Ok(mia_audit::Shard { index, count })
 }
 
 #[derive(Args)]
@@ -152,9 +124,13 @@ struct ExecArgs {
 }
 
 impl ExecArgs {
-    /// How tables are read under these options.
-    fn table_options(&self) -> mia_data::tabular::TableOptions {
-        mia_data::tabular::TableOptions { skip_invalid_rows: self.skip_invalid_rows, ..Default::default() }
+    /// How a config-driven audit runs under these options, with the gate rules `fail_if`.
+    fn settings(&self, fail_if: &[String]) -> RunSettings {
+        RunSettings {
+            fail_if: fail_if.to_vec(),
+            table: TableOptions { skip_invalid_rows: self.skip_invalid_rows, ..Default::default() },
+            keep_work: self.keep_work,
+        }
     }
 }
 
@@ -324,37 +300,6 @@ fn rmia_a(text: &str) -> Result<f64, String> {
     rmia_setting(text, |c, v| c.offline_a = v)
 }
 
-/// Errors with their exit code.
-enum Failure {
-    Usage(String),
-    Internal(String),
-    /// SIGINT / SIGTERM: the one-line message, exit code 128 + the signal's number.
-    Interrupted(mia_data::interrupt::Interruption, String),
-}
-
-/// A failure of a run that stores models: an interruption says where they are.
-fn resumable(e: AuditError, artifacts: &std::path::Path) -> Failure {
-    match e {
-        AuditError::Interrupted { signal } => Failure::Interrupted(
-            signal,
-            format!("interrupted by {signal}; finished models are stored in {}, rerun to resume", artifacts.display()),
-        ),
-        e => e.into(),
-    }
-}
-
-impl From<AuditError> for Failure {
-    fn from(e: AuditError) -> Self {
-        match e {
-            AuditError::Write { .. } => Failure::Internal(e.to_string()),
-            AuditError::Interrupted { signal } => {
-                Failure::Interrupted(signal, format!("interrupted by {signal}; no report was written"))
-            }
-            _ => Failure::Usage(e.to_string()),
-        }
-    }
-}
-
 impl ScoreArgs {
     /// The score file, or the arrays that stand for one.
     fn source(&self) -> Result<ScoreSource, Failure> {
@@ -457,7 +402,7 @@ fn score(a: ScoreArgs) -> Result<bool, Failure> {
     let out = audit.run(&Control::default())?;
     out.write_report(&a.out)?;
     if !a.quiet {
-        print_summary(&out, &a.out);
+        summary::report(&out, &a.out);
     }
     Ok(!out.gate_failed())
 }
@@ -490,21 +435,20 @@ fn demo(a: DemoArgs) -> Result<bool, Failure> {
     audit(AuditArgs { config: path, run: a.run }, false)
 }
 
-impl ExecArgs {
-    /// The model audit of `config` under these options.
-    fn model_audit(&self, config: &std::path::Path, artifacts: &std::path::Path) -> Result<ModelAudit, Failure> {
-        Ok(ModelAudit::from_file(config)?
-            .artifacts(artifacts)
-            .table_options(self.table_options())
-            .keep_work(self.keep_work))
-    }
+/// The model audit of `config` under `settings`, its models stored in `artifacts`.
+fn model_audit(
+    config: &std::path::Path,
+    settings: RunSettings,
+    artifacts: &std::path::Path,
+) -> Result<ModelAudit, Failure> {
+    Ok(ModelAudit::from_file(config)?.artifacts(artifacts).settings(settings))
 }
 
 /// `mia audit` (`merge` = false) and `mia merge` (every model must already be stored).
 fn audit(a: AuditArgs, merge: bool) -> Result<bool, Failure> {
     mia_audit::outdir::prepare_output_dir(&a.run.out, mia_audit::outdir::REPORT_FILES)?;
     let artifacts = a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("models"));
-    let audit = a.run.exec.model_audit(&a.config, &artifacts)?.fail_if(a.run.fail_if.clone());
+    let audit = model_audit(&a.config, a.run.exec.settings(&a.run.fail_if), &artifacts)?;
     mia_audit::score::parse_gate(&a.run.fail_if)?;
     if !merge {
         mia_audit::outdir::check_output_dir(&artifacts)?;
@@ -516,24 +460,9 @@ fn audit(a: AuditArgs, merge: bool) -> Result<bool, Failure> {
     bars.finish();
     out.write_report(&a.run.out)?;
     if !a.run.exec.quiet {
-        use std::sync::atomic::Ordering::Relaxed;
-        eprintln!(
-            "models: {} trained, {} reused from {}",
-            bars.trained.load(Relaxed),
-            bars.reused.load(Relaxed),
-            artifacts.display()
-        );
-        if let Some(m) = &out.report.models {
-            say!(
-                "target: {} accuracy on its {} training rows, {} on {} held-out rows; {} reference models",
-                fmt_pct(m.target.train_accuracy.value),
-                m.target.train_rows,
-                fmt_pct(m.target.held_out_accuracy.value),
-                m.target.held_out_rows,
-                m.reference_models
-            );
-        }
-        print_summary(&out, &a.run.out);
+        bars.say_models(&artifacts);
+        summary::target_model(&out);
+        summary::report(&out, &a.run.out);
     }
     Ok(!out.gate_failed())
 }
@@ -541,31 +470,18 @@ fn audit(a: AuditArgs, merge: bool) -> Result<bool, Failure> {
 fn plan(a: AuditArgs) -> Result<bool, Failure> {
     mia_audit::outdir::prepare_output_dir(&a.run.out, &["plan.json"])?;
     let artifacts = a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("models"));
-    let tasks = a.run.exec.model_audit(&a.config, &artifacts)?.plan(&Control::default())?;
-    let stored = tasks.iter().filter(|t| t.stored).count();
+    let tasks = model_audit(&a.config, a.run.exec.settings(&[]), &artifacts)?.plan(&Control::default())?;
     let path = mia_audit::model_audit::write_plan_json(&tasks, &artifacts, &a.run.out)?;
     if !a.run.exec.quiet {
-        say!(
-            "{} models (target + {} references), {stored} already in {}; plan written to {}",
-            tasks.len(),
-            tasks.len().saturating_sub(1),
-            artifacts.display(),
-            path.display()
-        );
-        say!(
-            "train them in N shards: mia run {} --shard I/N --artifacts {}   (I = 0..N-1, or --shard env/N)",
-            a.config.display(),
-            artifacts.display()
-        );
-        say!("then: mia merge {} --artifacts {} -o REPORT_DIR", a.config.display(), artifacts.display());
+        summary::plan(&tasks, &a.config, &artifacts, &path);
     }
     Ok(true)
 }
 
 fn run_shard(a: ShardArgs) -> Result<bool, Failure> {
-    let shard = parse_shard(&a.shard, |v| std::env::var(v).ok()).map_err(Failure::Usage)?;
+    let shard = mia_audit::Shard::parse(&a.shard, |v| std::env::var(v).ok())?;
     mia_audit::outdir::check_output_dir(&a.artifacts)?;
-    let audit = a.exec.model_audit(&a.config, &a.artifacts)?;
+    let audit = model_audit(&a.config, a.exec.settings(&[]), &a.artifacts)?;
     let bars = progress::Bars::new(a.exec.quiet);
     let report_progress = |p: mia_audit::Progress| bars.update(p);
     let tasks = audit
@@ -573,16 +489,7 @@ fn run_shard(a: ShardArgs) -> Result<bool, Failure> {
         .map_err(|e| resumable(e, &a.artifacts))?;
     bars.finish();
     if !a.exec.quiet {
-        let trained = tasks.iter().filter(|t| t.trained).count();
-        let list: Vec<String> = tasks.iter().map(|t| t.index.to_string()).collect();
-        say!(
-            "shard {}/{}: models {} — {trained} trained, {} already stored, in {}",
-            shard.index,
-            shard.count,
-            list.join(", "),
-            tasks.len() - trained,
-            a.artifacts.display()
-        );
+        summary::shard(shard, &tasks, &a.artifacts);
     }
     Ok(true)
 }
@@ -596,10 +503,7 @@ fn synth(a: AuditArgs) -> Result<bool, Failure> {
         )));
     }
     mia_audit::outdir::prepare_output_dir(&a.run.out, mia_audit::outdir::REPORT_FILES)?;
-    let audit = SynthAudit::from_file(&a.config)?
-        .fail_if(a.run.fail_if.clone())
-        .table_options(a.run.exec.table_options())
-        .keep_work(a.run.exec.keep_work);
+    let audit = SynthAudit::from_file(&a.config)?.settings(a.run.exec.settings(&a.run.fail_if));
     mia_audit::score::parse_gate(&a.run.fail_if)?;
     let bars = progress::Bars::new(a.run.exec.quiet);
     let report_progress = |p: mia_audit::Progress| bars.update(p);
@@ -607,133 +511,16 @@ fn synth(a: AuditArgs) -> Result<bool, Failure> {
     bars.finish();
     out.write_report(&a.run.out)?;
     if !a.run.exec.quiet {
-        if let Some(s) = &out.report.synth {
-            for (t, d) in s.synthetic.iter().zip(&s.distances) {
-                let copies = &d["exact_copies"];
-                let share = &d["closeness"];
-                say!(
-                    "synthetic {} ({} rows, {}): {} of {} members have an exact copy ({} of {} holdout records); \
-                     share of synthetic rows closer to members than to holdout: {}",
-                    t.name,
-                    t.rows,
-                    t.source,
-                    copies["members_in_synthetic"],
-                    s.members,
-                    copies["holdout_in_synthetic"],
-                    s.holdout,
-                    share["share"].as_f64().map_or("-".into(), |v| format!(
-                        "{v:.3} [{:.3}, {:.3}]",
-                        share["interval"][0].as_f64().unwrap_or(f64::NAN),
-                        share["interval"][1].as_f64().unwrap_or(f64::NAN)
-                    ))
-                );
-            }
-            for r in s.shadow.iter().flat_map(|sh| sh["results"].as_array().cloned().unwrap_or_default()) {
-                let accs: Vec<f64> = r["targets"]
-                    .as_array()
-                    .map_or(Vec::new(), |t| t.iter().filter_map(|t| t["heldout_accuracy"].as_f64()).collect());
-                let auc = &r["evaluation"]["auc"];
-                say!(
-                    "shadow generators on {} targets (most isolated records), {} shadow sets each: held-out in/out \
-                     accuracy {} to {}; AUC over the targets {}",
-                    accs.len(),
-                    r["n_shadow"],
-                    accs.iter().cloned().fold(f64::INFINITY, f64::min),
-                    accs.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
-                    auc["value"].as_f64().map_or("-".into(), |v| format!("{v:.3}"))
-                );
-            }
-        }
-        print_summary(&out, &a.run.out);
+        summary::synthetic(&out);
+        summary::report(&out, &a.run.out);
     }
     Ok(!out.gate_failed())
-}
-
-fn fmt_pct(x: f64) -> String {
-    format!("{:.1}%", 100.0 * x)
-}
-
-fn print_summary(out: &mia_audit::AuditOutput, dir: &std::path::Path) {
-    let r = &out.report;
-    say!(
-        "{} records ({} members, {} non-members, {} skipped){}",
-        r.rows.kept,
-        r.rows.members,
-        r.rows.non_members,
-        r.rows.skipped.iter().map(|s| s.count).sum::<usize>(),
-        r.outputs.as_ref().map_or(String::new(), |o| format!(", outputs: {}", o.kind))
-    );
-    let fmt_ci = |c: Option<[f64; 2]>| c.map_or(String::new(), |[l, h]| format!(" [{l:.3}, {h:.3}]"));
-    let auc_head = format!("AUC [{}% CI]", (r.settings.eval.confidence * 1e8).round() / 1e6);
-    say!("{:<28} {:>22} {:>14} {:>14} {:>8}", "attack", auc_head, "TPR@0.1%FPR", "TPR@1%FPR", "eps_lb");
-    for a in &r.attacks {
-        let e = &a.evaluation;
-        let at = |f: f64| {
-            e.tpr_at_fpr
-                .iter()
-                .find(|t| mia_core::evaluate::same_fpr(t.fpr, f))
-                .map_or("-".to_string(), |t| format!("{:.4}{}", t.tpr, if t.supported { "" } else { "†" }))
-        };
-        say!(
-            "{:<28} {:>22} {:>14} {:>14} {:>8.3}",
-            a.name,
-            format!("{:.4}{}", e.auc.value, fmt_ci(e.auc.ci)),
-            at(1e-3),
-            at(1e-2),
-            e.eps_lower_bound.value
-        );
-    }
-    if r.attacks.iter().any(|a| a.evaluation.tpr_at_fpr.iter().any(|t| !t.supported)) {
-        say!("† too few non-members to measure this FPR (need >= 10/FPR)");
-    }
-    for g in &r.gate.rules {
-        say!("gate: {} (value {}) -> {}", g.expr, g.value, if g.fired { "FIRED" } else { "ok" });
-    }
-    say!("verdict: {}; report written to {}", r.gate.verdict, dir.display());
-}
-
-/// A clap error as one line: its first line, which names the problem, with the list that
-/// follows a first line ending in ':' ("cannot be used with:" and the conflicting arguments).
-fn clap_one_line(text: &str) -> String {
-    let mut lines = text.lines();
-    let first = lines.next().unwrap_or("invalid arguments").trim_start_matches("error: ").to_string();
-    if !first.ends_with(':') {
-        return first;
-    }
-    let items: Vec<&str> = lines.map(str::trim).take_while(|l| !l.is_empty()).collect();
-    format!("{first} {}", items.join(", "))
-}
-
-/// Most worker threads per core: past a few per core, threads only add contention (and a
-/// huge `--threads` would spend minutes starting them).
-const THREADS_PER_CORE: usize = 4;
-
-/// `--threads`: 0 means all cores (rayon's default); more than [`THREADS_PER_CORE`] × the
-/// cores is capped, with a note unless quiet (results do not depend on the count).
-fn capped_threads(asked: usize, quiet: bool) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let most = cores.saturating_mul(THREADS_PER_CORE);
-    if asked > most {
-        if !quiet {
-            eprintln!("mia: --threads {asked} capped at {most} ({THREADS_PER_CORE} × the {cores} cores available)");
-        }
-        return most;
-    }
-    asked
 }
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            if code == 2 {
-                eprintln!("error: {} (see 'mia --help')", clap_one_line(&e.to_string()));
-            } else {
-                let _ = e.print();
-            }
-            return ExitCode::from(code);
-        }
+        Err(e) => return exit::usage(e),
     };
     let (threads, quiet) = match &cli.command {
         Command::Score(a) => (a.threads, a.quiet),
@@ -743,12 +530,12 @@ fn main() -> ExitCode {
         Command::Demo(a) => (a.run.exec.threads, a.run.exec.quiet),
         Command::Run(a) => (a.exec.threads, a.exec.quiet),
     };
-    let threads = threads.map(|t| capped_threads(t, quiet));
-    let result = std::panic::catch_unwind(|| {
+    exit::exit_code(std::panic::catch_unwind(|| {
         if let Some(t) = threads
-            && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(t).build_global()
+            && let Some(note) = mia_audit::threads::start_thread_pool(t)?
+            && !quiet
         {
-            return Err(Failure::Internal(format!("cannot start {t} threads: {e}")));
+            eprintln!("mia: {note}");
         }
         // Commands that train models or run users' programs stop cleanly on SIGINT / SIGTERM.
         if matches!(cli.command, Command::Audit(_) | Command::Synth(_) | Command::Demo(_) | Command::Run(_))
@@ -765,27 +552,5 @@ fn main() -> ExitCode {
             Command::Run(a) => run_shard(a),
             Command::Merge(a) => audit(a, true),
         }
-    });
-    match result {
-        Ok(Ok(true)) => ExitCode::SUCCESS,
-        Ok(Ok(false)) => ExitCode::from(1),
-        Ok(Err(Failure::Usage(m))) => {
-            eprintln!("error: {m}");
-            ExitCode::from(2)
-        }
-        Ok(Err(Failure::Internal(m))) => {
-            eprintln!("internal error: {m}");
-            ExitCode::from(3)
-        }
-        Ok(Err(Failure::Interrupted(signal, m))) => {
-            eprintln!("{m}");
-            ExitCode::from(signal.exit_code())
-        }
-        Err(_) => {
-            eprintln!(
-                "internal error: the audit stopped unexpectedly (a bug; please report it with the input's shape)"
-            );
-            ExitCode::from(3)
-        }
-    }
+    }))
 }

@@ -10,8 +10,8 @@ use std::time::Duration;
 pub struct Bars {
     models: ProgressBar,
     quiet: bool,
-    pub trained: AtomicUsize,
-    pub reused: AtomicUsize,
+    trained: AtomicUsize,
+    reused: AtomicUsize,
 }
 
 impl Bars {
@@ -56,5 +56,15 @@ impl Bars {
 
     pub fn finish(&self) {
         self.models.finish_and_clear();
+    }
+
+    /// On stderr: how many models were trained and how many reused from `artifacts`.
+    pub fn say_models(&self, artifacts: &std::path::Path) {
+        eprintln!(
+            "models: {} trained, {} reused from {}",
+            self.trained.load(Ordering::Relaxed),
+            self.reused.load(Ordering::Relaxed),
+            artifacts.display()
+        );
     }
 }

@@ -9,20 +9,31 @@ use crate::epsilon::{EpsBound, eps_lower_bound};
 use crate::roc::{FprRule, RankedScores, RocMetrics};
 use crate::stats::{clopper_pearson, holm_adjust, mann_whitney_p_greater, mean_interval};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Settings of an evaluation. Defaults: FPR targets 1e-5…1e-1, 1,000 resamples, 95 %
 /// intervals, δ = 1e-5, base rates 0.5 and 0.01, figures supported from 30 records per class.
-#[derive(Debug, Clone, Serialize)]
+///
+/// This type is the one owner of these settings: configs' `[eval]` tables deserialise into
+/// it (as `fpr`, `fpr_rule`, `bootstrap`, `confidence`, `delta`, `base_rates`,
+/// `min_class_size`, `bootstrap_min_class_size`; the seed is the config's own), reports
+/// serialise it under its field names, and the command line's defaults are its defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct EvalConfig {
+    #[serde(rename(deserialize = "fpr"))]
     pub fpr_targets: Vec<f64>,
     pub fpr_rule: FprRule,
+    #[serde(rename(deserialize = "bootstrap"))]
     pub bootstrap_resamples: usize,
     pub confidence: f64,
     pub delta: f64,
     pub base_rates: Vec<f64>,
+    /// Set by the audit (a config's top-level `seed`), not in `[eval]`.
+    #[serde(skip_deserializing)]
     pub seed: u64,
     /// A TPR@FPR target is supported when non-members ≥ this / FPR.
+    #[serde(skip_deserializing)]
     pub min_negatives_per_fpr: f64,
     /// Below this many members or non-members, AUC, advantage and TPR@FPR are marked
     /// unsupported (the gate refuses rules over them); their intervals are distribution-free
@@ -35,8 +46,17 @@ pub struct EvalConfig {
     /// 0.1 and 0.5 in 81 % of runs with 30 members, 88 % with 50 and 95 % with 100.
     pub bootstrap_min_class_size: u64,
     /// Points kept for the plotted ROC (the curve is thinned on a log-FPR grid).
+    #[serde(skip_deserializing)]
     pub roc_plot_points: usize,
+    #[serde(skip_deserializing)]
     pub histogram_bins: usize,
+}
+
+impl EvalConfig {
+    /// These settings with every random choice drawn from `seed`.
+    pub fn with_seed(&self, seed: u64) -> EvalConfig {
+        EvalConfig { seed, ..self.clone() }
+    }
 }
 
 impl Default for EvalConfig {

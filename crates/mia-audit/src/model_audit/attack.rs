@@ -49,7 +49,7 @@ pub(crate) fn target_stage(
     } else {
         Vec::new()
     };
-    let eval = cfg.eval.eval_config(cfg.seed);
+    let eval = cfg.eval.with_seed(cfg.seed);
     let score_only = evaluate_part(scores, member, Some(labels), &eval, cfg.report.slices.as_deref())?;
     Ok(TargetStage { logits, outputs, signals, score_only })
 }
@@ -101,6 +101,6 @@ pub(crate) fn reference_attacks(
     }
     ctl.report(Progress::Stage("evaluation"));
     let member = &plan.target_member;
-    let eval = cfg.eval.eval_config(cfg.seed);
+    let eval = cfg.eval.with_seed(cfg.seed);
     evaluate_part(attacks, member, Some(&prep.labels_audit), &eval, cfg.report.slices.as_deref())
 }

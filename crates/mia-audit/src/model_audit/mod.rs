@@ -37,8 +37,7 @@ mod train;
 
 use crate::assemble::AuditOutput;
 use crate::config::AuditConfig;
-use crate::{AuditError, Control};
-use mia_data::tabular::TableOptions;
+use crate::{AuditError, Control, RunSettings};
 use std::path::{Path, PathBuf};
 
 /// One shard of a plan's models: model m belongs to shard `m % count` (round-robin, so every
@@ -50,6 +49,32 @@ pub struct Shard {
 }
 
 impl Shard {
+    /// Parses `I/N`, or `env/N` with I read through `env` from the scheduler's array index
+    /// (`JOB_COMPLETION_INDEX` of a Kubernetes Indexed Job, else `SLURM_ARRAY_TASK_ID`).
+    /// Errors are one line quoting `spec` as `--shard`.
+    pub fn parse(spec: &str, env: impl Fn(&str) -> Option<String>) -> Result<Shard, AuditError> {
+        let fail = |m: String| AuditError::Input(format!("--shard {spec}: {m}"));
+        let bad = || fail("expected I/N (0 <= I < N) or env/N".into());
+        let (i, n) = spec.split_once('/').ok_or_else(bad)?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        let index: usize = if i.trim() == "env" {
+            let (var, value) = ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"]
+                .iter()
+                .find_map(|v| env(v).map(|x| (*v, x)))
+                .ok_or_else(|| fail("neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID is set".into()))?;
+            value.trim().parse().map_err(|_| fail(format!("{var}={value} is not a shard index")))?
+        } else {
+            i.trim().parse().map_err(|_| bad())?
+        };
+        if count == 0 {
+            return Err(fail("the shard count N must be at least 1".into()));
+        }
+        if index >= count {
+            return Err(fail(format!("shard {index} of {count}; the index must be 0 to {}", count - 1)));
+        }
+        Ok(Shard { index, count })
+    }
+
     /// Whether model `m` (0 = the target) is this shard's to train.
     pub fn owns(&self, m: usize) -> bool {
         m % self.count == self.index
@@ -120,29 +145,20 @@ pub fn write_plan_json(tasks: &[ModelTask], artifacts: &Path, dir: &Path) -> Res
 }
 
 /// A model audit: a config ([`AuditConfig`]) and how to run it. Nothing here changes the
-/// report but the config and the gate rules added with [`ModelAudit::fail_if`].
+/// report but the config and the gate rules added by its [`RunSettings`].
 #[derive(Debug, Clone)]
 pub struct ModelAudit {
     config: AuditConfig,
     base_dir: PathBuf,
     artifacts: Option<PathBuf>,
-    fail_if: Vec<String>,
-    table: TableOptions,
-    keep_work: bool,
+    settings: RunSettings,
 }
 
 impl ModelAudit {
     /// An audit under `config`, whose relative paths (data, ONNX target, training command's
     /// folder) are read from `base_dir`.
     pub fn new(config: AuditConfig, base_dir: impl Into<PathBuf>) -> ModelAudit {
-        ModelAudit {
-            config,
-            base_dir: base_dir.into(),
-            artifacts: None,
-            fail_if: Vec::new(),
-            table: TableOptions::default(),
-            keep_work: false,
-        }
+        ModelAudit { config, base_dir: base_dir.into(), artifacts: None, settings: RunSettings::default() }
     }
 
     /// The audit a config file describes (paths relative to the file's folder).
@@ -163,21 +179,9 @@ impl ModelAudit {
         self
     }
 
-    /// Gate rules added to the config's `report.fail_if`.
-    pub fn fail_if(mut self, rules: impl IntoIterator<Item = String>) -> ModelAudit {
-        self.fail_if.extend(rules);
-        self
-    }
-
-    /// How the table is read (e.g. skipping invalid rows, counted in the report).
-    pub fn table_options(mut self, table: TableOptions) -> ModelAudit {
-        self.table = table;
-        self
-    }
-
-    /// Keep a training command's work files (its rows, outputs and logs) for debugging.
-    pub fn keep_work(mut self, keep: bool) -> ModelAudit {
-        self.keep_work = keep;
+    /// Gate rules, table reading and work files ([`RunSettings`]).
+    pub fn settings(mut self, settings: RunSettings) -> ModelAudit {
+        self.settings = settings;
         self
     }
 
@@ -250,6 +254,33 @@ mod tests {
                 sizes[owners[0]] += 1;
             }
             assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1, "{sizes:?}");
+        }
+    }
+
+    /// `I/N` and `env/N` parse; the Kubernetes index wins over Slurm's; every malformed or
+    /// out-of-range spec is an input error that quotes it.
+    #[test]
+    fn shard_specs_parse_from_text_and_scheduler_variables() {
+        let none = |_: &str| None;
+        assert_eq!(Shard::parse("2/5", none).unwrap(), Shard { index: 2, count: 5 });
+        assert_eq!(Shard::parse(" 0 / 1 ", none).unwrap(), Shard { index: 0, count: 1 });
+        let both = |v: &str| Some(if v == "JOB_COMPLETION_INDEX" { "3" } else { "1" }.to_string());
+        assert_eq!(Shard::parse("env/4", both).unwrap(), Shard { index: 3, count: 4 });
+        let slurm = |v: &str| (v == "SLURM_ARRAY_TASK_ID").then(|| "1".to_string());
+        assert_eq!(Shard::parse("env/2", slurm).unwrap(), Shard { index: 1, count: 2 });
+        for (spec, env_value, says) in [
+            ("3", None, "expected I/N"),
+            ("a/3", None, "expected I/N"),
+            ("1/x", None, "expected I/N"),
+            ("0/0", None, "at least 1"),
+            ("3/3", None, "shard 3 of 3; the index must be 0 to 2"),
+            ("env/3", None, "neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID"),
+            ("env/3", Some("x"), "JOB_COMPLETION_INDEX=x is not a shard index"),
+            ("env/3", Some("7"), "shard 7 of 3"),
+        ] {
+            let env = |_: &str| env_value.map(str::to_string);
+            let e = Shard::parse(spec, env).unwrap_err().to_string();
+            assert!(e.contains(&format!("--shard {spec}: ")) && e.contains(says), "{spec}: {e}");
         }
     }
 }

@@ -70,10 +70,8 @@ pub(crate) fn prepare<'a>(
     ctl: &Control<'_>,
 ) -> Result<Prepared<'a>, AuditError> {
     let cfg = &audit.config;
-    let mut rules_text = cfg.report.fail_if.clone();
-    rules_text.extend(audit.fail_if.iter().cloned());
-    let rules = crate::score::parse_gate(&rules_text)?;
-    let table = load_table(&cfg.data, &audit.base_dir, &audit.table)?;
+    let rules = audit.settings.gate(&cfg.report.fail_if)?;
+    let table = load_table(&cfg.data, &audit.base_dir, &audit.settings.table)?;
     let plan = make_plan(cfg, &table)?;
     crate::score::check_folds(cfg.attacks.folds, plan.audit.len(), "attacks.folds")?;
     // One encoding, fitted once on the rows the audit uses, shared by every model.
@@ -121,7 +119,7 @@ fn learner(audit: &ModelAudit, encoding: &Encoding, ctl: &Control<'_>) -> Result
     Ok(match (&audit.config.learner, &audit.config.trainer) {
         (Some(l), _) => Some(l.learner().map_err(|e| AuditError::Input(format!("learner: {e}")))?),
         (None, Some(t)) => Some(Box::new(
-            CommandTrainer::new(t.clone(), ctl.work_dir(audit.keep_work)?, encoding.feature_names())
+            CommandTrainer::new(t.clone(), ctl.work_dir(audit.settings.keep_work)?, encoding.feature_names())
                 .map_err(|e| AuditError::Input(format!("trainer: {e}")))?
                 .with_cwd(&audit.base_dir),
         )),

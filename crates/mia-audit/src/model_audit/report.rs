@@ -142,7 +142,7 @@ pub(crate) fn report(
     inputs.extend(prep.target.as_ref().map(|t| t.file.clone()));
     let assembly = Assembly {
         command: "audit",
-        eval: cfg.eval.eval_config(cfg.seed),
+        eval: cfg.eval.with_seed(cfg.seed),
         folds: cfg.attacks.folds,
         prob_tolerance: 0.0,
         slice_attacks: cfg.report.slices.clone(),
