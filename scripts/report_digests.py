@@ -10,7 +10,7 @@ report byte-identical.
 
 The cases: the Location-30 demo, the Adult demo, the score fixtures (CSV, Parquet, npy arrays,
 probabilities, rounded losses), every bring-your-own-reference variant of fixtures/byo, the
-ONNX target, the synthetic-data example, and the Location-30 demo run as plan + two shards +
+ONNX target, the built-in logistic learner on Adult, the synthetic-data example, and the Location-30 demo run as plan + two shards +
 merge. The training-command example runs too when python3 has scikit-learn (its numbers depend
 on the installed scikit-learn, so it is reported but never part of the committed baseline).
 Only files that hold results are hashed: report.json, records.csv, records.parquet,
@@ -42,6 +42,31 @@ onnx = "../../fixtures/onnx_audit/mlp.onnx"
 
 [plan]
 reference_models = 0
+
+[eval]
+bootstrap = 200
+"""
+
+# The built-in logistic learner (L-BFGS) on Adult: target and four reference models.
+LOGISTIC_CONFIG = """seed = 5
+[data]
+path = "../../data/adult/adult.data.gz"
+format = "csv"
+header = false
+names = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
+         "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
+         "hours-per-week", "native-country", "income"]
+label = "income"
+numeric = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+categorical = "rest"
+
+[plan]
+reference_models = 4
+max_rows = 3000
+
+[learner]
+kind = "logistic"
+c = 0.5
 
 [eval]
 bootstrap = 200
@@ -79,6 +104,8 @@ def cases(tmp: Path):
     onnx.parent.mkdir(parents=True, exist_ok=True)
     onnx.write_text(ONNX_CONFIG)
     yield "onnx_target", [["audit", "target/report_digests/onnx_audit.toml", "-q"]], "onnx_target"
+    (onnx.parent / "adult_logistic.toml").write_text(LOGISTIC_CONFIG)
+    yield "logistic_adult", [["audit", "target/report_digests/adult_logistic.toml", "-q"]], "logistic_adult"
     yield "synth_adult", [["synth", "examples/adult_synth.toml", "-q"]], "synth_adult"
     art = str(tmp / "artifacts")
     cfg = "examples/location_mlp.toml"

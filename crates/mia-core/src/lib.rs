@@ -11,7 +11,7 @@ pub mod bootstrap;
 pub mod distribution_free;
 pub mod epsilon;
 pub mod evaluate;
-pub mod learned;
+pub mod logistic;
 pub mod provenance;
 pub mod reference;
 pub mod roc;

@@ -14,7 +14,7 @@
 //! 2. The generator runs on each, giving a synthetic table of the released table's size
 //!    (or `synthetic_size`), which becomes a feature vector ([`FeatureMap`]).
 //! 3. L2-regularised logistic regression on standardised features
-//!    ([`mia_core::learned::Logistic`]) learns t in / t out. Its held-out accuracy and AUC
+//!    ([`mia_core::logistic::Logistic`]) learns t in / t out. Its held-out accuracy and AUC
 //!    come from `folds`-fold cross-validation over the shadow sets (stratified), so a user sees
 //!    whether the attack learned anything for t; the classifier refitted on all shadow sets
 //!    scores the *released* table: t's score is its log-odds that t was trained on (higher =
@@ -33,7 +33,7 @@ pub use features::{FeatureMap, FeatureSet, Gower};
 
 use features::Flat;
 use mia_core::bootstrap::{mix_seed, rng_for, uniform_below};
-use mia_core::learned::Logistic;
+use mia_core::logistic::Logistic;
 use mia_core::roc::{FprRule, RankedScores};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

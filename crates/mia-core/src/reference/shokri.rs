@@ -14,7 +14,7 @@
 //!   comparable across classes and the top 3 carry almost all of its mass, while the loss
 //!   and φ carry the true-class information a per-class model would otherwise read from
 //!   the vector's position.
-//! * Classifier: [`crate::learned::Logistic`], L2-regularised logistic regression on
+//! * Classifier: [`crate::logistic::Logistic`], L2-regularised logistic regression on
 //!   standardised features fitted exactly by Newton's method (Shokri et al. used a neural
 //!   network; a linear model on these monotone features is a stable, deterministic
 //!   stand-in).
@@ -33,7 +33,7 @@ use super::{FullOutputs, InvalidSetting, ReferenceInputs};
 use crate::CoreError;
 use crate::attacks::Fitting;
 use crate::bootstrap::{rng_for, uniform_below};
-use crate::learned::Logistic;
+use crate::logistic::Logistic;
 use crate::signals::{ModelOutputs, Signals, compute_signals};
 use ndarray::Axis;
 use rayon::prelude::*;

@@ -23,6 +23,8 @@ use crate::roc::{FprRule, RankedScores};
 use crate::signals::Signals;
 use serde::Serialize;
 
+mod learned;
+
 /// One attack's per-record scores.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttackScores {
@@ -200,7 +202,7 @@ pub fn score_only_attacks(
         }
     }
     if wanted("learned") {
-        let (scores, notes) = crate::learned::learned_attack(signals, labels, member, &fold, cfg);
+        let (scores, notes) = learned::learned_attack(signals, labels, member, &fold, cfg);
         push(
             "learned",
             "logistic-regression attack model on sorted top-3 probabilities, loss, phi, entropies and label",
