@@ -73,7 +73,7 @@ pub mod threads;
 
 pub use assemble::AuditOutput;
 pub use config::AuditConfig;
-pub use mia_data::interrupt::Cancel;
+pub use mia_models::interrupt::{self, Cancel};
 pub use mia_data::tabular::TableOptions;
 pub use model_audit::{ModelAudit, ModelTask, Selection, Shard};
 pub use score::{ReferenceOverrides, ScoreAudit, ScoreAuditOptions, run_score_audit};
@@ -117,11 +117,11 @@ pub enum AuditError {
     /// found before any work ([`outdir`]; exit code 2).
     #[error("output folder {path}: {reason}")]
     OutputDir { path: String, reason: String },
-    /// SIGINT or SIGTERM asked the run to stop ([`mia_data::interrupt`]), or its [`Control`]'s
+    /// SIGINT or SIGTERM asked the run to stop ([`mia_models::interrupt`]), or its [`Control`]'s
     /// token was cancelled: running programs were stopped, and what had finished (stored
     /// models) stays for a rerun.
     #[error("interrupted by {signal}")]
-    Interrupted { signal: mia_data::interrupt::Interruption },
+    Interrupted { signal: mia_models::interrupt::Interruption },
     /// The machine refused a resource the run needs (threads, signal handlers; exit code 3).
     #[error("{0}")]
     Internal(String),
@@ -192,11 +192,11 @@ impl<'a> Control<'a> {
         result
     }
 
-    /// The private folder users' programs work in ([`mia_data::external::WorkDir`]); they stop
+    /// The private folder users' programs work in ([`mia_models::external::WorkDir`]); they stop
     /// when this run is asked to. A kept one outlives the run, so progress is told where it is.
-    pub(crate) fn work_dir(&self, keep: bool) -> Result<mia_data::external::WorkDir, AuditError> {
+    pub(crate) fn work_dir(&self, keep: bool) -> Result<mia_models::external::WorkDir, AuditError> {
         let work =
-            mia_data::external::WorkDir::new(keep).map_err(|e| AuditError::Input(format!("work folder: {e}")))?;
+            mia_models::external::WorkDir::new(keep).map_err(|e| AuditError::Input(format!("work folder: {e}")))?;
         if keep {
             self.report(Progress::WorkKept(work.path().to_path_buf()));
         }

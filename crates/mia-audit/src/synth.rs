@@ -47,7 +47,7 @@ use crate::plan::splits::{random_subset, rows_where};
 use crate::{AuditError, Control, Progress};
 use mia_core::attacks::AttackScores;
 use mia_core::bootstrap::mix_seed;
-use mia_data::external::{RunSpec, WorkDir, check_command, run_command, substitute};
+use mia_models::external::{RunSpec, WorkDir, check_command, run_command, substitute};
 use mia_data::tabular::{ColumnSet, DataFormat, Table, TableOptions, TableSchema, load_table};
 use mia_report::report::{SynthInfo, SynthTable};
 use mia_synth::dcr::{DEFAULT_ZERO_GUARD, distance_attacks, summarize};

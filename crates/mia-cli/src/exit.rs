@@ -3,7 +3,7 @@
 //! stderr that says why.
 
 use mia_audit::AuditError;
-use mia_data::interrupt::Interruption;
+use mia_audit::interrupt::Interruption;
 use std::path::Path;
 use std::process::ExitCode;
 

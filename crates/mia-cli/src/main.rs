@@ -539,7 +539,7 @@ fn main() -> ExitCode {
         }
         // Commands that train models or run users' programs stop cleanly on SIGINT / SIGTERM.
         if matches!(cli.command, Command::Audit(_) | Command::Synth(_) | Command::Demo(_) | Command::Run(_))
-            && let Err(e) = mia_data::interrupt::install_handlers()
+            && let Err(e) = mia_audit::interrupt::install_handlers()
         {
             return Err(Failure::Internal(format!("cannot install signal handlers: {e}")));
         }

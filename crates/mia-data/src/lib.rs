@@ -23,11 +23,9 @@
 
 mod csvread;
 pub mod error;
-pub mod external;
 pub mod guard;
 mod hash;
 mod id;
-pub mod interrupt;
 mod layout;
 pub mod lines;
 mod npy;

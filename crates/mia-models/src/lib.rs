@@ -88,7 +88,9 @@ impl LearnerSpec {
 }
 
 mod dense;
+pub mod external;
 pub mod gbt;
+pub mod interrupt;
 pub mod logistic;
 pub mod mlp;
 #[cfg(feature = "onnx")]

@@ -5,7 +5,7 @@
 //! For each model the tool writes the training rows — the audit's encoded features (the
 //! same D columns every model of the audit sees, named as in `encoding.json`) and a last
 //! column `label` with the class index — and runs the command (an argument vector, never a
-//! shell; see [`mia_data::external`]) with these placeholders:
+//! shell; see [`crate::external`]) with these placeholders:
 //!
 //! | placeholder | meaning |
 //! |---|---|
@@ -18,7 +18,7 @@
 //!
 //! The command must use `{model}` or `{predictions}`. Files live in one folder per fit
 //! inside a private [`WorkDir`] (absolute paths), with the program's standard output and
-//! error beside them, and are removed when the program ends (see [`mia_data::external`]):
+//! error beside them, and are removed when the program ends (see [`crate::external`]):
 //! what persists is only the model's outputs, which the caller keeps. The program runs in
 //! the folder of the audit config, so a relative script path in the command is relative to
 //! the config, like every other path in it.
@@ -26,7 +26,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mia_data::external::{RunSpec, WorkDir, check_command, run_command, substitute};
+use crate::external::{RunSpec, WorkDir, check_command, run_command, substitute};
 use mia_data::tabular::write_encoded_csv;
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};

@@ -18,9 +18,8 @@
 //! killed too. The group is signalled before the program is reaped, so its id cannot have
 //! been reused by then.
 //!
-//! It lives in `mia-data` because both the model side (`mia-models`' trainer) and the
-//! synthetic-data side (`mia-audit`'s generator command) use it and neither may depend on
-//! the other.
+//! It lives beside its users: the trainer command ([`crate::trainer`]) and the generator
+//! command of synthetic-data audits (mia-audit).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

@@ -3,8 +3,8 @@
 //! new program starts. Its own test binary: the stop request is process-wide.
 #![cfg(target_os = "linux")]
 
-use mia_data::external::{CommandError, RunSpec, WorkDir, run_command};
-use mia_data::interrupt::{self, Interruption};
+use mia_models::external::{CommandError, RunSpec, WorkDir, run_command};
+use mia_models::interrupt::{self, Interruption};
 use std::time::{Duration, Instant};
 
 fn alive(pid: &str) -> bool {
