@@ -129,6 +129,10 @@ pub struct GbtParams {
     pub max_bins: usize,
     /// Must be `false`: early stopping is not offered (see the module documentation).
     pub early_stopping: bool,
+    /// Must be absent: differential privacy (`[learner.dp]`) is offered for the `logistic` and
+    /// `mlp` learners only; a table here is an error naming the option.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dp: Option<crate::dp::DpSgd>,
 }
 
 /// A size limit read as a whole number, or as no limit from `"none"` (TOML has no null) or a
@@ -181,6 +185,7 @@ impl Default for GbtParams {
             l2_regularization: 0.0,
             max_bins: 255,
             early_stopping: false,
+            dp: None,
         }
     }
 }
@@ -215,6 +220,9 @@ impl GbtParams {
         }
         if self.early_stopping {
             return bad("early_stopping", "early stopping is not offered; every fit runs max_iter iterations".into());
+        }
+        if self.dp.is_some() {
+            return Err(crate::dp::unsupported("gbt"));
         }
         Ok(())
     }

@@ -6,10 +6,14 @@
 //! implement [`Model`] too. Built-in learners are chosen by a serde-tagged [`LearnerSpec`] so an audit
 //! config can name one with its hyper-parameters.
 //!
+//! The `logistic` and `mlp` learners can train with DP-SGD (a `[learner.dp]` table, see [`dp`]);
+//! their fitted models then report the (ε, δ) guarantee through [`Model::dp`].
+//!
 //! Every fit is single-threaded and deterministic (same data, rows and seed give the same
 //! bits), so an audit can run many fits in parallel across cores and still produce a
 //! byte-identical report whatever the thread count.
 
+pub use dp::{DpGuarantee, DpSgd};
 pub use mia_core::signals::ModelOutputs;
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
@@ -32,6 +36,12 @@ pub trait Model: Send + Sync {
     /// probabilities. The built-in learners always return [`ModelOutputs::Logits`]; an
     /// imported model can fail at run time (rows of the wrong width, an inference error).
     fn outputs(&self, x: ArrayView2<'_, f32>) -> Result<ModelOutputs, ModelError>;
+
+    /// The differential-privacy guarantee the model was trained under, if it was trained with
+    /// DP-SGD ([`dp`]); `None` (the default) otherwise.
+    fn dp(&self) -> Option<&DpGuarantee> {
+        None
+    }
 }
 
 /// Something that fits a [`Model`].
@@ -88,6 +98,7 @@ impl LearnerSpec {
 }
 
 mod dense;
+pub mod dp;
 pub mod external;
 pub mod gbt;
 pub mod interrupt;

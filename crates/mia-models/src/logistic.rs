@@ -21,7 +21,17 @@
 //!
 //! A class with no training rows has no finite optimum (its intercept goes to −∞); the solver
 //! stops when that class's gradient is below `tol`, leaving a large negative but finite logit.
+//!
+//! With a `[learner.dp]` table ([`LogisticParams::dp`]) the same model is instead trained by
+//! DP-SGD (plain SGD on Poisson-sampled, clipped and noised gradients, from zero; see
+//! [`crate::dp`]): L-BFGS uses the exact full-batch gradient and a data-dependent line search and
+//! stopping test, none of which can be made differentially private.
 
+use crate::dense::Isa;
+use crate::dp::{
+    DpGuarantee, DpSgd, DpTrainer, LOGISTIC_DP_BATCH_SIZE, LOGISTIC_DP_EPOCHS, LOGISTIC_DP_LEARNING_RATE, Optimizer,
+};
+use crate::mlp::{Input, Net};
 use crate::sparse::{self, Csr};
 use crate::validate::{check_range, check_train_set};
 use crate::{Learner, Model, ModelError, ModelOutputs, TrainSet};
@@ -41,11 +51,17 @@ pub struct LogisticParams {
     /// Stop when every component of the gradient of the `1/n`-scaled objective is at most this
     /// (default 1e-4, as scikit-learn).
     pub tol: f64,
+    /// Train with DP-SGD (`[learner.dp]`, default absent) instead of L-BFGS, which cannot be made
+    /// differentially private: see [`crate::dp`]. Plain SGD with `dp.learning_rate` for
+    /// `dp.epochs` epochs of Poisson-sampled batches of expected size `dp.batch_size`, from zero;
+    /// the penalty `‖W‖²/(2c)` still applies; `max_iter` and `tol` are not used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dp: Option<DpSgd>,
 }
 
 impl Default for LogisticParams {
     fn default() -> Self {
-        LogisticParams { c: 1.0, max_iter: 1000, tol: 1e-4 }
+        LogisticParams { c: 1.0, max_iter: 1000, tol: 1e-4, dp: None }
     }
 }
 
@@ -63,6 +79,9 @@ impl LogisticLearner {
         if params.max_iter == 0 {
             return Err(ModelError::Param { param: "max_iter", message: "must be at least 1".into() });
         }
+        if let Some(dp) = &params.dp {
+            dp.check("logistic")?;
+        }
         Ok(LogisticLearner { params })
     }
 
@@ -70,9 +89,19 @@ impl LogisticLearner {
         &self.params
     }
 
-    /// [`Learner::fit`] with the concrete model type (coefficients, iterations, convergence).
+    /// [`Learner::fit`] with the concrete model type (coefficients, iterations, convergence), seed 0
+    /// (the seed is used by DP fits only).
     pub fn fit_logistic(&self, data: &TrainSet<'_>) -> Result<LogisticModel, ModelError> {
+        self.fit_logistic_seeded(data, 0)
+    }
+
+    /// [`Learner::fit`] with the concrete model type. The seed drives the Poisson sampling and the
+    /// noise of a DP fit; the L-BFGS fit does not use it.
+    pub fn fit_logistic_seeded(&self, data: &TrainSet<'_>, seed: u64) -> Result<LogisticModel, ModelError> {
         check_train_set(data)?;
+        if let Some(dp) = &self.params.dp {
+            return self.fit_dp(dp, data, seed);
+        }
         let (n, d) = (data.rows.len(), data.x.ncols());
         // One output (class 1's logit) for two classes, as scikit-learn: the softmax form
         // would halve the effective penalty.
@@ -96,13 +125,45 @@ impl LogisticLearner {
             n_classes: data.n_classes,
             n_iter: res.n_iter,
             converged: res.converged,
+            dp: None,
+        })
+    }
+
+    /// The DP-SGD fit ([`crate::dp`]): the linear model as a network without hidden layers (one
+    /// output for two classes, as the L-BFGS fit), started from zero, trained by plain SGD.
+    fn fit_dp(&self, dp: &DpSgd, data: &TrainSet<'_>, seed: u64) -> Result<LogisticModel, ModelError> {
+        let (n, d) = (data.rows.len(), data.x.ncols());
+        let k = if data.n_classes == 2 { 1 } else { data.n_classes };
+        let epochs = dp.epochs.unwrap_or(LOGISTIC_DP_EPOCHS);
+        let plan = crate::dp::plan(dp, n, dp.batch_size.unwrap_or(LOGISTIC_DP_BATCH_SIZE), epochs)?;
+        let (_, sampling, noise) = crate::dp::streams(seed);
+        let net = Net { sizes: vec![d, k], w: vec![vec![0f32; d * k]], b: vec![vec![0f32; k]] };
+        let input = if sparse::density(data.x, data.rows.iter().copied()) <= sparse::AUTO_MAX_DENSITY {
+            Input::Sparse(Csr::from_rows(data.x, data.rows.iter().copied()))
+        } else {
+            Input::Dense { x: data.x, rows: data.rows }
+        };
+        let y: Vec<u32> = data.rows.iter().map(|&r| data.y[r] as u32).collect();
+        // W/(c·n) per step, in the trainer's form (g + penalty·W) / expected_batch.
+        let penalty = (plan.expected_batch as f64 / (self.params.c * n as f64)) as f32;
+        let lr = dp.learning_rate.unwrap_or(LOGISTIC_DP_LEARNING_RATE) as f32;
+        let tr = DpTrainer::new(Isa::detect(), net, input, y, Optimizer::Sgd { lr }, penalty);
+        let (net, _) = crate::dp::train(tr, n, &plan, sampling, noise)?;
+        let coef = Array2::from_shape_fn((k, d), |(c, j)| f64::from(net.w[0][j * k + c]));
+        Ok(LogisticModel {
+            coef,
+            intercept: net.b[0].iter().map(|&v| f64::from(v)).collect(),
+            n_classes: data.n_classes,
+            n_iter: plan.guarantee.steps.try_into().unwrap_or(usize::MAX),
+            converged: true,
+            dp: Some(plan.guarantee),
         })
     }
 }
 
 impl Learner for LogisticLearner {
-    fn fit(&self, data: &TrainSet<'_>, _seed: u64) -> Result<Box<dyn Model>, ModelError> {
-        Ok(Box::new(self.fit_logistic(data)?))
+    fn fit(&self, data: &TrainSet<'_>, seed: u64) -> Result<Box<dyn Model>, ModelError> {
+        Ok(Box::new(self.fit_logistic_seeded(data, seed)?))
     }
 }
 
@@ -114,6 +175,7 @@ pub struct LogisticModel {
     n_classes: usize,
     n_iter: usize,
     converged: bool,
+    dp: Option<DpGuarantee>,
 }
 
 impl LogisticModel {
@@ -135,13 +197,14 @@ impl LogisticModel {
         self.n_classes
     }
 
-    /// L-BFGS iterations run.
+    /// L-BFGS iterations run (a DP fit: the SGD steps run).
     pub fn n_iter(&self) -> usize {
         self.n_iter
     }
 
     /// Whether the gradient or objective test was met (otherwise `max_iter` ran out or the line
-    /// search could make no progress, as when scikit-learn warns `ConvergenceWarning`).
+    /// search could make no progress, as when scikit-learn warns `ConvergenceWarning`). A DP fit
+    /// runs a fixed number of steps and always reports `true`.
     pub fn converged(&self) -> bool {
         self.converged
     }
@@ -183,6 +246,10 @@ impl Model for LogisticModel {
     /// Always [`ModelOutputs::Logits`]; see [`LogisticModel::logits`].
     fn outputs(&self, x: ArrayView2<'_, f32>) -> Result<ModelOutputs, ModelError> {
         Ok(ModelOutputs::Logits(self.logits(x)))
+    }
+
+    fn dp(&self) -> Option<&DpGuarantee> {
+        self.dp.as_ref()
     }
 }
 
@@ -254,7 +321,7 @@ mod tests {
             let x = Array2::from_shape_fn((n, d), |(i, j)| p.x[i][j] as f32);
             let rows: Vec<usize> = (0..n).collect();
             let data = TrainSet { x: x.view(), y: &p.y, n_classes: p.n_classes, rows: &rows };
-            let params = LogisticParams { c: p.c, max_iter: 10_000, tol: 1e-10 };
+            let params = LogisticParams { c: p.c, max_iter: 10_000, tol: 1e-10, dp: None };
             let m = LogisticLearner::new(params).unwrap().fit_logistic(&data).unwrap();
             assert!(m.converged());
             assert_eq!(m.coef().nrows(), p.coef.len());

@@ -30,8 +30,13 @@
 //! scikit-learn did before 1.7) rather than rejected; `stop_on_plateau = false` disables the
 //! stopping rule (scikit-learn needs `n_iter_no_change >= max_iter` for that). A class with no
 //! training rows gets an output bias that Adam drives steadily down: its logit stays finite.
+//!
+//! With a `[learner.dp]` table ([`MlpParams::dp`]) the network is trained by DP-SGD instead
+//! (Poisson sampling, per-example clipping, Gaussian noise, Adam; exactly `max_iter` epochs): see
+//! [`crate::dp`]. That path has its own trainer; the one here, and its arithmetic, are unchanged.
 
 use crate::dense::{self, AdamStep, Isa, Mat};
+use crate::dp::{DpGuarantee, DpSgd, DpTrainer, Optimizer};
 use crate::sparse::{self, AdamParams, CscBatch, Csr};
 use crate::validate::{check_range, check_train_set};
 use crate::{Learner, Model, ModelError, ModelOutputs, TrainSet};
@@ -84,6 +89,12 @@ pub struct MlpParams {
     pub stop_on_plateau: bool,
     /// Sparse or dense first layer (default auto).
     pub sparse_input: SparseInput,
+    /// Train with DP-SGD (`[learner.dp]`, default absent): see [`crate::dp`]. Under DP the fit runs
+    /// exactly `max_iter` epochs of Poisson-sampled batches of expected size `batch_size`, with
+    /// Adam (`learning_rate_init`, `beta_1`, `beta_2`, `epsilon`) on the noised gradient;
+    /// `stop_on_plateau`, `tol`, `n_iter_no_change` and `shuffle` are ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dp: Option<DpSgd>,
 }
 
 impl Default for MlpParams {
@@ -102,6 +113,7 @@ impl Default for MlpParams {
             n_iter_no_change: 10,
             stop_on_plateau: true,
             sparse_input: SparseInput::Auto,
+            dp: None,
         }
     }
 }
@@ -138,6 +150,9 @@ impl MlpLearner {
         }
         if params.n_iter_no_change == 0 {
             return Err(ModelError::Param { param: "n_iter_no_change", message: "must be at least 1".into() });
+        }
+        if let Some(dp) = &params.dp {
+            dp.check("mlp")?;
         }
         Ok(MlpLearner { params })
     }
@@ -180,6 +195,9 @@ impl MlpLearner {
             Input::Dense { x: data.x, rows: data.rows }
         };
         let y: Vec<u32> = data.rows.iter().map(|&r| data.y[r] as u32).collect();
+        if let Some(dp) = &p.dp {
+            return self.fit_dp(dp, data, isa, net, input, y, bs, seed);
+        }
         let mut tr = Trainer::new(isa, net, input, y, bs, p);
         let mut perm: Vec<u32> = (0..n as u32).collect();
         let mut loss_curve = Vec::new();
@@ -220,6 +238,38 @@ impl MlpLearner {
             sparse_input: p.sparse_input,
             n_iter: loss_curve.len(),
             loss_curve,
+            dp: None,
+        })
+    }
+
+    /// The DP-SGD fit ([`crate::dp`]): `max_iter` epochs of `ceil(n / bs)` steps, expected batch
+    /// `bs`, Adam on the noised gradient, initialisation as without DP.
+    #[allow(clippy::too_many_arguments)]
+    fn fit_dp(
+        &self,
+        dp: &DpSgd,
+        data: &TrainSet<'_>,
+        isa: Isa,
+        net: Net,
+        input: Input<'_>,
+        y: Vec<u32>,
+        bs: usize,
+        seed: u64,
+    ) -> Result<MlpModel, ModelError> {
+        let p = &self.params;
+        let n = data.rows.len();
+        let plan = crate::dp::plan(dp, n, bs, p.max_iter)?;
+        let (_, sampling, noise) = crate::dp::streams(seed);
+        let opt = Optimizer::Adam { lr: p.learning_rate_init, beta1: p.beta_1, beta2: p.beta_2, eps: p.epsilon as f32 };
+        let tr = DpTrainer::new(isa, net, input, y, opt, p.alpha as f32);
+        let (net, loss_curve) = crate::dp::train(tr, n, &plan, sampling, noise)?;
+        Ok(MlpModel {
+            net,
+            n_classes: data.n_classes,
+            sparse_input: p.sparse_input,
+            n_iter: loss_curve.len(),
+            loss_curve,
+            dp: Some(plan.guarantee),
         })
     }
 }
@@ -238,6 +288,7 @@ pub struct MlpModel {
     sparse_input: SparseInput,
     n_iter: usize,
     loss_curve: Vec<f64>,
+    dp: Option<DpGuarantee>,
 }
 
 impl MlpModel {
@@ -256,6 +307,8 @@ impl MlpModel {
     }
 
     /// Training loss after each epoch (mean log-loss plus the L2 term, as scikit-learn's `loss_curve_`).
+    /// A DP fit records the mean log-loss of each epoch's sampled rows instead (no L2 term); it
+    /// is a diagnostic, not covered by the DP guarantee.
     pub fn loss_curve(&self) -> &[f64] {
         &self.loss_curve
     }
@@ -329,18 +382,22 @@ impl Model for MlpModel {
     fn outputs(&self, x: ArrayView2<'_, f32>) -> Result<ModelOutputs, ModelError> {
         Ok(ModelOutputs::Logits(self.logits(x)))
     }
+
+    fn dp(&self) -> Option<&DpGuarantee> {
+        self.dp.as_ref()
+    }
 }
 
 /// Weights (`sizes[l] × sizes[l+1]`, row-major) and biases of each layer.
 #[derive(Debug, Clone)]
-struct Net {
-    sizes: Vec<usize>,
-    w: Vec<Vec<f32>>,
-    b: Vec<Vec<f32>>,
+pub(crate) struct Net {
+    pub(crate) sizes: Vec<usize>,
+    pub(crate) w: Vec<Vec<f32>>,
+    pub(crate) b: Vec<Vec<f32>>,
 }
 
 /// The first layer's input for one batch.
-enum First<'a> {
+pub(crate) enum First<'a> {
     /// Rows `ids` of a CSR matrix.
     Sparse(&'a Csr, &'a [u32]),
     /// A gathered dense batch, `batch × d` row-major.
@@ -350,7 +407,7 @@ enum First<'a> {
 impl Net {
     /// scikit-learn's initialisation: per layer, weights then biases, each uniform on
     /// `±sqrt(6 / (fan_in + fan_out))`.
-    fn glorot(sizes: &[usize], rng: &mut Xoshiro256PlusPlus) -> Net {
+    pub(crate) fn glorot(sizes: &[usize], rng: &mut Xoshiro256PlusPlus) -> Net {
         let (mut w, mut b) = (Vec::new(), Vec::new());
         for s in sizes.windows(2) {
             let bound = (6.0 / (s[0] + s[1]) as f64).sqrt();
@@ -362,13 +419,13 @@ impl Net {
         Net { sizes: sizes.to_vec(), w, b }
     }
 
-    fn n_layers(&self) -> usize {
+    pub(crate) fn n_layers(&self) -> usize {
         self.sizes.len() - 1
     }
 
     /// Forward pass of `bl` rows: `z[l]` gets layer `l`'s output (ReLU applied to hidden layers;
     /// the last holds the output pre-activations).
-    fn forward(&self, isa: Isa, first: First<'_>, bl: usize, z: &mut [Vec<f32>]) {
+    pub(crate) fn forward(&self, isa: Isa, first: First<'_>, bl: usize, z: &mut [Vec<f32>]) {
         let nl = self.n_layers();
         for l in 0..nl {
             let (fi, fo) = (self.sizes[l], self.sizes[l + 1]);
@@ -394,7 +451,7 @@ impl Net {
 }
 
 /// Copies rows `rows` of `x` into `out` (row-major).
-fn gather(x: ArrayView2<'_, f32>, rows: impl Iterator<Item = usize>, out: &mut [f32]) {
+pub(crate) fn gather(x: ArrayView2<'_, f32>, rows: impl Iterator<Item = usize>, out: &mut [f32]) {
     let d = x.ncols();
     for (o, r) in out.chunks_exact_mut(d.max(1)).zip(rows) {
         for (oo, &v) in o.iter_mut().zip(x.row(r).iter()) {
@@ -403,7 +460,7 @@ fn gather(x: ArrayView2<'_, f32>, rows: impl Iterator<Item = usize>, out: &mut [
     }
 }
 
-enum Input<'a> {
+pub(crate) enum Input<'a> {
     Dense { x: ArrayView2<'a, f32>, rows: &'a [usize] },
     Sparse(Csr),
 }
@@ -550,7 +607,7 @@ impl<'a> Trainer<'a> {
 
 /// Softmax (or, for one output, logistic) cross-entropy of the batch: writes `p − onehot(y)` to
 /// `dz` and returns the summed loss (f64; each row's loss is `logsumexp(z) − z_y`).
-fn output_delta(z: &[f32], dz: &mut [f32], y: &[u32], batch: &[u32], k: usize) -> f64 {
+pub(crate) fn output_delta(z: &[f32], dz: &mut [f32], y: &[u32], batch: &[u32], k: usize) -> f64 {
     let mut loss = 0.0f64;
     for ((zr, dr), &i) in z.chunks_exact(k).zip(dz.chunks_exact_mut(k)).zip(batch) {
         let yi = y[i as usize] as usize;
@@ -580,7 +637,7 @@ fn output_delta(z: &[f32], dz: &mut [f32], y: &[u32], batch: &[u32], k: usize) -
 }
 
 /// Uniform on [0, 1) with 53 random bits.
-fn uniform(rng: &mut Xoshiro256PlusPlus) -> f64 {
+pub(crate) fn uniform(rng: &mut Xoshiro256PlusPlus) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
@@ -712,6 +769,45 @@ mod tests {
                 }
             }
             assert!(worst < 1e-4, "k={k} hidden={hidden:?}: worst relative gradient error {worst}");
+        }
+    }
+
+    /// DP-SGD with σ = 0 and a clipping norm no example reaches: the summed gradient is the plain
+    /// one of the same batch, and an SGD step divides it by the expected batch size q·n.
+    #[test]
+    fn dp_step_without_noise_or_clipping_is_the_plain_step_over_q_n() {
+        use crate::dp::{DpTrainer, Gaussian, Optimizer, streams};
+        let (x, y) = problem(40, 7, 3, false);
+        let rows: Vec<usize> = (0..40).collect();
+        let sizes = [7, 6, 5, 3];
+        let net = Net::glorot(&sizes, &mut Xoshiro256PlusPlus::seed_from_u64(8));
+        let y32: Vec<u32> = y.iter().map(|&c| c as u32).collect();
+        let batch: Vec<u32> = vec![1, 4, 5, 11, 20, 33, 39];
+        let p = MlpParams::default();
+        let mut plain =
+            Trainer::new(Isa::detect(), net.clone(), Input::Dense { x: x.view(), rows: &rows }, y32.clone(), 7, &p);
+        let plain_loss = plain.forward_backward(&batch);
+        let (lr, penalty, expected) = (0.05f32, 0.3f32, 10usize);
+        let input = Input::Dense { x: x.view(), rows: &rows };
+        let mut dp = DpTrainer::new(Isa::detect(), net.clone(), input, y32, Optimizer::Sgd { lr }, penalty);
+        let dp_loss = dp.clipped_sum(&batch, 1e30);
+        assert!((plain_loss - dp_loss).abs() < 1e-9 * plain_loss);
+        assert!(dp.scale.iter().all(|&c| c == 1.0));
+        for l in 0..net.n_layers() {
+            for (a, b) in plain.gw[l].iter().zip(&dp.gw[l]).chain(plain.gb[l].iter().zip(&dp.gb[l])) {
+                assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "layer {l}: {a} vs {b}");
+            }
+        }
+        dp.add_noise(&mut Gaussian::new(streams(0).2), 0.0);
+        dp.step(expected);
+        for l in 0..net.n_layers() {
+            for ((w0, w1), g) in net.w[l].iter().zip(&dp.net.w[l]).zip(&plain.gw[l]) {
+                let want = w0 - lr * ((g + penalty * w0) / expected as f32);
+                assert!((w1 - want).abs() < 1e-6, "layer {l}: {w1} vs {want}");
+            }
+            for ((b0, b1), g) in net.b[l].iter().zip(&dp.net.b[l]).zip(&plain.gb[l]) {
+                assert!((b1 - (b0 - lr * (g / expected as f32))).abs() < 1e-6);
+            }
         }
     }
 
