@@ -38,6 +38,21 @@ pub fn resumable(e: AuditError, artifacts: &Path) -> Failure {
     }
 }
 
+/// An accountant's refusal as a usage error naming the command-line flag (`--sample-rate`,
+/// `--epsilon`, …) where the library names the parameter (`sample_rate`, `target_epsilon`, …).
+pub fn dp_usage(e: mia_dp::DpError) -> Failure {
+    let text = e.to_string();
+    let flags = [
+        ("sample_rate", "--sample-rate"),
+        ("noise_multiplier", "--noise-multiplier"),
+        ("steps", "--steps"),
+        ("delta", "--delta"),
+        ("target_epsilon", "--epsilon"),
+    ];
+    let named = flags.iter().find_map(|(name, flag)| text.strip_prefix(name).map(|rest| format!("{flag}{rest}")));
+    Failure::Usage(named.unwrap_or(text))
+}
+
 /// A command's outcome (`Ok(passed)`, a failure, or a panic caught) as its exit code, with
 /// the message printed.
 pub fn exit_code(result: std::thread::Result<Result<bool, Failure>>) -> ExitCode {

@@ -46,6 +46,53 @@ enum Command {
     Run(ShardArgs),
     /// Attack and report from the models the shards stored; trains nothing (same report as `mia audit`).
     Merge(AuditArgs),
+    /// Privacy accounting of DP-SGD training (Poisson-subsampled Gaussian, Rényi DP): epsilon from a
+    /// noise multiplier, or the smallest noise multiplier that reaches an epsilon.
+    Accountant(AccountantArgs),
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("given").required(true).args(["noise_multiplier", "epsilon"])))]
+struct AccountantArgs {
+    /// Poisson sampling rate q in (0, 1]: the expected batch size over the training rows.
+    #[arg(long, value_name = "Q")]
+    sample_rate: f64,
+    /// Noise multiplier sigma (noise standard deviation over the clipping norm): prints epsilon.
+    #[arg(long, value_name = "SIGMA", allow_negative_numbers = true)]
+    noise_multiplier: Option<f64>,
+    /// Target epsilon: prints the smallest noise multiplier that reaches it.
+    #[arg(long, value_name = "E", allow_negative_numbers = true)]
+    epsilon: Option<f64>,
+    /// Training steps T (epochs x steps per epoch); 1e6 and 1000000 both work.
+    #[arg(long, value_name = "T", value_parser = whole_number)]
+    steps: u64,
+    /// delta of the (epsilon, delta) guarantee, in (0, 1).
+    #[arg(long, value_name = "D")]
+    delta: f64,
+    /// rdp (exact Renyi DP, dp_accounting's conversion), dp-accounting (Google dp_accounting 0.6 as
+    /// shipped) or opacus (Opacus 1.6's conversion).
+    #[arg(long, default_value = "rdp", value_parser = accountant_name)]
+    accountant: mia_dp::Accountant,
+    /// Print one JSON object (epsilon, delta, noise_multiplier, sample_rate, steps, accountant, order).
+    #[arg(long)]
+    json: bool,
+}
+
+/// A count written as an integer or in scientific notation (`1e6`).
+fn whole_number(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    if let Ok(n) = t.parse::<u64>() {
+        return Ok(n);
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v >= 0.0 && v.fract() == 0.0 && v < 2f64.powi(63) => Ok(v as u64),
+        _ => Err("expected a whole number of steps (e.g. 1000 or 1e6)".into()),
+    }
+}
+
+fn accountant_name(text: &str) -> Result<mia_dp::Accountant, String> {
+    mia_dp::Accountant::from_name(text)
+        .ok_or_else(|| format!("unknown accountant \"{text}\"; choose rdp, dp-accounting or opacus"))
 }
 
 #[derive(Args)]
@@ -517,6 +564,18 @@ fn synth(a: AuditArgs) -> Result<bool, Failure> {
     Ok(!out.gate_failed())
 }
 
+fn accountant(a: AccountantArgs) -> Result<bool, Failure> {
+    let spent = match (a.noise_multiplier, a.epsilon) {
+        (Some(sigma), _) => mia_dp::SampledGaussian::new(a.sample_rate, sigma, a.steps)
+            .and_then(|m| mia_dp::Accounting::of(&m, a.delta, a.accountant)),
+        (None, Some(target)) => mia_dp::Accounting::calibrated(target, a.sample_rate, a.steps, a.delta, a.accountant),
+        (None, None) => return Err(Failure::Usage("give --noise-multiplier or --epsilon".into())),
+    }
+    .map_err(exit::dp_usage)?;
+    summary::accounting(&spent, a.epsilon.is_some(), a.json);
+    Ok(true)
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -529,6 +588,7 @@ fn main() -> ExitCode {
         }
         Command::Demo(a) => (a.run.exec.threads, a.run.exec.quiet),
         Command::Run(a) => (a.exec.threads, a.exec.quiet),
+        Command::Accountant(_) => (None, true),
     };
     exit::exit_code(std::panic::catch_unwind(|| {
         if let Some(t) = threads
@@ -551,6 +611,7 @@ fn main() -> ExitCode {
             Command::Plan(a) => plan(a),
             Command::Run(a) => run_shard(a),
             Command::Merge(a) => audit(a, true),
+            Command::Accountant(a) => accountant(a),
         }
     }))
 }

@@ -144,3 +144,25 @@ pub fn shard(shard: Shard, tasks: &[ModelTask], artifacts: &Path) {
         artifacts.display()
     );
 }
+
+/// `mia accountant`: the guarantee in one line, or as one JSON object.
+pub fn accounting(a: &mia_dp::Accounting, calibrated: bool, json: bool) {
+    if json {
+        say!("{}", serde_json::to_string(a).unwrap_or_default());
+        return;
+    }
+    let recipe = format!(
+        "sample rate {}, {} steps; {} accountant, best order {}",
+        a.sample_rate, a.steps, a.accountant, a.order
+    );
+    if calibrated {
+        say!(
+            "noise multiplier {} reaches epsilon = {:.6} at delta = {:e} ({recipe})",
+            a.noise_multiplier,
+            a.epsilon,
+            a.delta
+        );
+    } else {
+        say!("epsilon = {:.6} at delta = {:e} (noise multiplier {}, {recipe})", a.epsilon, a.delta, a.noise_multiplier);
+    }
+}

@@ -131,6 +131,72 @@ impl Accountant {
     }
 }
 
+impl Accountant {
+    /// The order grid this accountant's reference library uses: Opacus's alphas for
+    /// [`Accountant::OpacusCompatible`], dp_accounting's default orders otherwise.
+    pub fn default_orders(self) -> &'static [f64] {
+        match self {
+            Accountant::OpacusCompatible => &OPACUS_ORDERS,
+            Accountant::Rdp | Accountant::DpAccountingCompatible => &DP_ACCOUNTING_ORDERS,
+        }
+    }
+
+    /// Parses [`Accountant::name`] (also `dp-accounting` and `opacus` for the compatible ones).
+    pub fn from_name(name: &str) -> Option<Accountant> {
+        match name.trim() {
+            "rdp" => Some(Accountant::Rdp),
+            "rdp-dp-accounting-0.6" | "dp-accounting" => Some(Accountant::DpAccountingCompatible),
+            "rdp-opacus-1.6" | "opacus" => Some(Accountant::OpacusCompatible),
+            _ => None,
+        }
+    }
+}
+
+/// A training recipe's whole accounting: the mechanism, the guarantee it gives and how it was
+/// obtained (what `mia accountant --json` prints and a report records).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Accounting {
+    pub epsilon: f64,
+    pub delta: f64,
+    pub noise_multiplier: f64,
+    pub sample_rate: f64,
+    pub steps: u64,
+    /// [`Accountant::name`].
+    pub accountant: &'static str,
+    /// The Rényi order that gave ε (see [`EpsilonResult::order`]).
+    pub order: f64,
+}
+
+impl Accounting {
+    /// ε at `delta` of `mechanism` under `accountant`, over its [default orders](Accountant::default_orders).
+    pub fn of(mechanism: &SampledGaussian, delta: f64, accountant: Accountant) -> Result<Accounting, DpError> {
+        let spent = epsilon_with(mechanism, delta, accountant.default_orders(), accountant)?;
+        Ok(Accounting {
+            epsilon: spent.epsilon,
+            delta,
+            noise_multiplier: mechanism.noise_multiplier,
+            sample_rate: mechanism.sample_rate,
+            steps: mechanism.steps,
+            accountant: spent.accountant,
+            order: spent.order,
+        })
+    }
+
+    /// The smallest noise multiplier reaching `target_epsilon` ([`noise_multiplier_for_with`])
+    /// and the ε it gives (at most the target).
+    pub fn calibrated(
+        target_epsilon: f64,
+        sample_rate: f64,
+        steps: u64,
+        delta: f64,
+        accountant: Accountant,
+    ) -> Result<Accounting, DpError> {
+        let orders = accountant.default_orders();
+        let sigma = noise_multiplier_for_with(target_epsilon, sample_rate, steps, delta, orders, accountant)?;
+        Accounting::of(&SampledGaussian::new(sample_rate, sigma, steps)?, delta, accountant)
+    }
+}
+
 /// An (ε, δ) guarantee and how it was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct EpsilonResult {

@@ -170,3 +170,23 @@ fn calibrated_noise_is_the_smallest_meeting_the_target() {
         assert!(at(sigma * (1.0 - 1e-5)) > target, "tolerance is 1e-6 relative");
     }
 }
+
+/// `Accounting` records the whole recipe; a calibrated one is the accounting of its own σ, and
+/// every accountant's name parses back (plus the short names the CLI takes).
+#[test]
+fn accounting_records_the_recipe_and_names_parse_back() {
+    use mia_dp::Accounting;
+    for (accountant, orders) in ACCOUNTANTS {
+        let cal = Accounting::calibrated(1.0, 0.01, 1000, 1e-5, accountant).unwrap();
+        assert!(cal.epsilon <= 1.0 && cal.epsilon > 0.99, "{cal:?}");
+        let mechanism = SampledGaussian::new(0.01, cal.noise_multiplier, 1000).unwrap();
+        assert_eq!(Accounting::of(&mechanism, 1e-5, accountant).unwrap(), cal);
+        assert_eq!(accountant.default_orders(), orders);
+        let direct = epsilon_with(&mechanism, 1e-5, orders, accountant).unwrap();
+        assert_eq!((cal.epsilon, cal.order, cal.accountant), (direct.epsilon, direct.order, direct.accountant));
+        assert_eq!(Accountant::from_name(accountant.name()), Some(accountant));
+    }
+    assert_eq!(Accountant::from_name("opacus"), Some(Accountant::OpacusCompatible));
+    assert_eq!(Accountant::from_name("dp-accounting"), Some(Accountant::DpAccountingCompatible));
+    assert_eq!(Accountant::from_name("pld"), None);
+}
