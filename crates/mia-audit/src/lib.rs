@@ -73,8 +73,8 @@ pub mod threads;
 
 pub use assemble::AuditOutput;
 pub use config::AuditConfig;
-pub use mia_models::interrupt::{self, Cancel};
 pub use mia_data::tabular::TableOptions;
+pub use mia_models::interrupt::{self, Cancel};
 pub use model_audit::{ModelAudit, ModelTask, Selection, Shard};
 pub use score::{ReferenceOverrides, ScoreAudit, ScoreAuditOptions, run_score_audit};
 pub use synth::{SynthAudit, SynthConfig};
