@@ -1,17 +1,26 @@
 //! CSV score tables, plain or gzip-compressed.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use csv::ByteRecord;
 
-use crate::error::{show_bytes, show_path};
-use crate::hash::{HashingReader, io_error, open};
+use crate::csvio::{CsvOpen, CsvRecords, NO_DATA_ROWS, with_csv, with_line};
+use crate::error::show_bytes;
 use crate::layout::{self, Builder, CellErr, Layout, RowAccess, reason};
-use crate::lines::{LineLimit, LineTooLong};
 use crate::{DataError, LoadOptions, ScoreColumns, ScoreTable};
 
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// How score files are opened: the header is required, and a Parquet, NumPy or
+/// gzip file named as CSV is named as such.
+const OPEN: CsvOpen = CsvOpen {
+    empty: Some(NO_HEADER),
+    sniff_gzip: true,
+    parquet: Some("this is a Parquet file, not CSV; name it .parquet"),
+    npy: Some("this is a NumPy .npy array, not CSV; pass arrays as logits/probs, labels, member and ids inputs"),
+    note_gzip_named_csv: true,
+    start: "in the header",
+};
+
+const NO_HEADER: &str = "file is empty: expected a header row naming the columns, then one row per record";
 
 pub(crate) fn load_csv(
     path: &Path,
@@ -19,176 +28,46 @@ pub(crate) fn load_csv(
     opts: &LoadOptions,
     gz_by_name: bool,
 ) -> Result<ScoreTable, DataError> {
-    let file = show_path(path);
-    let mut buf = BufReader::with_capacity(1 << 16, HashingReader::new(open(path)?));
-    let head = buf.fill_buf().map_err(|e| io_error(path, &e))?.to_vec();
-    if head.is_empty() {
-        return Err(DataError::Empty {
-            file,
-            message: "file is empty: expected a header row naming the columns, then one row per record".into(),
-        });
-    }
-    let is_gzip = head.starts_with(&GZIP_MAGIC);
-    let mut notes = Vec::new();
-    if gz_by_name && !is_gzip {
-        return Err(DataError::BadFile {
-            file,
-            message:
-                "not a gzip file (it does not start with the gzip magic bytes 1f 8b); if it is plain CSV, name it .csv"
-                    .into(),
-        });
-    }
-    if !gz_by_name {
-        if head.starts_with(b"PAR1") {
-            return Err(DataError::BadFile {
-                file,
-                message: "this is a Parquet file, not CSV; name it .parquet".into(),
-            });
-        }
-        if head.starts_with(b"\x93NUMPY") {
-            return Err(DataError::BadFile {
-                file,
-                message:
-                    "this is a NumPy .npy array, not CSV; pass arrays as logits/probs, labels, member and ids inputs"
-                        .into(),
-            });
-        }
-        if is_gzip {
-            notes.push(format!("{file} is gzip-compressed although named .csv; read it decompressed"));
-        }
-    }
-
-    let (table, inner) = if is_gzip {
-        let mut rdr = csv_reader(LineLimit::new(flate2::bufread::MultiGzDecoder::new(buf)));
-        let built = read_table(&mut rdr, path, &file, cols, opts, true, notes)?;
-        (built, rdr.into_inner().into_inner().into_inner().into_inner())
-    } else {
-        let mut rdr = csv_reader(LineLimit::new(buf));
-        let built = read_table(&mut rdr, path, &file, cols, opts, false, notes)?;
-        (built, rdr.into_inner().into_inner().into_inner())
-    };
-    let mut table = table;
-    table.inputs.push(inner.finish(path)?);
+    let (mut table, input) =
+        with_csv(path, gz_by_name, &OPEN, |_| {}, |recs, notes| read_table(recs, cols, opts, notes))?;
+    table.inputs.push(input);
     Ok(table)
 }
 
-fn csv_reader<R: Read>(r: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new().has_headers(false).flexible(true).buffer_capacity(1 << 16).from_reader(r)
-}
-
-/// A CSV read error as one line; `rows` data rows were read before it (`start` names the
-/// place when there were none: "in the header", "at the start").
-pub(crate) fn csv_error(file: &str, e: csv::Error, gz: bool, rows: u64, start: &str) -> DataError {
-    if let Some(long) = LineTooLong::of_csv(&e) {
-        return DataError::BadFile { file: file.to_string(), message: long.to_string() };
-    }
-    let what = match e.kind() {
-        csv::ErrorKind::Io(io) if gz => format!("corrupt or truncated gzip data: {io}"),
-        csv::ErrorKind::Io(io) => format!("read error: {io}"),
-        _ => e.to_string(),
-    };
-    let at = if rows == 0 { start.to_string() } else { format!("after data row {rows}") };
-    DataError::BadFile { file: file.to_string(), message: format!("{at}: {}", crate::error::one_line(&what)) }
-}
-
-/// The 1-based physical line of the record whose position is `byte` in the
-/// (decompressed) text, found by reading the file again: only done for an error message.
-/// (The csv crate's own line numbers are off after CRLF line ends, and its record offsets
-/// point just past the previous record, before any line ends and blank lines.) A `\r\n`,
-/// a lone `\r` and a lone `\n` each end one line.
-pub(crate) fn line_at(path: &Path, gz: bool, byte: u64) -> Option<u64> {
-    let file = BufReader::with_capacity(1 << 16, std::fs::File::open(path).ok()?);
-    let mut reader: Box<dyn Read> =
-        if gz { Box::new(flate2::bufread::MultiGzDecoder::new(file)) } else { Box::new(file) };
-    let mut pos = 0u64;
-    let mut lines = 1u64;
-    let mut prev_cr = false;
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) | Err(_) => return Some(lines),
-            Ok(n) => n,
-        };
-        for &b in buf.get(..n)? {
-            // Past the offset, only line ends and blank lines before the record remain.
-            if pos >= byte && b != b'\r' && b != b'\n' {
-                return Some(lines);
-            }
-            if b == b'\r' || (b == b'\n' && !prev_cr) {
-                lines += 1;
-            }
-            prev_cr = b == b'\r';
-            pos += 1;
-        }
-    }
-}
-
-/// Puts the line number into a row error.
-pub(crate) fn with_line(e: DataError, line: Option<u64>) -> DataError {
-    match e {
-        DataError::Cell { file, mut at, expected, found } => {
-            at.line = line;
-            DataError::Cell { file, at, expected, found }
-        }
-        DataError::ProbabilitySum { file, row, columns, sum, tolerance, .. } => {
-            DataError::ProbabilitySum { file, row, line, columns, sum, tolerance }
-        }
-        other => other,
-    }
-}
-
-fn read_table<R: Read>(
-    rdr: &mut csv::Reader<R>,
-    path: &Path,
-    file: &str,
+fn read_table(
+    recs: &mut CsvRecords<'_>,
     cols: &ScoreColumns,
     opts: &LoadOptions,
-    gz: bool,
     mut notes: Vec<String>,
 ) -> Result<ScoreTable, DataError> {
+    let file = recs.file().to_string();
+    let file = file.as_str();
+    let lines = recs.lines();
     let mut rec = ByteRecord::new();
-    match rdr.read_byte_record(&mut rec) {
-        Ok(true) => {}
-        Ok(false) => {
-            return Err(DataError::Empty {
-                file: file.to_string(),
-                message: "file is empty: expected a header row naming the columns, then one row per record".into(),
-            });
-        }
-        Err(e) => return Err(csv_error(file, e, gz, 0, "in the header")),
-    }
+    recs.first(&mut rec, NO_HEADER)?;
     let names: Vec<String> = rec.iter().map(|f| String::from_utf8_lossy(f.trim_ascii()).into_owned()).collect();
     let layout = layout::resolve(file, &names, cols, &mut notes)?;
     let spec = layout::table_spec(file, &names, &layout, cols);
     let mut builder = Builder::new(spec, opts, 1024);
     let n_fields = names.len();
     let mut row: u64 = 0;
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(file, e, gz, row, "in the header")),
-        }
+    while recs.next(&mut rec, row)? {
         row += 1;
-        let line = || rec.position().and_then(|p| line_at(path, gz, p.byte()));
         if rec.len() != n_fields {
             return Err(DataError::FieldCount {
                 file: file.to_string(),
                 row,
-                line: line(),
+                line: lines.of(&rec),
                 expected: n_fields,
                 found: rec.len(),
             });
         }
         if let Err(e) = builder.push(row, None, &CsvRow { rec: &rec, layout: &layout }) {
-            return Err(with_line(e, line()));
+            return Err(with_line(e, lines.of(&rec)));
         }
     }
     if builder.rows_read() == 0 {
-        return Err(DataError::Empty {
-            file: file.to_string(),
-            message: "no data rows: the file has a header but no records".into(),
-        });
+        return Err(DataError::Empty { file: file.to_string(), message: NO_DATA_ROWS.into() });
     }
     builder.finish(file, Vec::new(), notes)
 }

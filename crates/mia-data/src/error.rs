@@ -203,3 +203,11 @@ pub(crate) fn one_line(s: &str) -> String {
     }
     out
 }
+
+/// A [`DataError::BadFile`]: the file is not what its name says, or is corrupt.
+pub(crate) fn bad(file: &str, message: impl Into<String>) -> DataError {
+    DataError::BadFile { file: file.to_string(), message: message.into() }
+}
+
+/// The message for a table (Parquet, or a wide reference table) without rows.
+pub(crate) const NO_TABLE_ROWS: &str = "no data rows: the table has 0 rows";

@@ -60,6 +60,20 @@ pub(crate) fn hash_file(path: &Path) -> Result<InputFile, DataError> {
     HashingReader::new(open(path)?).finish(path)
 }
 
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+pub(crate) fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 pub(crate) fn io_error(path: &Path, e: &io::Error) -> DataError {
     let message = match e.kind() {
         io::ErrorKind::NotFound => "no such file".to_string(),

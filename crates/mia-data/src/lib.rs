@@ -21,6 +21,7 @@
 //! column, a corrupt file) are errors either way. Every file read is fingerprinted
 //! (SHA-256 and size) in [`ScoreTable::inputs`] so a report can say exactly what it audited.
 
+mod csvio;
 mod csvread;
 pub mod error;
 pub mod guard;

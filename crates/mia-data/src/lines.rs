@@ -118,7 +118,7 @@ mod tests {
             assert_eq!(read(b"abcd", 4, chunk), Ok(()), "{chunk}");
             assert_eq!(read(b"abcde\nx\n", 4, chunk), Err(LineTooLong { line: 1, limit: 4 }), "{chunk}");
             assert_eq!(read(b"ab\ncd\nefghi", 4, chunk), Err(LineTooLong { line: 3, limit: 4 }), "{chunk}");
-            // \r\n, a lone \r and a lone \n each end one line (as in csvread::line_at).
+            // \r\n, a lone \r and a lone \n each end one line (as in csvio::line_at).
             assert_eq!(read(b"a\r\nb\rc\n\nabcdef", 4, chunk), Err(LineTooLong { line: 5, limit: 4 }), "{chunk}");
             assert_eq!(read(b"abcd\r\nabcd\r\n", 4, chunk), Ok(()), "{chunk}");
         }

@@ -4,14 +4,15 @@
 //! exactly the bytes the header promises), so a wrong or hostile file gets a precise
 //! message and never an oversized allocation; the data is then read by `ndarray-npy`.
 
-use std::io::{self, BufReader, Cursor, Read};
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read};
 use std::path::Path;
 
 use ndarray::{Array1, Array2};
 use ndarray_npy::ReadNpyExt;
 
-use crate::error::show_path;
-use crate::hash::{HashingReader, io_error, open};
+use crate::error::{bad, show_path};
+use crate::hash::{HashingReader, io_error, open, read_up_to};
 use crate::layout::{Builder, CellErr, Loc, OutKind, RowAccess, Spec, reason};
 use crate::{DataError, InputFile, LoadOptions, ScoreTable};
 
@@ -67,8 +68,69 @@ impl NpyHeader {
     }
 }
 
-fn bad(file: &str, message: impl Into<String>) -> DataError {
-    DataError::BadFile { file: file.to_string(), message: message.into() }
+/// An open `.npy` file whose header has been read; the array data follows. Shared by
+/// this crate's `.npy` readers, which check the header their own way before reading.
+pub(crate) struct NpyFile {
+    pub header: NpyHeader,
+    file: String,
+    len: u64,
+    /// The header's bytes, already read: the data reader parses them again.
+    raw: Vec<u8>,
+    r: BufReader<HashingReader<File>>,
+}
+
+impl NpyFile {
+    /// Opens `path` and reads its header.
+    pub(crate) fn open(path: &Path) -> Result<NpyFile, DataError> {
+        let file = show_path(path);
+        let f = open(path)?;
+        let len = f.metadata().map(|m| m.len()).map_err(|e| io_error(path, &e))?;
+        let mut r = BufReader::with_capacity(1 << 16, HashingReader::new(f));
+        let (header, raw) = read_header(&mut r, &file)?;
+        Ok(NpyFile { header, file, len, raw, r })
+    }
+
+    /// Checks that the file holds exactly the data bytes the header promises (call after
+    /// checking the dtype), so reading the data never allocates for bytes that are not there.
+    pub(crate) fn check_size(&self) -> Result<(), DataError> {
+        let h = &self.header;
+        let need = h.data_bytes().ok_or_else(|| bad(&self.file, format!("shape {} is too large", h.shape_text())))?;
+        let have = self.len.saturating_sub(h.prefix_len as u64);
+        if have < need {
+            return Err(bad(
+                &self.file,
+                format!(
+                    "truncated .npy file: shape {} of {} needs {need} data bytes, found {have}",
+                    h.shape_text(),
+                    h.dtype_name()
+                ),
+            ));
+        }
+        if have > need {
+            return Err(bad(
+                &self.file,
+                format!(
+                    "corrupt .npy file: {} bytes after the {need} data bytes of shape {}",
+                    have - need,
+                    h.shape_text()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads the array data as `A`, whose element type must be the header's.
+    pub(crate) fn read<A: ReadNpyExt>(&mut self) -> Result<A, DataError> {
+        let stream = Cursor::new(std::mem::take(&mut self.raw)).chain(&mut self.r);
+        A::read_npy(stream).map_err(|e| {
+            bad(&self.file, format!("cannot read the array data: {}", crate::error::one_line(&e.to_string())))
+        })
+    }
+
+    /// Reads what is left and fingerprints the whole file.
+    pub(crate) fn finish(self, path: &Path) -> Result<InputFile, DataError> {
+        self.r.into_inner().finish(path)
+    }
 }
 
 /// Reads and parses the header, returning it with the raw bytes consumed.
@@ -119,19 +181,6 @@ pub(crate) fn read_header<R: Read>(r: &mut R, file: &str) -> Result<(NpyHeader, 
     let mut h = parse_header_text(text).map_err(|m| bad(file, format!("malformed .npy header: {m}")))?;
     h.prefix_len = raw.len();
     Ok((h, raw))
-}
-
-fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// Text after `key` and a colon, whitespace skipped.
@@ -268,10 +317,8 @@ enum Loaded {
 /// Reads one array, checking dtype, shape and size against `want`.
 fn read_array(path: &Path, want: Want) -> Result<(Loaded, NpyHeader, InputFile), DataError> {
     let file = show_path(path);
-    let f = open(path)?;
-    let file_len = f.metadata().map(|m| m.len()).map_err(|e| io_error(path, &e))?;
-    let mut r = BufReader::with_capacity(1 << 16, HashingReader::new(f));
-    let (h, raw) = read_header(&mut r, &file)?;
+    let mut npy = NpyFile::open(path)?;
+    let h = npy.header.clone();
 
     let kind = h.dtype.map(|(_, k, s)| (k, s));
     let dtype_ok = match want {
@@ -303,45 +350,23 @@ fn read_array(path: &Path, want: Want) -> Result<(Loaded, NpyHeader, InputFile),
             found: h.shape_text(),
         });
     }
-    let need = h.data_bytes().ok_or_else(|| bad(&file, format!("shape {} is too large", h.shape_text())))?;
-    let have = file_len.saturating_sub(h.prefix_len as u64);
-    if have < need {
-        return Err(bad(
-            &file,
-            format!(
-                "truncated .npy file: shape {} of {} needs {need} data bytes, found {have}",
-                h.shape_text(),
-                h.dtype_name()
-            ),
-        ));
-    }
-    if have > need {
-        return Err(bad(
-            &file,
-            format!("corrupt .npy file: {} bytes after the {need} data bytes of shape {}", have - need, h.shape_text()),
-        ));
-    }
+    npy.check_size()?;
 
-    let mut stream = Cursor::new(raw).chain(&mut r);
-    let data_err = |e: ndarray_npy::ReadNpyError| {
-        bad(&file, format!("cannot read the array data: {}", crate::error::one_line(&e.to_string())))
-    };
     let (kind, size) = kind.unwrap_or(('?', 0));
     let loaded = match (kind, size) {
-        ('f', 8) => Loaded::Matrix(Array2::<f64>::read_npy(&mut stream).map_err(data_err)?),
-        ('f', _) => Loaded::Matrix(Array2::<f32>::read_npy(&mut stream).map_err(data_err)?.mapv(f64::from)),
-        ('i', 1) => Loaded::Ints(IntArr::I8(Array1::read_npy(&mut stream).map_err(data_err)?)),
-        ('i', 2) => Loaded::Ints(IntArr::I16(Array1::read_npy(&mut stream).map_err(data_err)?)),
-        ('i', 4) => Loaded::Ints(IntArr::I32(Array1::read_npy(&mut stream).map_err(data_err)?)),
-        ('i', _) => Loaded::Ints(IntArr::I64(Array1::read_npy(&mut stream).map_err(data_err)?)),
-        ('u', 1) => Loaded::Ints(IntArr::U8(Array1::read_npy(&mut stream).map_err(data_err)?)),
-        ('u', 2) => Loaded::Ints(IntArr::U16(Array1::read_npy(&mut stream).map_err(data_err)?)),
-        ('u', 4) => Loaded::Ints(IntArr::U32(Array1::read_npy(&mut stream).map_err(data_err)?)),
-        ('u', _) => Loaded::Ints(IntArr::U64(Array1::read_npy(&mut stream).map_err(data_err)?)),
-        _ => Loaded::Ints(IntArr::Bool(Array1::read_npy(&mut stream).map_err(data_err)?)),
+        ('f', 8) => Loaded::Matrix(npy.read::<Array2<f64>>()?),
+        ('f', _) => Loaded::Matrix(npy.read::<Array2<f32>>()?.mapv(f64::from)),
+        ('i', 1) => Loaded::Ints(IntArr::I8(npy.read()?)),
+        ('i', 2) => Loaded::Ints(IntArr::I16(npy.read()?)),
+        ('i', 4) => Loaded::Ints(IntArr::I32(npy.read()?)),
+        ('i', _) => Loaded::Ints(IntArr::I64(npy.read()?)),
+        ('u', 1) => Loaded::Ints(IntArr::U8(npy.read()?)),
+        ('u', 2) => Loaded::Ints(IntArr::U16(npy.read()?)),
+        ('u', 4) => Loaded::Ints(IntArr::U32(npy.read()?)),
+        ('u', _) => Loaded::Ints(IntArr::U64(npy.read()?)),
+        _ => Loaded::Ints(IntArr::Bool(npy.read()?)),
     };
-    drop(stream);
-    let input = r.into_inner().finish(path)?;
+    let input = npy.finish(path)?;
     Ok((loaded, h, input))
 }
 

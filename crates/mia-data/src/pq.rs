@@ -1,29 +1,25 @@
 //! Parquet score tables (cargo feature `parquet`).
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Seek, SeekFrom};
 use std::path::Path;
 
-use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{
-    DataType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type,
-    UInt64Type,
+    DataType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, SchemaRef, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
 };
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::error::{one_line, quote, show_path};
+use crate::error::{NO_TABLE_ROWS, bad, one_line, quote, show_path};
 use crate::guard::catch_decoder_panic;
-use crate::hash::{hash_file, io_error, open};
-use crate::layout::{self, Builder, CellErr, RowAccess, reason};
+use crate::hash::{hash_file, io_error, open, read_up_to};
+use crate::layout::{self, Builder, CellErr, Layout, RowAccess, reason};
 use crate::{DataError, InputFile, LoadOptions, ScoreColumns, ScoreTable};
 
 const MAGIC: &[u8; 4] = b"PAR1";
 pub(crate) const BATCH: usize = 1 << 16;
-
-pub(crate) fn bad(file: &str, message: impl Into<String>) -> DataError {
-    DataError::BadFile { file: file.to_string(), message: message.into() }
-}
 
 pub(crate) fn corrupt(file: &str, e: impl std::fmt::Display) -> DataError {
     let msg = one_line(&e.to_string());
@@ -162,23 +158,62 @@ fn first_non_utf8(f: File, columns: &[TextColumn]) -> parquet::errors::Result<Op
     Ok(first)
 }
 
+/// A Parquet file opened for reading batches, its schema available to check first.
+pub(crate) struct PqOpen {
+    /// A second handle for locating undecodable text ([`batch_error`]).
+    raw: File,
+    builder: ParquetRecordBatchReaderBuilder<File>,
+    /// The top-level column names, in file order.
+    pub names: Vec<String>,
+}
+
+impl PqOpen {
+    pub(crate) fn schema(&self) -> &SchemaRef {
+        self.builder.schema()
+    }
+
+    /// The row count the footer declares (a capacity hint only).
+    pub(crate) fn num_rows(&self) -> usize {
+        usize::try_from(self.builder.metadata().file_metadata().num_rows()).unwrap_or(0)
+    }
+}
+
+/// Reads a Parquet file's footer (`f` from [`read_guarded`]).
+pub(crate) fn open_batches(f: File, file: &str) -> Result<PqOpen, DataError> {
+    let raw = f.try_clone().map_err(|e| corrupt(file, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(file, e))?;
+    let names = builder.schema().fields().iter().map(|fl| fl.name().clone()).collect();
+    Ok(PqOpen { raw, builder, names })
+}
+
+/// Calls `each` on every batch of `open`, reading only the top-level columns `projection`
+/// (all when `None`). A batch that fails to decode is a [`batch_error`] looking in `text`.
+pub(crate) fn for_each_batch(
+    open: PqOpen,
+    file: &str,
+    projection: Option<&[usize]>,
+    text: &[TextColumn],
+    mut each: impl FnMut(&RecordBatch) -> Result<(), DataError>,
+) -> Result<(), DataError> {
+    let PqOpen { raw, builder, .. } = open;
+    let builder = match projection {
+        Some(cols) => {
+            let mask = ProjectionMask::roots(builder.parquet_schema(), cols.iter().copied());
+            builder.with_projection(mask)
+        }
+        None => builder,
+    };
+    let reader = builder.with_batch_size(BATCH).build().map_err(|e| corrupt(file, e))?;
+    for batch in reader {
+        each(&batch.map_err(|e| batch_error(&raw, file, text, e))?)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn load_parquet(path: &Path, cols: &ScoreColumns, opts: &LoadOptions) -> Result<ScoreTable, DataError> {
     let (mut table, input) = read_guarded(path, "name it .csv", |f, file| read_table(f, file, cols, opts))?;
     table.inputs.push(input);
     Ok(table)
-}
-
-fn read_up_to(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 fn is_int(t: &DataType) -> bool {
@@ -195,7 +230,8 @@ fn is_int(t: &DataType) -> bool {
     )
 }
 
-fn is_string(t: &DataType) -> bool {
+/// A text column, or a dictionary of text (record ids).
+fn is_text_column(t: &DataType) -> bool {
     match t {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
         DataType::Dictionary(_, v) => matches!(**v, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View),
@@ -204,56 +240,20 @@ fn is_string(t: &DataType) -> bool {
 }
 
 fn read_table(f: File, file: &str, cols: &ScoreColumns, opts: &LoadOptions) -> Result<ScoreTable, DataError> {
-    // A second handle for locating undecodable text ([`batch_error`]).
-    let raw = f.try_clone().map_err(|e| corrupt(file, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(file, e))?;
-    let schema = builder.schema().clone();
-    let names: Vec<String> = schema.fields().iter().map(|fl| fl.name().clone()).collect();
+    let open = open_batches(f, file)?;
+    let names = open.names.clone();
     let mut notes = Vec::new();
     let layout = layout::resolve(file, &names, cols, &mut notes)?;
-
-    // Types of the columns used.
-    let type_of = |i: usize| schema.fields().get(i).map(|fl| fl.data_type().clone()).unwrap_or(DataType::Null);
-    let check = |i: usize, ok: bool, expected: &str| -> Result<(), DataError> {
-        if ok {
-            Ok(())
-        } else {
-            Err(DataError::ColumnType {
-                file: file.to_string(),
-                column: one_line(names.get(i).map(String::as_str).unwrap_or("")),
-                expected: expected.to_string(),
-                found: type_of(i).to_string(),
-            })
-        }
-    };
-    if let Some(i) = layout.id {
-        let t = type_of(i);
-        check(i, is_string(&t) || is_int(&t), "a string or integer column")?;
-    }
-    let t = type_of(layout.member);
-    check(layout.member, t == DataType::Boolean || is_int(&t), "a boolean or integer (0/1) column")?;
-    if let Some(i) = layout.label {
-        check(i, is_int(&type_of(i)), "an integer column (class index)")?;
-    }
-    for &i in &layout.outputs {
-        let t = type_of(i);
-        check(i, matches!(t, DataType::Float32 | DataType::Float64) || is_int(&t), "a float32 or float64 column")?;
-    }
-
+    check_types(open.schema(), file, &names, &layout)?;
     let text: Vec<TextColumn> = layout
         .id
         .map(|i| TextColumn { field: i, name: names.get(i).cloned().unwrap_or_default(), is_id: true })
         .into_iter()
         .collect();
-    let capacity = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
-    let mask = ProjectionMask::roots(builder.parquet_schema(), layout.used());
-    let reader = builder.with_projection(mask).with_batch_size(BATCH).build().map_err(|e| corrupt(file, e))?;
     let spec = layout::table_spec(file, &names, &layout, cols);
-    let mut b = Builder::new(spec, opts, capacity);
-
+    let mut b = Builder::new(spec, opts, open.num_rows());
     let mut row: u64 = 0;
-    for batch in reader {
-        let batch = batch.map_err(|e| batch_error(&raw, file, &text, e))?;
+    for_each_batch(open, file, Some(&layout.used()), &text, |batch| {
         let col = |i: usize| -> Result<&ArrayRef, DataError> {
             let name = names.get(i).map(String::as_str).unwrap_or("");
             batch.column_by_name(name).ok_or_else(|| bad(file, format!("column {} could not be read", quote(name))))
@@ -277,11 +277,43 @@ fn read_table(f: File, file: &str, cols: &ScoreColumns, opts: &LoadOptions) -> R
             let r = PqRow { i, ids: ids.as_deref(), member: &member, labels: labels.as_deref(), values: &values };
             b.push(row, None, &r)?;
         }
-    }
+        Ok(())
+    })?;
     if b.rows_read() == 0 {
-        return Err(DataError::Empty { file: file.to_string(), message: "no data rows: the table has 0 rows".into() });
+        return Err(DataError::Empty { file: file.to_string(), message: NO_TABLE_ROWS.into() });
     }
     b.finish(file, Vec::new(), notes)
+}
+
+/// Checks the types of the columns a score table uses.
+fn check_types(schema: &SchemaRef, file: &str, names: &[String], layout: &Layout) -> Result<(), DataError> {
+    let type_of = |i: usize| schema.fields().get(i).map(|fl| fl.data_type().clone()).unwrap_or(DataType::Null);
+    let check = |i: usize, ok: bool, expected: &str| -> Result<(), DataError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(DataError::ColumnType {
+                file: file.to_string(),
+                column: one_line(names.get(i).map(String::as_str).unwrap_or("")),
+                expected: expected.to_string(),
+                found: type_of(i).to_string(),
+            })
+        }
+    };
+    if let Some(i) = layout.id {
+        let t = type_of(i);
+        check(i, is_text_column(&t) || is_int(&t), "a string or integer column")?;
+    }
+    let t = type_of(layout.member);
+    check(layout.member, t == DataType::Boolean || is_int(&t), "a boolean or integer (0/1) column")?;
+    if let Some(i) = layout.label {
+        check(i, is_int(&type_of(i)), "an integer column (class index)")?;
+    }
+    for &i in &layout.outputs {
+        let t = type_of(i);
+        check(i, matches!(t, DataType::Float32 | DataType::Float64) || is_int(&t), "a float32 or float64 column")?;
+    }
+    Ok(())
 }
 
 macro_rules! prim {
@@ -290,7 +322,7 @@ macro_rules! prim {
     };
 }
 
-fn int_values(a: &ArrayRef) -> Option<Vec<Option<i128>>> {
+pub(crate) fn int_values(a: &ArrayRef) -> Option<Vec<Option<i128>>> {
     match a.data_type() {
         DataType::Int8 => prim!(a, Int8Type, i128::from),
         DataType::Int16 => prim!(a, Int16Type, i128::from),
@@ -305,7 +337,7 @@ fn int_values(a: &ArrayRef) -> Option<Vec<Option<i128>>> {
     }
 }
 
-fn float_values(a: &ArrayRef) -> Option<Vec<Option<f64>>> {
+pub(crate) fn float_values(a: &ArrayRef) -> Option<Vec<Option<f64>>> {
     match a.data_type() {
         DataType::Float64 => prim!(a, Float64Type, |v| v),
         DataType::Float32 => prim!(a, Float32Type, f64::from),
@@ -321,7 +353,7 @@ fn float_values(a: &ArrayRef) -> Option<Vec<Option<f64>>> {
     }
 }
 
-fn string_values(a: &ArrayRef) -> Result<Vec<Option<String>>, String> {
+pub(crate) fn string_values(a: &ArrayRef) -> Result<Vec<Option<String>>, String> {
     let owned = |it: &mut dyn Iterator<Item = Option<&str>>| it.map(|v| v.map(str::to_string)).collect();
     match a.data_type() {
         DataType::Utf8 => a.as_string_opt::<i32>().map(|x| owned(&mut x.iter())).ok_or_else(|| "bad utf8".into()),

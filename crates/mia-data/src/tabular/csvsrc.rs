@@ -1,18 +1,13 @@
 //! Tables from CSV text, plain or gzip-compressed.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use csv::ByteRecord;
 
 use super::{Builder, Cell, Plan, Row, Table, TableOptions, TableSchema, usage};
 use crate::DataError;
-use crate::csvread::{csv_error, line_at, with_line};
+use crate::csvio::{CsvOpen, CsvRecords, NO_DATA_ROWS, with_csv, with_line};
 use crate::error::show_path;
-use crate::hash::{HashingReader, io_error, open};
-use crate::lines::LineLimit;
-
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 pub(super) fn load(path: &Path, s: &TableSchema, opts: &TableOptions, gz_by_name: bool) -> Result<Table, DataError> {
     let file = show_path(path);
@@ -22,49 +17,20 @@ pub(super) fn load(path: &Path, s: &TableSchema, opts: &TableOptions, gz_by_name
             "`names` is for a CSV without a header row: set header = false, or remove `names`".to_string(),
         ));
     }
-    let mut buf = BufReader::with_capacity(1 << 16, HashingReader::new(open(path)?));
-    let head = buf.fill_buf().map_err(|e| io_error(path, &e))?;
-    let head: Vec<u8> = head.get(..head.len().min(8)).unwrap_or_default().to_vec();
-    if head.is_empty() {
-        return Err(DataError::Empty { file, message: "file is empty: expected CSV rows".into() });
-    }
-    let is_gzip = head.starts_with(&GZIP_MAGIC);
-    if gz_by_name && !is_gzip {
-        return Err(DataError::BadFile {
-            file,
-            message:
-                "not a gzip file (it does not start with the gzip magic bytes 1f 8b); if it is plain CSV, name it .csv"
-                    .into(),
-        });
-    }
-    if !is_gzip && head.starts_with(b"PAR1") {
-        return Err(DataError::BadFile {
-            file,
-            message: "this is a Parquet file, not CSV; name it .parquet or set format = \"parquet\"".into(),
-        });
-    }
-    let (mut table, inner) = if is_gzip {
-        let mut rdr = csv_reader(LineLimit::new(flate2::bufread::MultiGzDecoder::new(buf)), s);
-        let t = read(&mut rdr, path, &file, s, opts, true)?;
-        (t, rdr.into_inner().into_inner().into_inner().into_inner())
-    } else {
-        let mut rdr = csv_reader(LineLimit::new(buf), s);
-        let t = read(&mut rdr, path, &file, s, opts, false)?;
-        (t, rdr.into_inner().into_inner().into_inner())
+    let open = CsvOpen {
+        empty: Some("file is empty: expected CSV rows"),
+        sniff_gzip: true,
+        parquet: Some("this is a Parquet file, not CSV; name it .parquet or set format = \"parquet\""),
+        npy: None,
+        note_gzip_named_csv: false,
+        start: "at the start",
     };
-    let input = inner.finish(path)?;
+    let configure = |b: &mut csv::ReaderBuilder| {
+        b.delimiter(s.delimiter as u8).comment(s.comment.map(|c| c as u8));
+    };
+    let (mut table, input) = with_csv(path, gz_by_name, &open, configure, |recs, _| read(recs, s, opts))?;
     table.inputs.push(input);
     Ok(table)
-}
-
-fn csv_reader<R: Read>(r: R, s: &TableSchema) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(s.delimiter as u8)
-        .comment(s.comment.map(|c| c as u8))
-        .buffer_capacity(1 << 16)
-        .from_reader(r)
 }
 
 struct CsvRow<'a>(&'a ByteRecord);
@@ -75,25 +41,11 @@ impl Row for CsvRow<'_> {
     }
 }
 
-fn read<R: Read>(
-    rdr: &mut csv::Reader<R>,
-    path: &Path,
-    file: &str,
-    s: &TableSchema,
-    opts: &TableOptions,
-    gz: bool,
-) -> Result<Table, DataError> {
+fn read(recs: &mut CsvRecords<'_>, s: &TableSchema, opts: &TableOptions) -> Result<Table, DataError> {
+    let file = recs.file().to_string();
+    let file = file.as_str();
     let mut rec = ByteRecord::new();
-    match rdr.read_byte_record(&mut rec) {
-        Ok(true) => {}
-        Ok(false) => {
-            return Err(DataError::Empty {
-                file: file.to_string(),
-                message: "no rows: expected CSV rows (the file holds only blank or comment lines)".into(),
-            });
-        }
-        Err(e) => return Err(csv_error(file, e, gz, 0, "at the start")),
-    }
+    recs.first(&mut rec, "no rows: expected CSV rows (the file holds only blank or comment lines)")?;
     let (names, positional, basis, first_is_data) = if s.header {
         let names: Vec<String> = rec
             .iter()
@@ -114,33 +66,25 @@ fn read<R: Read>(
     let plan = Plan::new(file, names, s, positional)?;
     let n_fields = plan.names.len();
     let mut b = Builder::new(plan, s, opts);
-    let line = |rec: &ByteRecord| rec.position().and_then(|p| line_at(path, gz, p.byte()));
+    let lines = recs.lines();
     let mut row: u64 = 0;
     let take = |b: &mut Builder, rec: &ByteRecord, row: u64| -> Result<(), DataError> {
         if rec.len() != n_fields {
-            let l = if opts.skip_invalid_rows { None } else { line(rec) };
+            let l = if opts.skip_invalid_rows { None } else { lines.of(rec) };
             return b.ragged(row, l, rec.len(), basis);
         }
-        b.push(row, &CsvRow(rec)).map_err(|e| with_line(e, line(rec)))
+        b.push(row, &CsvRow(rec)).map_err(|e| with_line(e, lines.of(rec)))
     };
     if first_is_data {
         row = 1;
         take(&mut b, &rec, row)?;
     }
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(file, e, gz, row, "at the start")),
-        }
+    while recs.next(&mut rec, row)? {
         row += 1;
         take(&mut b, &rec, row)?;
     }
     if b.rows_read == 0 {
-        return Err(DataError::Empty {
-            file: file.to_string(),
-            message: "no data rows: the file has a header but no records".into(),
-        });
+        return Err(DataError::Empty { file: file.to_string(), message: NO_DATA_ROWS.into() });
     }
     b.finish(Vec::new(), Vec::new())
 }

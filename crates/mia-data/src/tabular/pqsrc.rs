@@ -9,13 +9,11 @@ use std::path::Path;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, LargeStringArray, StringArray};
 use arrow::datatypes::{DataType, Float64Type};
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::{Builder, Cell, Plan, Row, Table, TableOptions, TableSchema, usage};
 use crate::DataError;
-use crate::error::one_line;
-use crate::pq::{BATCH, TextColumn, batch_error, corrupt, read_guarded};
+use crate::error::{NO_TABLE_ROWS, one_line};
+use crate::pq::{TextColumn, corrupt, for_each_batch, open_batches, read_guarded};
 
 pub(super) fn load(path: &Path, s: &TableSchema, opts: &TableOptions) -> Result<Table, DataError> {
     let (mut table, input) =
@@ -86,25 +84,21 @@ impl Row for PqRow<'_> {
 }
 
 fn read(f: File, file: &str, s: &TableSchema, opts: &TableOptions) -> Result<Table, DataError> {
-    // A second handle for locating undecodable text ([`batch_error`]).
-    let raw = f.try_clone().map_err(|e| corrupt(file, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(file, e))?;
-    let schema = builder.schema().clone();
-    let original: Vec<String> = schema.fields().iter().map(|fl| fl.name().clone()).collect();
+    let open = open_batches(f, file)?;
     let names = match &s.names {
-        Some(n) if n.len() != original.len() => {
+        Some(n) if n.len() != open.names.len() => {
             return Err(usage(
                 file,
-                format!("`names` lists {} columns but the Parquet file has {}", n.len(), original.len()),
+                format!("`names` lists {} columns but the Parquet file has {}", n.len(), open.names.len()),
             ));
         }
         Some(n) => n.clone(),
-        None => original,
+        None => open.names.clone(),
     };
     let plan = Plan::new(file, names, s, false)?;
     let used = plan.used();
     for &c in &used {
-        let t = schema.fields().get(c).map(|fl| fl.data_type().clone()).unwrap_or(DataType::Null);
+        let t = open.schema().fields().get(c).map(|fl| fl.data_type().clone()).unwrap_or(DataType::Null);
         if !(is_string(&t) || is_number(&t)) {
             return Err(DataError::ColumnType {
                 file: file.to_string(),
@@ -123,12 +117,9 @@ fn read(f: File, file: &str, s: &TableSchema, opts: &TableOptions) -> Result<Tab
     for (k, &c) in used.iter().enumerate() {
         pos[c] = k;
     }
-    let mask = ProjectionMask::roots(builder.parquet_schema(), used.iter().copied());
-    let reader = builder.with_projection(mask).with_batch_size(BATCH).build().map_err(|e| corrupt(file, e))?;
     let mut b = Builder::new(plan, s, opts);
     let mut row: u64 = 0;
-    for batch in reader {
-        let batch = batch.map_err(|e| batch_error(&raw, file, &text, e))?;
+    for_each_batch(open, file, Some(&used), &text, |batch| {
         if batch.num_columns() != used.len() {
             return Err(corrupt(
                 file,
@@ -146,9 +137,10 @@ fn read(f: File, file: &str, s: &TableSchema, opts: &TableOptions) -> Result<Tab
             row += 1;
             b.push(row, &PqRow { i, cols: &cols, pos: &pos })?;
         }
-    }
+        Ok(())
+    })?;
     if b.rows_read == 0 {
-        return Err(DataError::Empty { file: file.to_string(), message: "no data rows: the table has 0 rows".into() });
+        return Err(DataError::Empty { file: file.to_string(), message: NO_TABLE_ROWS.into() });
     }
     b.finish(Vec::new(), Vec::new())
 }
