@@ -66,4 +66,19 @@ fn no_attack_beats_the_guarantee_of_a_dp_trained_model() {
     assert!(held_out > 0.045, "held-out accuracy {held_out}");
     let (eps, attack) = largest_eps_lower_bound(&report);
     assert!(eps <= 1.0, "{attack}: empirical ε lower bound {eps} exceeds the DP guarantee ε = 1");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("DP-SGD: the target and every reference model") && notes.contains("ε = 1 at δ = 1e-5"),
+        "{notes}"
+    );
+    assert!(!notes.contains("not below 1/N"), "{notes}");
+}
+
+/// δ ≥ 1/N makes an (ε, δ) guarantee nearly empty: the report says so (the audit still runs).
+#[test]
+fn a_delta_of_at_least_one_over_n_is_flagged() {
+    let report = audit("[learner.dp]\nnoise_multiplier = 1.0\ndelta = 0.01");
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("learner.dp.delta = 1e-2 is not below 1/N"), "{notes}");
+    assert!(notes.contains("noise multiplier 1, δ = 1e-2"), "{notes}");
 }

@@ -87,6 +87,15 @@ impl LearnerSpec {
         }
     }
 
+    /// The DP-SGD settings (`[learner.dp]`), if the learner trains with differential privacy.
+    pub fn dp(&self) -> Option<&dp::DpSgd> {
+        match self {
+            LearnerSpec::Logistic(p) => p.dp.as_ref(),
+            LearnerSpec::Mlp(p) => p.dp.as_ref(),
+            LearnerSpec::Gbt(_) => None,
+        }
+    }
+
     /// The name used in reports (`logistic`, `mlp`, `gbt`).
     pub fn kind(&self) -> &'static str {
         match self {

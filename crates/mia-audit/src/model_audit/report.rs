@@ -105,10 +105,37 @@ fn notes(prep: &Prepared<'_>) -> Vec<String> {
             cfg.plan.population_fraction
         ));
     }
+    if let (Some(dp), Some(target)) = (cfg.learner.as_ref().and_then(|l| l.dp()), prep.models.first()) {
+        notes.extend(dp_notes(dp, target.rows.len()));
+    }
     if let Some(m) = cfg.plan.max_rows.filter(|&m| m < prep.table.len()) {
         notes.push(format!(
             "plan.max_rows: a seeded subsample of {m} of the table's {} rows was audited",
             prep.table.len()
+        ));
+    }
+    notes
+}
+
+/// What DP-SGD training means for the figures, and a δ too large to mean anything.
+fn dp_notes(dp: &mia_models::DpSgd, target_rows: usize) -> Vec<String> {
+    let budget = match (dp.epsilon, dp.noise_multiplier) {
+        (Some(e), _) => format!("ε = {e} at δ = {:e}", dp.delta),
+        (None, Some(s)) => format!("noise multiplier {s}, δ = {:e}", dp.delta),
+        (None, None) => format!("δ = {:e}", dp.delta),
+    };
+    let mut notes = vec![format!(
+        "DP-SGD: the target and every reference model were trained with differential privacy ([learner.dp]: {budget}, \
+         clipping norm {}); an attack's ε lower bound above the guarantee at the same δ would mean a broken DP \
+         implementation.",
+        dp.max_grad_norm
+    )];
+    if dp.delta * target_rows as f64 >= 1.0 {
+        notes.push(format!(
+            "Warning: learner.dp.delta = {:e} is not below 1/N for the target's N = {target_rows} training rows; a \
+             mechanism that publishes one random record whole meets such a δ, so the guarantee says little. Use δ well \
+             below 1/N (e.g. 1/(10 N)).",
+            dp.delta
         ));
     }
     notes
