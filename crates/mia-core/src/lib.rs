@@ -12,6 +12,7 @@ pub mod distribution_free;
 pub mod epsilon;
 pub mod evaluate;
 pub mod logistic;
+pub mod one_run;
 pub mod provenance;
 pub mod reference;
 pub mod roc;
