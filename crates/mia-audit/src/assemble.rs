@@ -55,6 +55,12 @@ pub(crate) struct Assembly {
     pub models: Option<ModelsInfo>,
     pub outputs_kind: &'static str,
     pub n_classes: Option<usize>,
+    /// A DP guarantee to set the attacks' ε lower bounds against (the `privacy` section).
+    pub claim: Option<crate::privacy::Claim>,
+    /// Whether the membership is a fair coin per record, for the one-run audit (`one_run`).
+    pub one_run: bool,
+    /// An earlier report to compare with (the `baseline` section).
+    pub baseline: Option<crate::baseline::BaselineInput>,
 }
 
 /// Attacks evaluated and sliced by class ahead of assembly, so that evaluation can overlap
@@ -173,6 +179,8 @@ pub(crate) fn assemble_evaluated(
     let saturated = signals.map_or(0, |s| s.saturated);
     let mut caveats = caveats(a.command, &reports, &a.eval, saturated, a.outputs_kind, n_non);
     caveats.extend(a.extra_caveats);
+    let attack_refs: Vec<&AttackScores> = attacks.iter().collect();
+    let one_run = if a.one_run { Some(crate::one_run::one_run(&attack_refs, &member, &a.eval)?) } else { None };
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool { name: "mia-audit", version: env!("CARGO_PKG_VERSION") },
@@ -204,20 +212,19 @@ pub(crate) fn assemble_evaluated(
         overfitting: overfit,
         synth: None,
         slices: all_slices,
+        privacy: a.claim.as_ref().map(|c| crate::privacy::privacy(c, &attack_refs, &member, &a.eval)),
+        one_run,
+        baseline: None,
         gate: GateResult { verdict: "none".into(), rules: Vec::new() },
         caveats,
         notes: a.notes,
     };
+    let scores: Vec<(String, Vec<f64>)> = attacks.into_iter().map(|at| (at.name, at.scores)).collect();
+    if let Some(b) = &a.baseline {
+        report.baseline = Some(b.compare(&report, &ids, &member, &scores, &a.eval));
+    }
     report.gate = gate::evaluate(&a.rules, &report)?;
-    Ok(AuditOutput {
-        report,
-        ids,
-        member,
-        labels,
-        scores: attacks.into_iter().map(|at| (at.name, at.scores)).collect(),
-        top_records: a.top_records,
-        extra_files: Vec::new(),
-    })
+    Ok(AuditOutput { report, ids, member, labels, scores, top_records: a.top_records, extra_files: Vec::new() })
 }
 
 /// The limits of what this report can say, in plain words.

@@ -10,6 +10,7 @@
 //! [plan]
 //! target = "train"            # the tool trains the target on a random member half ...
 //! # target = "member_column"  # ... or on the rows the data's member column flags
+//! # target = "one_run"        # ... or on each record by a fair coin (one-run ε bound)
 //! target_fraction = 0.5       # share of audit records the target trains on ("train")
 //! population_fraction = 0.2   # rows held out for RMIA / Attack-P, never trained on
 //! reference_models = 16       # K, even: every record is IN for exactly K/2 of them
@@ -21,6 +22,8 @@
 //! # command = ["python", "train.py", "--train", "{train}", "--out", "{model}"]
 //! # [target]                  # a given target model, trained on [data]'s member column
 //! # onnx = "model.onnx"
+//! # claimed_epsilon = 8.0     # its DP guarantee, if one is claimed (the report's `privacy`)
+//! # claimed_delta = 1e-5
 //!
 //! [attacks]
 //! run = ["lira_online", "rmia_offline", "loss"]   # default: every attack
@@ -87,6 +90,27 @@ pub struct TargetSection {
     /// An ONNX model taking the audit's encoded features (see encoding.json) and giving
     /// probabilities or logits. A relative path resolves against the config's folder.
     pub onnx: PathBuf,
+    /// The (ε, δ) differential-privacy guarantee claimed for the model (trained with Opacus,
+    /// TF Privacy, ...): the report's `privacy` section sets every attack's ε lower bound at
+    /// this δ against it. Both or neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_epsilon: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_delta: Option<f64>,
+}
+
+impl TargetSection {
+    /// The claimed guarantee, checked: `None` when none is claimed.
+    pub fn claim(&self) -> Result<Option<(f64, f64)>, String> {
+        match (self.claimed_epsilon, self.claimed_delta) {
+            (None, None) => Ok(None),
+            (Some(e), Some(d)) => crate::privacy::check_claim(e, d, "[target]").map(|_| Some((e, d))),
+            (Some(_), None) => {
+                Err("[target] claimed_epsilon needs claimed_delta (the δ the guarantee holds at)".into())
+            }
+            (None, Some(_)) => Err("[target] claimed_delta needs claimed_epsilon".into()),
+        }
+    }
 }
 
 /// Who trains the target.
@@ -101,6 +125,11 @@ pub enum TargetMode {
     /// membership the attacks are scored against is a second, independent random draw, so
     /// no attack can beat chance and every AUC interval should cover 0.5.
     NullCheck,
+    /// The one-run audit (Steinke, Nasr & Jagielski, NeurIPS 2023): the target trains on each
+    /// audit record independently with probability ½ (a fair coin per record, so
+    /// `target_fraction` does not apply), and the report's `one_run` section bounds ε from
+    /// how well the attacks guess the coins. Needs at least 100 audit records.
+    OneRun,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -209,6 +238,9 @@ impl AuditConfig {
     fn validate(&self, name: &str) -> Result<(), AuditError> {
         let bad = |m: String| Err(AuditError::Input(format!("{name}: {m}")));
         let p = &self.plan;
+        if let Some(t) = &self.target {
+            t.claim().map_err(|e| AuditError::Input(format!("{name}: {e}")))?;
+        }
         if self.target.is_some() {
             if self.target_mode() != TargetMode::MemberColumn {
                 return bad("[target] onnx: a given model was trained on the rows of the data's member column; set \

@@ -62,16 +62,20 @@
 //! ```
 
 pub mod assemble;
+pub mod baseline;
 pub mod config;
 pub mod model_audit;
+mod one_run;
 pub mod outdir;
 pub mod plan;
+mod privacy;
 pub mod score;
 pub mod store;
 pub mod synth;
 pub mod threads;
 
 pub use assemble::AuditOutput;
+pub use baseline::BaselineInput;
 pub use config::AuditConfig;
 pub use mia_data::tabular::TableOptions;
 pub use mia_models::interrupt::{self, Cancel};
@@ -80,7 +84,7 @@ pub use score::{ReferenceOverrides, ScoreAudit, ScoreAuditOptions, run_score_aud
 pub use synth::{SynthAudit, SynthConfig};
 
 /// How a config-driven audit ([`ModelAudit`], [`SynthAudit`]) runs besides its config. Only
-/// `fail_if` can change the report (its gate).
+/// `fail_if` and `baseline` can change the report (its gate and its `baseline` section).
 #[derive(Debug, Clone, Default)]
 pub struct RunSettings {
     /// Gate rules added to the config's `report.fail_if`.
@@ -90,6 +94,8 @@ pub struct RunSettings {
     /// Keep users' programs' work files (the rows they read, their outputs and logs) in a
     /// private temporary folder, reported through [`Progress::WorkKept`], for debugging.
     pub keep_work: bool,
+    /// An earlier report to compare with ([`BaselineInput::load`]): the `baseline` section.
+    pub baseline: Option<BaselineInput>,
 }
 
 impl RunSettings {

@@ -43,6 +43,14 @@ pub struct ScoreAuditOptions {
     /// Settings the user gave explicitly, each with the attacks it applies to: naming one
     /// whose attacks do not run is an error, as the report would record it without effect.
     pub given_settings: Vec<GivenSetting>,
+    /// The (ε, δ) differential-privacy guarantee claimed for the model that gave the scores
+    /// (`--claimed-epsilon`, `--claimed-delta`): the report's `privacy` section.
+    pub claimed: Option<(f64, f64)>,
+    /// The member column is each record's fair coin of a one-run audit (`--one-run`): the
+    /// report's `one_run` section bounds ε from it.
+    pub one_run: bool,
+    /// An earlier report to compare with (`--baseline`): the report's `baseline` section.
+    pub baseline: Option<crate::baseline::BaselineInput>,
 }
 
 /// A setting given explicitly (`--rmia-gamma 3`) and the attacks it applies to.
@@ -66,6 +74,9 @@ impl Default for ScoreAuditOptions {
             reference: None,
             reference_config: ReferenceConfig::default(),
             given_settings: Vec::new(),
+            claimed: None,
+            one_run: false,
+            baseline: None,
         }
     }
 }
@@ -232,6 +243,9 @@ fn check_options(o: &ScoreAuditOptions) -> Result<(), AuditError> {
     if let Some(bad_setting) = o.reference_config.invalid_setting() {
         return bad(bad_setting.to_string());
     }
+    if let Some((e, d)) = o.claimed {
+        crate::privacy::check_claim(e, d, "--claimed-epsilon/--claimed-delta").map_err(AuditError::Input)?;
+    }
     if let Some(names) = &o.attacks {
         if let Some(n) = names.iter().find(|n| !known.contains(&n.as_str())) {
             return bad(format!("unknown attack \"{n}\"; known attacks: {}", known.join(", ")));
@@ -387,6 +401,9 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
         models: None,
         outputs_kind: table.outputs.kind(),
         n_classes: table.outputs.n_classes(),
+        claim: opts.claimed.map(|(e, d)| crate::privacy::Claim::stated(e, d)),
+        one_run: opts.one_run,
+        baseline: opts.baseline.clone(),
     };
     let mut out = assemble(assembly, attacks, Some(&signals), table.ids, member, labels)?;
     if reference.is_some() {

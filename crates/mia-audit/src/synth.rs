@@ -411,7 +411,7 @@ impl SynthAudit {
             domias: run.iter().any(|a| a == "domias").then(|| json(&cfg.domias)),
             shadow,
         };
-        assemble_synth(cfg, real, rules, notes, attacks, synth)
+        assemble_synth(cfg, real, (rules, self.settings.baseline.clone()), notes, attacks, synth)
     }
 }
 
@@ -613,7 +613,7 @@ fn shadow_section(
 fn assemble_synth(
     cfg: &SynthConfig,
     real: Real,
-    rules: Vec<mia_report::gate::GateExpr>,
+    (rules, baseline): (Vec<mia_report::gate::GateExpr>, Option<crate::baseline::BaselineInput>),
     mut notes: Vec<String>,
     attacks: Vec<AttackScores>,
     synth: SynthInfo,
@@ -648,6 +648,9 @@ fn assemble_synth(
         models: None,
         outputs_kind: "synthetic",
         n_classes: None,
+        claim: None,
+        one_run: false,
+        baseline,
     };
     let ids = unique_ids(&t.real, t.holdout_file.as_ref(), &real.scored_idx, t.real.len());
     let mut out = assemble(assembly, attacks, None, ids, real.member, Some(real.labels))?;

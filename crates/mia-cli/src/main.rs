@@ -49,6 +49,30 @@ enum Command {
     /// Privacy accounting of DP-SGD training (Poisson-subsampled Gaussian, Rényi DP): epsilon from a
     /// noise multiplier, or the smallest noise multiplier that reaches an epsilon.
     Accountant(AccountantArgs),
+    /// Compare two reports (the last release's and this one's): per attack and metric the old and new
+    /// value and the difference with an interval; gate rules over the difference.
+    Diff(DiffArgs),
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// The earlier report (OLD/report.json or its folder).
+    old: PathBuf,
+    /// The newer report (NEW/report.json or its folder).
+    new: PathBuf,
+    /// Fail (exit 1) if the expression is true: 'delta.max.auc.lo > 0', 'max.tpr@0.01 > baseline + 0.02'.
+    /// Repeatable.
+    #[arg(long = "fail-if")]
+    fail_if: Vec<String>,
+    /// Confidence level of the differences' intervals (default: the new report's).
+    #[arg(long)]
+    confidence: Option<f64>,
+    /// Print the comparison as one JSON object (the `baseline` section a report would hold).
+    #[arg(long)]
+    json: bool,
+    /// Print nothing (the exit code says whether a rule fired).
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -146,8 +170,21 @@ struct RunArgs {
     /// Release gate, added to the config's report.fail_if. Repeatable.
     #[arg(long = "fail-if")]
     fail_if: Vec<String>,
+    /// An earlier report (OLD/report.json or its folder) to compare with: the report's `baseline`
+    /// section, and gate rules such as 'max.tpr@0.01 > baseline + 0.02' or 'delta.max.auc.lo > 0'.
+    #[arg(long, value_name = "OLD_REPORT")]
+    baseline: Option<PathBuf>,
     #[command(flatten)]
     exec: ExecArgs,
+}
+
+impl RunArgs {
+    /// The run settings of a command that writes a report: the gate rules and the baseline,
+    /// read now (before the output folder is touched, which may be the baseline's own).
+    fn settings(&self) -> Result<RunSettings, Failure> {
+        let baseline = self.baseline.as_deref().map(mia_audit::BaselineInput::load).transpose()?;
+        Ok(RunSettings { baseline, ..self.exec.settings(&self.fail_if) })
+    }
 }
 
 /// How a config-driven command runs (shared by `audit`, `synth`, `demo`, `plan`, `run`, `merge`).
@@ -177,6 +214,7 @@ impl ExecArgs {
             fail_if: fail_if.to_vec(),
             table: TableOptions { skip_invalid_rows: self.skip_invalid_rows, ..Default::default() },
             keep_work: self.keep_work,
+            baseline: None,
         }
     }
 }
@@ -257,6 +295,10 @@ struct ScoreArgs {
     /// Release gate: fail (exit 1) if the expression is true, e.g. 'max.tpr@0.001 > 0.02'. Repeatable.
     #[arg(long = "fail-if")]
     fail_if: Vec<String>,
+    /// An earlier report (OLD/report.json or its folder) to compare with: the report's `baseline`
+    /// section, and gate rules such as 'max.tpr@0.01 > baseline + 0.02' or 'delta.max.auc.lo > 0'.
+    #[arg(long, value_name = "OLD_REPORT")]
+    baseline: Option<PathBuf>,
     /// Largest allowed |sum of probabilities - 1| per row.
     #[arg(long, default_value_t = 1e-3)]
     prob_tolerance: f64,
@@ -276,6 +318,32 @@ struct ScoreArgs {
     /// Reference models computed elsewhere (LiRA, RMIA, ...); boxed, so they add one pointer to `ScoreArgs`.
     #[command(flatten)]
     reference: Box<ReferenceArgs>,
+    /// A claimed DP guarantee to check; boxed like `reference`.
+    #[command(flatten)]
+    privacy: Box<ClaimArgs>,
+}
+
+/// `mia score`'s differential-privacy options.
+#[derive(Args)]
+struct ClaimArgs {
+    /// The ε the model's DP guarantee claims (trained with Opacus, TF Privacy, ...): the report's `privacy`
+    /// section sets every attack's ε lower bound at --claimed-delta against it. Needs --claimed-delta.
+    #[arg(
+        long,
+        value_name = "EPSILON",
+        help_heading = "Differential privacy",
+        requires = "claimed_delta",
+        allow_negative_numbers = true
+    )]
+    claimed_epsilon: Option<f64>,
+    /// The δ of the claimed guarantee.
+    #[arg(long, value_name = "DELTA", help_heading = "Differential privacy", requires = "claimed_epsilon")]
+    claimed_delta: Option<f64>,
+    /// One-run audit (Steinke, Nasr & Jagielski 2023): the member column is each record's fair coin (the
+    /// model trained on each record independently with probability 1/2); the report's `one_run` section
+    /// bounds ε at --delta from the attacks that never saw the coins. Needs at least 100 records.
+    #[arg(long, help_heading = "Differential privacy")]
+    one_run: bool,
 }
 
 /// `mia score`'s reference-model options.
@@ -439,13 +507,18 @@ impl ScoreArgs {
             }),
             reference_config,
             given_settings,
+            claimed: self.privacy.claimed_epsilon.zip(self.privacy.claimed_delta),
+            one_run: self.privacy.one_run,
+            baseline: self.baseline.as_deref().map(mia_audit::BaselineInput::load).transpose()?,
         })
     }
 }
 
 fn score(a: ScoreArgs) -> Result<bool, Failure> {
+    // Options first: they read the baseline, which may lie in the output folder.
+    let options = a.options()?;
     mia_audit::outdir::prepare_output_dir(&a.out, mia_audit::outdir::REPORT_FILES)?;
-    let audit = ScoreAudit::new(a.source()?).options(a.options()?).skip_invalid_rows(a.skip_invalid_rows);
+    let audit = ScoreAudit::new(a.source()?).options(options).skip_invalid_rows(a.skip_invalid_rows);
     let out = audit.run(&Control::default())?;
     out.write_report(&a.out)?;
     if !a.quiet {
@@ -493,9 +566,10 @@ fn model_audit(
 
 /// `mia audit` (`merge` = false) and `mia merge` (every model must already be stored).
 fn audit(a: AuditArgs, merge: bool) -> Result<bool, Failure> {
+    let settings = a.run.settings()?;
     mia_audit::outdir::prepare_output_dir(&a.run.out, mia_audit::outdir::REPORT_FILES)?;
     let artifacts = a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("models"));
-    let audit = model_audit(&a.config, a.run.exec.settings(&a.run.fail_if), &artifacts)?;
+    let audit = model_audit(&a.config, settings, &artifacts)?;
     mia_audit::score::parse_gate(&a.run.fail_if)?;
     if !merge {
         mia_audit::outdir::check_output_dir(&artifacts)?;
@@ -549,8 +623,9 @@ fn synth(a: AuditArgs) -> Result<bool, Failure> {
             dir.display()
         )));
     }
+    let settings = a.run.settings()?;
     mia_audit::outdir::prepare_output_dir(&a.run.out, mia_audit::outdir::REPORT_FILES)?;
-    let audit = SynthAudit::from_file(&a.config)?.settings(a.run.exec.settings(&a.run.fail_if));
+    let audit = SynthAudit::from_file(&a.config)?.settings(settings);
     mia_audit::score::parse_gate(&a.run.fail_if)?;
     let bars = progress::Bars::new(a.run.exec.quiet);
     let report_progress = |p: mia_audit::Progress| bars.update(p);
@@ -576,6 +651,17 @@ fn accountant(a: AccountantArgs) -> Result<bool, Failure> {
     Ok(true)
 }
 
+fn diff(a: DiffArgs) -> Result<bool, Failure> {
+    let rules = mia_audit::score::parse_gate(&a.fail_if)?;
+    let (old, new) = (mia_audit::BaselineInput::load(&a.old)?, mia_audit::BaselineInput::load(&a.new)?);
+    let comparison = mia_audit::baseline::diff_reports(&old, &new, a.confidence)?;
+    let gate = mia_report::gate::evaluate_baseline_rules(&rules, &comparison).map_err(mia_audit::AuditError::from)?;
+    if !a.quiet {
+        summary::diff(&comparison, &gate, a.json);
+    }
+    Ok(gate.verdict != "fail")
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -588,7 +674,7 @@ fn main() -> ExitCode {
         }
         Command::Demo(a) => (a.run.exec.threads, a.run.exec.quiet),
         Command::Run(a) => (a.exec.threads, a.exec.quiet),
-        Command::Accountant(_) => (None, true),
+        Command::Accountant(_) | Command::Diff(_) => (None, true),
     };
     exit::exit_code(std::panic::catch_unwind(|| {
         if let Some(t) = threads
@@ -612,6 +698,7 @@ fn main() -> ExitCode {
             Command::Run(a) => run_shard(a),
             Command::Merge(a) => audit(a, true),
             Command::Accountant(a) => accountant(a),
+            Command::Diff(a) => diff(a),
         }
     }))
 }

@@ -52,6 +52,40 @@ pub fn report(out: &AuditOutput, dir: &Path) {
     if r.attacks.iter().any(|a| a.evaluation.tpr_at_fpr.iter().any(|t| !t.supported)) {
         say!("† too few non-members to measure this FPR (need >= 10/FPR)");
     }
+    if let Some(p) = &r.privacy {
+        say!(
+            "DP guarantee (ε = {}, δ = {:e}, {}): highest ε lower bound {:.3} ({}); claim {}",
+            p.claimed_epsilon,
+            p.claimed_delta,
+            if p.source == "learner" { "accounted for the DP-SGD fit" } else { "claimed" },
+            p.max_eps_lower_bound.value,
+            p.max_eps_lower_bound.attack,
+            if p.claim_violated { "VIOLATED" } else { "not contradicted" }
+        );
+    }
+    if let Some(b) = &r.baseline {
+        baseline(b);
+        if let Some(m) = b.attacks.iter().find(|a| a.name == "max") {
+            for x in m.metrics.iter().filter(|x| x.metric == "auc" || x.metric.starts_with("tpr@")) {
+                let ci = x.ci.map_or(String::new(), |[lo, hi]| format!(" [{lo:+.4}, {hi:+.4}]"));
+                say!("  max {}: {:.4} -> {:.4} ({:+.4}{ci})", x.metric, x.old, x.new, x.delta);
+            }
+        }
+    }
+    if let Some(o) = &r.one_run {
+        match &o.attack {
+            Some(a) => say!(
+                "one-run audit: ε >= {:.3} at δ = {:e}, {} confidence ({a}: {} of {} guesses right on {} canaries)",
+                o.epsilon_lower_bound,
+                o.delta,
+                fmt_pct(o.confidence),
+                o.correct,
+                o.guesses,
+                o.canaries
+            ),
+            None => say!("one-run audit: no ε lower bound above 0 at δ = {:e} on {} canaries", o.delta, o.canaries),
+        }
+    }
     for g in &r.gate.rules {
         say!("gate: {} (value {}) -> {}", g.expr, g.value, if g.fired { "FIRED" } else { "ok" });
     }
@@ -164,5 +198,37 @@ pub fn accounting(a: &mia_dp::Accounting, calibrated: bool, json: bool) {
         );
     } else {
         say!("epsilon = {:.6} at delta = {:e} (noise multiplier {}, {recipe})", a.epsilon, a.delta, a.noise_multiplier);
+    }
+}
+
+/// `mia diff`: the comparison (one JSON object with `json`), then the gate.
+pub fn diff(b: &mia_report::baseline::Baseline, gate: &mia_report::report::GateResult, json: bool) {
+    if json {
+        say!("{}", serde_json::to_string(&serde_json::json!({ "baseline": b, "gate": gate })).unwrap_or_default());
+        return;
+    }
+    baseline(b);
+    say!("{:<28} {:<18} {:>8} {:>8}  difference [interval]", "attack", "metric", "old", "new");
+    for a in &b.attacks {
+        for m in &a.metrics {
+            let ci = m.ci.map_or("(no interval)".to_string(), |[lo, hi]| format!("[{lo:+.4}, {hi:+.4}]"));
+            let flag = if m.supported { "" } else { " (not supported by the sample)" };
+            say!("{:<28} {:<18} {:>8.4} {:>8.4}  {:+.4} {ci}{flag}", a.name, m.metric, m.old, m.new, m.delta);
+        }
+    }
+    for g in &gate.rules {
+        say!("gate: {} (value {}) -> {}", g.expr, g.value, if g.fired { "FIRED" } else { "ok" });
+    }
+    say!("verdict: {}", gate.verdict);
+}
+
+/// One line on how a baseline was compared, and why it cannot be, if it cannot.
+fn baseline(b: &mia_report::baseline::Baseline) {
+    let shared = b.shared_records.map(|n| format!(" over {n} shared records")).unwrap_or_default();
+    say!("baseline {} (schema {}): {}{shared}", b.source, b.schema_version, b.method);
+    if !b.comparable {
+        for n in b.notes.iter().filter(|n| n.starts_with("not comparable")) {
+            say!("NOT COMPARABLE: {n}");
+        }
     }
 }

@@ -72,6 +72,40 @@ fn no_attack_beats_the_guarantee_of_a_dp_trained_model() {
         "{notes}"
     );
     assert!(!notes.contains("not below 1/N"), "{notes}");
+
+    // The privacy section: the accountant's guarantee for the target's recipe, each attack's
+    // bound at the same δ next to it, and no violation.
+    let p = &report["privacy"];
+    assert_eq!(p["source"], "learner");
+    let claimed = p["claimed_epsilon"].as_f64().unwrap();
+    assert!(claimed <= 1.0 && claimed > 0.98, "noise calibrated to ε = 1 spends {claimed}");
+    assert_eq!(p["claimed_delta"], 1e-5);
+    let acc = &p["accountant"];
+    let n = report["models"]["target"]["train_rows"].as_u64().unwrap();
+    assert_eq!(acc["training_rows"].as_u64().unwrap(), n);
+    assert_eq!(acc["sample_rate"].as_f64().unwrap(), 128.0 / n as f64);
+    assert_eq!(acc["steps"].as_u64().unwrap(), 30 * n.div_ceil(128));
+    assert_eq!(acc["max_grad_norm"], 1.0);
+    // The same ε from the accountant command on the inputs the report lists.
+    let out = support::mia(&[
+        "accountant",
+        "--sample-rate",
+        &acc["sample_rate"].to_string(),
+        "--noise-multiplier",
+        &acc["noise_multiplier"].to_string(),
+        "--steps",
+        &acc["steps"].to_string(),
+        "--delta",
+        "1e-5",
+        "--json",
+    ]);
+    let accounted: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(accounted["epsilon"].as_f64().unwrap(), claimed);
+    assert_eq!(p["claim_violated"], false);
+    let rows = p["attacks"].as_array().unwrap();
+    assert_eq!(rows.len(), report["attacks"].as_array().unwrap().len());
+    assert!(rows.iter().all(|a| a["eps_lower_bound"].as_f64().unwrap() <= claimed), "{p}");
+    support::validate(&report);
 }
 
 /// δ ≥ 1/N makes an (ε, δ) guarantee nearly empty: the report says so (the audit still runs).

@@ -96,6 +96,25 @@ impl LearnerSpec {
         }
     }
 
+    /// The (ε, δ) guarantee a DP fit on `n` training rows gets (the accountant run on the
+    /// recipe the fit follows: sampling rate, steps, noise), or `None` without `[learner.dp]`.
+    /// The same computation the fit itself runs, so a report can state the guarantee of a
+    /// model it did not train in this run (a resumed audit reads only the model's outputs).
+    pub fn dp_guarantee(&self, n: usize) -> Result<Option<dp::DpGuarantee>, ModelError> {
+        let plan = match self {
+            LearnerSpec::Logistic(p) => match &p.dp {
+                Some(dp) => Some(logistic::dp_plan(dp, n)?),
+                None => None,
+            },
+            LearnerSpec::Mlp(p) => match &p.dp {
+                Some(dp) => Some(mlp::dp_plan(p, dp, n)?),
+                None => None,
+            },
+            LearnerSpec::Gbt(_) => None,
+        };
+        Ok(plan.map(|p| p.guarantee))
+    }
+
     /// The name used in reports (`logistic`, `mlp`, `gbt`).
     pub fn kind(&self) -> &'static str {
         match self {

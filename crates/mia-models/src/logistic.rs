@@ -134,8 +134,7 @@ impl LogisticLearner {
     fn fit_dp(&self, dp: &DpSgd, data: &TrainSet<'_>, seed: u64) -> Result<LogisticModel, ModelError> {
         let (n, d) = (data.rows.len(), data.x.ncols());
         let k = if data.n_classes == 2 { 1 } else { data.n_classes };
-        let epochs = dp.epochs.unwrap_or(LOGISTIC_DP_EPOCHS);
-        let plan = crate::dp::plan(dp, n, dp.batch_size.unwrap_or(LOGISTIC_DP_BATCH_SIZE), epochs)?;
+        let plan = dp_plan(dp, n)?;
         let (_, sampling, noise) = crate::dp::streams(seed);
         let net = Net { sizes: vec![d, k], w: vec![vec![0f32; d * k]], b: vec![vec![0f32; k]] };
         let input = if sparse::density(data.x, data.rows.iter().copied()) <= sparse::AUTO_MAX_DENSITY {
@@ -291,6 +290,13 @@ impl LinearDesign for Csr {
     fn t_matmul(&self, z: &[f64], k: usize, out: &mut [f64]) {
         self.t_matmul_f64(z, k, out)
     }
+}
+
+/// The DP-SGD recipe of the logistic learner on `n` rows: `dp.epochs` epochs of expected
+/// batch `dp.batch_size` (defaults [`LOGISTIC_DP_EPOCHS`], [`LOGISTIC_DP_BATCH_SIZE`]).
+pub(crate) fn dp_plan(dp: &DpSgd, n: usize) -> Result<crate::dp::DpPlan, ModelError> {
+    let epochs = dp.epochs.unwrap_or(LOGISTIC_DP_EPOCHS);
+    crate::dp::plan(dp, n, dp.batch_size.unwrap_or(LOGISTIC_DP_BATCH_SIZE), epochs)
 }
 
 #[cfg(test)]

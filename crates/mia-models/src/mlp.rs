@@ -259,6 +259,7 @@ impl MlpLearner {
         let p = &self.params;
         let n = data.rows.len();
         let plan = crate::dp::plan(dp, n, bs, p.max_iter)?;
+        debug_assert_eq!(plan, dp_plan(p, dp, n)?);
         let (_, sampling, noise) = crate::dp::streams(seed);
         let opt = Optimizer::Adam { lr: p.learning_rate_init, beta1: p.beta_1, beta2: p.beta_2, eps: p.epsilon as f32 };
         let tr = DpTrainer::new(isa, net, input, y, opt, p.alpha as f32);
@@ -659,6 +660,12 @@ fn shuffle(v: &mut [u32], rng: &mut Xoshiro256PlusPlus) {
         let j = below(rng, i as u64 + 1) as usize;
         v.swap(i, j);
     }
+}
+
+/// The DP-SGD recipe of the MLP on `n` rows: `max_iter` epochs of expected batch
+/// `batch_size` (default 200, clipped to `n`), as [`MlpLearner`]'s fit runs it.
+pub(crate) fn dp_plan(p: &MlpParams, dp: &DpSgd, n: usize) -> Result<crate::dp::DpPlan, ModelError> {
+    crate::dp::plan(dp, n, p.batch_size.unwrap_or(200).min(n), p.max_iter)
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@
 //! Grammar (whitespace around the operator is optional):
 //!
 //! ```text
-//! RULE   := LHS OP NUMBER
+//! RULE   := LHS OP RHS | "claim_violated"
 //! OP     := ">" | ">=" | "<" | "<=" | "==" | "!="
-//! LHS    := ATTACK "." METRIC [ "." BOUND ] | "eps_lower_bound" [ "." BOUND ]
+//! LHS    := [ "delta." ] ATTACK "." METRIC [ "." BOUND ] | "eps_lower_bound" [ "." BOUND ] | "claim_violated"
+//! RHS    := NUMBER | ("claimed_epsilon" | "baseline") [ ("+" | "-") NUMBER ]
 //! ATTACK := an attack name in the report (`loss`, `phi`, ...) | "max"
 //! METRIC := "auc" | "advantage" | "balanced_accuracy" | "eps_lower_bound" | "tpr@" NUMBER
 //! BOUND  := "lo" | "hi"
@@ -21,11 +22,25 @@
 //!   `tpr@0.001` and `tpr@1e-3` are the same metric.
 //! - `.lo` / `.hi` use the interval instead of the value; it is an error when the metric
 //!   has no interval (the ε bound, or a run with the bootstrap disabled).
+//! - `claimed_epsilon` is the report's `privacy.claimed_epsilon` (a DP-trained target or a
+//!   claimed guarantee) and compares with the ε lower bound only, read from the `privacy`
+//!   section, at the claimed δ: a named attack's bound at the report's confidence, `max` the
+//!   highest bound at the Bonferroni-corrected confidence over all attacks (so
+//!   `eps_lower_bound > claimed_epsilon` fires exactly when `claim_violated` does).
+//! - `delta.ATTACK.METRIC` reads the report's `baseline` section (`--baseline OLD/report.json`):
+//!   the difference new − old, with `.lo` / `.hi` the ends of its interval (paired bootstrap
+//!   or independent intervals, as the section states). `baseline` on the right is the old
+//!   report's value of the left side's metric, so `max.tpr@0.01 > baseline + 0.02` fires when
+//!   the worst TPR rose by more than 0.02. Both need a baseline whose record set and schema
+//!   match ([`GateError::NotComparable`] otherwise); `balanced_accuracy` is not compared.
+//! - `claim_violated` alone fires when the `privacy` section says the claim is shown false
+//!   (as a value it reads 1 or 0, so `claim_violated == 1` is the same rule).
 //! - A rule over a figure the sample cannot support — a TPR at an FPR with fewer than
 //!   10/FPR non-members, or any AUC / advantage / TPR with fewer than the evaluation's
 //!   `min_class_size` members or non-members — is an error ([`GateError::Unsupported`]): the
 //!   figure is noise, so the rule can neither pass nor fail on it.
 
+use crate::baseline::Baseline;
 use crate::report::{AttackReport, GateResult, GateRule, Report};
 use std::fmt;
 
@@ -82,6 +97,8 @@ pub enum Metric {
     EpsLowerBound,
     /// TPR at this FPR target.
     TprAt(f64),
+    /// The `privacy` section's verdict, 1 (shown false) or 0.
+    ClaimViolated,
 }
 
 impl fmt::Display for Metric {
@@ -92,6 +109,7 @@ impl fmt::Display for Metric {
             Metric::BalancedAccuracy => f.write_str("balanced_accuracy"),
             Metric::EpsLowerBound => f.write_str("eps_lower_bound"),
             Metric::TprAt(x) => write!(f, "tpr@{x}"),
+            Metric::ClaimViolated => f.write_str("claim_violated"),
         }
     }
 }
@@ -112,7 +130,19 @@ pub struct GateExpr {
     pub metric: Metric,
     pub bound: Bound,
     pub op: Op,
-    pub threshold: f64,
+    pub rhs: Rhs,
+    /// `delta.` prefix: the rule reads the difference from the baseline report.
+    pub delta: bool,
+}
+
+/// The right-hand side of a rule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rhs {
+    Number(f64),
+    /// `claimed_epsilon + offset` (the report's `privacy.claimed_epsilon`).
+    ClaimedEpsilon(f64),
+    /// `baseline + offset`: the baseline report's value of the rule's metric.
+    Baseline(f64),
 }
 
 impl std::str::FromStr for GateExpr {
@@ -143,6 +173,20 @@ pub enum GateError {
         "gate rule `{expr}`: {metric} of attack `{attack}` is not supported by the sample ({why}); the rule can neither pass nor fail on it"
     )]
     Unsupported { expr: String, attack: String, metric: String, why: String },
+    #[error(
+        "gate rule `{expr}`: the report has no claimed DP guarantee (train with [learner.dp], or set [target] claimed_epsilon and claimed_delta, or --claimed-epsilon and --claimed-delta)"
+    )]
+    NoClaim { expr: String },
+    #[error("gate rule `{expr}`: the report has no baseline to compare with (add --baseline OLD/report.json)")]
+    NoBaseline { expr: String },
+    #[error("gate rule `{expr}`: the baseline cannot be compared with this report ({why})")]
+    NotComparable { expr: String, why: String },
+    #[error(
+        "gate rule `{expr}`: comparing two reports, a rule reads the difference (`delta.ATTACK.METRIC`) or the old value (`... OP baseline`)"
+    )]
+    NotAComparison { expr: String },
+    #[error("gate rule `{expr}`: the baseline does not compare {metric} of attack `{attack}`{why}")]
+    NotInBaseline { expr: String, attack: String, metric: String, why: String },
 }
 
 const METRICS: &str =
@@ -192,6 +236,31 @@ fn parse_number(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
+/// `NUMBER`, or `claimed_epsilon` / `baseline` with an optional `(+|-) NUMBER`.
+fn parse_rhs(s: &str) -> Option<Rhs> {
+    let (rest, make): (&str, fn(f64) -> Rhs) = if let Some(rest) = s.strip_prefix("claimed_epsilon") {
+        (rest, Rhs::ClaimedEpsilon)
+    } else if let Some(rest) = s.strip_prefix("baseline") {
+        (rest, Rhs::Baseline)
+    } else {
+        return parse_number(s).map(Rhs::Number);
+    };
+    let rest = rest.trim_start();
+    if rest.is_empty() {
+        return Some(make(0.0));
+    }
+    let (sign, num) = match rest.as_bytes()[0] {
+        b'+' => (1.0, &rest[1..]),
+        b'-' => (-1.0, &rest[1..]),
+        _ => return None,
+    };
+    let num = num.trim_start();
+    if num.starts_with(['+', '-']) {
+        return None;
+    }
+    parse_number(num).map(|x| make(sign * x))
+}
+
 fn is_attack_name(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-'))
 }
@@ -211,6 +280,10 @@ pub fn parse(expr: &str) -> Result<GateExpr, GateError> {
             expr: text.escape_debug().to_string(),
             expected: format!("printable characters, found the control character {:?}", c),
         });
+    }
+    if text == "claim_violated" {
+        let (attack, metric, bound) = (AttackRef::Max, Metric::ClaimViolated, Bound::Value);
+        return Ok(GateExpr { text, attack, metric, bound, op: Op::Ne, rhs: Rhs::Number(0.0), delta: false });
     }
     // The operator is the first run of comparison characters.
     let Some(op_start) = text.find(['<', '>', '=', '!']) else {
@@ -236,13 +309,34 @@ pub fn parse(expr: &str) -> Result<GateExpr, GateError> {
     if lhs.contains(char::is_whitespace) {
         return Err(syntax(&format!("no spaces inside the metric name `{lhs}`")));
     }
-    let threshold = parse_number(rhs).ok_or_else(|| {
+    let rhs = parse_rhs(rhs).ok_or_else(|| {
         if rhs.is_empty() {
             syntax(&format!("a number after `{}`", op.as_str()))
         } else {
-            syntax(&format!("a finite number after `{}`, got `{rhs}`", op.as_str()))
+            syntax(&format!(
+                "a finite number, `claimed_epsilon [+|- NUMBER]` or `baseline [+|- NUMBER]` after `{}`, got `{rhs}`",
+                op.as_str()
+            ))
         }
     })?;
+    if lhs == "claim_violated" {
+        return match rhs {
+            Rhs::Number(_) => Ok(GateExpr {
+                text,
+                attack: AttackRef::Max,
+                metric: Metric::ClaimViolated,
+                bound: Bound::Value,
+                op,
+                rhs,
+                delta: false,
+            }),
+            _ => Err(syntax("a number (1 or 0) to compare `claim_violated` with")),
+        };
+    }
+    let (lhs, delta) = match lhs.strip_prefix("delta.") {
+        Some(rest) => (rest, true),
+        None => (lhs, false),
+    };
 
     // Optional bound suffix.
     let (path, bound) = if let Some(p) = lhs.strip_suffix(".lo") {
@@ -292,8 +386,30 @@ pub fn parse(expr: &str) -> Result<GateExpr, GateError> {
             None => return Err(GateError::UnknownMetric { expr: text.clone(), metric: m.to_string() }),
         },
     };
+    if matches!(rhs, Rhs::ClaimedEpsilon(_)) && (metric != Metric::EpsLowerBound || bound != Bound::Value) {
+        return Err(syntax(&format!(
+            "the ε lower bound (`eps_lower_bound`, `ATTACK.eps_lower_bound`) before `claimed_epsilon`, got `{lhs}`"
+        )));
+    }
+    if delta && !matches!(rhs, Rhs::Number(_)) {
+        return Err(syntax(&format!(
+            "a number after `{}`: a `delta.` rule compares the difference itself",
+            op.as_str()
+        )));
+    }
+    if (delta || matches!(rhs, Rhs::Baseline(_))) && metric == Metric::BalancedAccuracy {
+        return Err(syntax(
+            "auc, advantage, eps_lower_bound or tpr@FPR: the baseline does not compare balanced_accuracy",
+        ));
+    }
+    if matches!(rhs, Rhs::Baseline(_)) && bound != Bound::Value {
+        return Err(syntax(&format!(
+            "a metric without `.lo`/`.hi` before `baseline` (for the difference's interval use `delta.{path}.{}`)",
+            bound_name(bound)
+        )));
+    }
     let attack = if attack == "max" { AttackRef::Max } else { AttackRef::Named(attack.to_string()) };
-    Ok(GateExpr { text, attack, metric, bound, op, threshold })
+    Ok(GateExpr { text, attack, metric, bound, op, rhs, delta })
 }
 
 fn fmt_list(v: impl IntoIterator<Item = String>) -> String {
@@ -329,6 +445,7 @@ fn read(a: &AttackReport, metric: Metric, k_target: Option<usize>, min_negatives
             no_ci: "the ε bound is itself a one-sided confidence bound".into(),
             unsupported: None,
         },
+        Metric::ClaimViolated => unreachable!("claim_violated reads the privacy section (evaluate_claim)"),
         Metric::TprAt(_) => {
             let t = &e.tpr_at_fpr[k_target.expect("target index resolved")];
             let unsupported = (!t.supported).then(|| {
@@ -387,6 +504,15 @@ fn evaluate_one(rule: &GateExpr, report: &Report) -> Result<GateRule, GateError>
         }
         _ => None,
     };
+    if rule.metric == Metric::ClaimViolated || matches!(rule.rhs, Rhs::ClaimedEpsilon(_)) {
+        return evaluate_claim(rule, report);
+    }
+    if rule.delta || matches!(rule.rhs, Rhs::Baseline(_)) {
+        return evaluate_baseline(rule, report.baseline.as_ref());
+    }
+    let Rhs::Number(threshold) = rule.rhs else {
+        unreachable!("claimed_epsilon and baseline rules are evaluated above")
+    };
     let candidates: Vec<&AttackReport> = match &rule.attack {
         AttackRef::Max => report.attacks.iter().collect(),
         AttackRef::Named(n) => match report.attacks.iter().find(|a| &a.name == n) {
@@ -430,13 +556,119 @@ fn evaluate_one(rule: &GateExpr, report: &Report) -> Result<GateRule, GateError>
         }
     }
     let value = best.expect("at least one attack");
-    Ok(GateRule { expr, value, fired: rule.op.holds(value, rule.threshold) })
+    Ok(GateRule { expr, value, fired: rule.op.holds(value, threshold) })
 }
 
-/// Evaluates every rule against the report (whose `gate` field is ignored). Verdict:
-/// `none` without rules, `fail` when any rule holds, else `pass`.
-pub fn evaluate(rules: &[GateExpr], report: &Report) -> Result<GateResult, GateError> {
-    let rules: Vec<GateRule> = rules.iter().map(|r| evaluate_one(r, report)).collect::<Result<_, _>>()?;
+/// A rule over the `privacy` section: `claim_violated`, or an ε lower bound at the claimed δ
+/// against `claimed_epsilon`.
+fn evaluate_claim(rule: &GateExpr, report: &Report) -> Result<GateRule, GateError> {
+    let expr = rule.text.clone();
+    let Some(p) = &report.privacy else {
+        return Err(GateError::NoClaim { expr });
+    };
+    let (value, threshold) = match (rule.metric, rule.rhs) {
+        (Metric::ClaimViolated, Rhs::Number(t)) => (f64::from(u8::from(p.claim_violated)), t),
+        (_, Rhs::ClaimedEpsilon(offset)) => {
+            let value = match &rule.attack {
+                AttackRef::Max => p.attacks.iter().map(|a| a.eps_lower_bound_for_decision).fold(0.0, f64::max),
+                AttackRef::Named(n) => match p.attacks.iter().find(|a| &a.attack == n) {
+                    Some(a) => a.eps_lower_bound,
+                    None => {
+                        return Err(GateError::UnknownAttack {
+                            expr,
+                            attack: n.clone(),
+                            available: fmt_list(
+                                std::iter::once("max".to_string()).chain(p.attacks.iter().map(|a| a.attack.clone())),
+                            ),
+                        });
+                    }
+                },
+            };
+            (value, p.claimed_epsilon + offset)
+        }
+        (m, _) => unreachable!("{m} with a number or baseline is evaluated elsewhere"),
+    };
+    Ok(GateRule { expr, value, fired: rule.op.holds(value, threshold) })
+}
+
+/// A rule over the `baseline` section: `delta.ATTACK.METRIC[.lo|.hi] OP NUMBER`, or
+/// `ATTACK.METRIC OP baseline [± NUMBER]` (the new value against the old one).
+fn evaluate_baseline(rule: &GateExpr, baseline: Option<&Baseline>) -> Result<GateRule, GateError> {
+    let expr = rule.text.clone();
+    let Some(b) = baseline else {
+        return Err(GateError::NoBaseline { expr });
+    };
+    if !b.comparable {
+        let why: Vec<&str> = b.notes.iter().filter(|n| n.starts_with("not comparable")).map(String::as_str).collect();
+        return Err(GateError::NotComparable { expr, why: why.join("; ") });
+    }
+    let attack = match &rule.attack {
+        AttackRef::Max => "max",
+        AttackRef::Named(n) => n.as_str(),
+    };
+    let metric = rule.metric.to_string();
+    // `tpr@1e-3` names the compared `tpr@0.001`.
+    let same_metric = |label: &str| match (rule.metric, label.strip_prefix("tpr@")) {
+        (Metric::TprAt(x), Some(f)) => f.parse::<f64>().is_ok_and(|f| mia_core::evaluate::same_fpr(f, x)),
+        _ => label == metric,
+    };
+    let missing = |why: String| GateError::NotInBaseline {
+        expr: expr.clone(),
+        attack: attack.to_string(),
+        metric: metric.clone(),
+        why,
+    };
+    let Some(a) = b.attacks.iter().find(|a| a.name == attack) else {
+        let names = fmt_list(b.attacks.iter().map(|a| a.name.clone()));
+        return Err(missing(format!(" (it compares: {names}; the attack is missing in one report)")));
+    };
+    let Some(m) = a.metrics.iter().find(|m| same_metric(&m.metric)) else {
+        return Err(missing(" (missing in one report; see the baseline's notes)".into()));
+    };
+    if !m.supported {
+        let why = m.note.clone().unwrap_or_else(|| "a figure the sample cannot support".into());
+        return Err(GateError::Unsupported { expr, attack: attack.to_string(), metric, why });
+    }
+    let (value, threshold) = match (rule.rhs, rule.bound) {
+        (Rhs::Baseline(offset), _) => (m.new, m.old + offset),
+        (Rhs::Number(t), Bound::Value) => (m.delta, t),
+        (Rhs::Number(t), bound) => match m.ci {
+            Some([lo, hi]) => (if bound == Bound::Lo { lo } else { hi }, t),
+            None => {
+                return Err(GateError::MissingInterval {
+                    expr,
+                    attack: attack.to_string(),
+                    metric: format!("the difference in {metric}"),
+                    bound: bound_name(bound),
+                    why: m.note.clone().unwrap_or_else(|| "the baseline gives none".into()),
+                });
+            }
+        },
+        (Rhs::ClaimedEpsilon(_), _) => unreachable!("claimed_epsilon rules are evaluated by evaluate_claim"),
+    };
+    if !(value.is_finite() && threshold.is_finite()) {
+        return Err(GateError::NotFinite { expr, attack: attack.to_string(), metric });
+    }
+    Ok(GateRule { expr, value, fired: rule.op.holds(value, threshold) })
+}
+
+/// Evaluates rules over a comparison alone (`mia diff OLD NEW`): each must read the
+/// baseline (`delta.` on the left or `baseline` on the right). Verdict as [`evaluate`].
+pub fn evaluate_baseline_rules(rules: &[GateExpr], baseline: &Baseline) -> Result<GateResult, GateError> {
+    let rules: Vec<GateRule> = rules
+        .iter()
+        .map(|r| {
+            if r.delta || matches!(r.rhs, Rhs::Baseline(_)) {
+                evaluate_baseline(r, Some(baseline))
+            } else {
+                Err(GateError::NotAComparison { expr: r.text.clone() })
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(verdict(rules))
+}
+
+fn verdict(rules: Vec<GateRule>) -> GateResult {
     let verdict = if rules.is_empty() {
         "none"
     } else if rules.iter().any(|r| r.fired) {
@@ -444,7 +676,14 @@ pub fn evaluate(rules: &[GateExpr], report: &Report) -> Result<GateResult, GateE
     } else {
         "pass"
     };
-    Ok(GateResult { verdict: verdict.to_string(), rules })
+    GateResult { verdict: verdict.to_string(), rules }
+}
+
+/// Evaluates every rule against the report (whose `gate` field is ignored). Verdict:
+/// `none` without rules, `fail` when any rule holds, else `pass`.
+pub fn evaluate(rules: &[GateExpr], report: &Report) -> Result<GateResult, GateError> {
+    let rules: Vec<GateRule> = rules.iter().map(|r| evaluate_one(r, report)).collect::<Result<_, _>>()?;
+    Ok(verdict(rules))
 }
 
 #[cfg(test)]
@@ -561,6 +800,9 @@ mod tests {
                 }),
                 synth: None,
                 slices: vec![],
+                privacy: None,
+                one_run: None,
+                baseline: None,
                 gate: GateResult { verdict: "none".into(), rules: vec![] },
                 caveats: vec![],
                 notes: vec![],
@@ -585,7 +827,7 @@ mod tests {
         ];
         for &(s, op, t) in cases {
             let g = p(s);
-            assert_eq!((g.op, g.threshold), (op, t), "{s}");
+            assert_eq!((g.op, g.rhs), (op, Rhs::Number(t)), "{s}");
             assert_eq!(g.text, s.trim());
         }
     }

@@ -256,6 +256,9 @@ pub fn render_html(report: &Report, records: &RecordScores, top_n: usize) -> Str
     roc_section(&mut h, report);
     histograms(&mut h, report);
     metrics_table(&mut h, report);
+    privacy(&mut h, report);
+    one_run(&mut h, report);
+    baseline(&mut h, report);
     overfitting(&mut h, report);
     models(&mut h, report);
     synthetic(&mut h, report);
@@ -897,6 +900,169 @@ fn overfitting(h: &mut String, r: &Report) {
         h.push_str("<p class=\"footnote\">Accuracy needs full model outputs; only losses were given.</p>\n");
     }
     h.push_str("</section>\n");
+}
+
+/// A claimed DP guarantee next to every attack's ε lower bound at the claimed δ.
+fn privacy(h: &mut String, r: &Report) {
+    let Some(p) = &r.privacy else { return };
+    let source = match &p.accountant {
+        Some(a) => format!(
+            "accounted by this tool for its DP-SGD fit ({} accountant: noise multiplier {}, sampling rate {}, {} steps, \
+             clipping norm {}, {} training rows)",
+            escape(&a.name),
+            sig(a.noise_multiplier, 4),
+            sig(a.sample_rate, 4),
+            fmt_int(a.steps),
+            sig(a.max_grad_norm, 4),
+            fmt_int(a.training_rows as u64)
+        ),
+        None => "claimed for the model".into(),
+    };
+    let verdict = if p.claim_violated {
+        "<p class=\"fired\"><strong>Claim violated:</strong> an attack's ε lower bound exceeds the claimed ε, so the model \
+         is not as private as claimed (a broken DP implementation or accounting).</p>"
+    } else {
+        "<p class=\"small\">No attack's lower bound exceeds the claim. That is consistent with the claim, not evidence \
+         for it: these attacks are far from the strongest possible at this sample size.</p>"
+    };
+    let _ = write!(
+        h,
+        "<section id=\"privacy\">\n<h2>Differential privacy: claimed vs measured</h2>\n<p class=\"small\">Guarantee \
+         (ε = {}, δ = {}), {source}. Each attack's empirical lower bound on ε at the same δ: at {} confidence, and at {} \
+         (Bonferroni over the {} attacks) for the decision.</p>\n{verdict}\n<div class=\"table-wrap\"><table>\n<thead><tr>\
+         <th>Attack</th><th class=\"num\">ε lower bound</th><th class=\"num\">for the decision</th><th>Above the claim</th>\
+         </tr></thead>\n<tbody>\n",
+        sig(p.claimed_epsilon, 4),
+        sci(p.claimed_delta, 1),
+        pct(p.confidence),
+        pct(p.decision_confidence),
+        p.attacks.len()
+    );
+    for a in &p.attacks {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            escape(&a.attack),
+            fixed(a.eps_lower_bound, 3),
+            fixed(a.eps_lower_bound_for_decision, 3),
+            if a.exceeds_claim { "<strong>yes</strong>" } else { "no" }
+        );
+    }
+    h.push_str("</tbody></table></div>\n</section>\n");
+}
+
+/// The one-run audit: the headline bound, how it was reached, and each attack's best grid point.
+fn one_run(h: &mut String, r: &Report) {
+    let Some(o) = &r.one_run else { return };
+    let headline = match &o.attack {
+        Some(a) => format!(
+            "<strong>ε ≥ {}</strong> at δ = {}, {} confidence: {} guessed {} of {} canaries ({} IN, {} OUT) and was right \
+             {} times.",
+            fixed(o.epsilon_lower_bound, 3),
+            sci(o.delta, 1),
+            pct(o.confidence),
+            escape(a),
+            fmt_int(o.guesses as u64),
+            fmt_int(o.canaries as u64),
+            fmt_int(o.k_plus as u64),
+            fmt_int(o.k_minus as u64),
+            fmt_int(o.correct as u64)
+        ),
+        None => format!(
+            "<strong>No lower bound above 0</strong> at δ = {}, {} confidence: no attack guessed the coins well enough.",
+            sci(o.delta, 1),
+            pct(o.confidence)
+        ),
+    };
+    let excluded = if o.excluded_attacks.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Left out, as fitted on the coins: {}.",
+            o.excluded_attacks.iter().map(|a| escape(a)).collect::<Vec<_>>().join(", ")
+        )
+    };
+    let _ = write!(
+        h,
+        "<section id=\"one-run\">\n<h2>One-run audit</h2>\n<p>{headline}</p>\n<p class=\"small\">One training run in which \
+         each of the {} canaries was included by a fair coin ({} were). {} {} tests (attacks × grid) at confidence 1 − {} each, \
+         Bonferroni.{excluded} A lower bound, not the model's ε: a weak attack gives a small one.</p>\n\
+         <div class=\"table-wrap\"><table>\n<thead><tr><th>Attack</th><th class=\"num\">k₊</th><th class=\"num\">k₋</th>\
+         <th class=\"num\">Right</th><th class=\"num\">ε lower bound</th></tr></thead>\n<tbody>\n",
+        fmt_int(o.canaries as u64),
+        fmt_int(o.included as u64),
+        escape(&o.rule),
+        o.tests,
+        sci(1.0 - o.per_test_confidence, 1)
+    );
+    for a in &o.attacks {
+        let b = &a.audit;
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} of {}</td>\
+             <td class=\"num\">{}</td></tr>",
+            escape(&a.attack),
+            fmt_int(b.k_plus as u64),
+            fmt_int(b.k_minus as u64),
+            fmt_int(b.correct as u64),
+            fmt_int(b.guesses as u64),
+            fixed(b.epsilon_lower_bound, 3)
+        );
+    }
+    h.push_str("</tbody></table></div>\n</section>\n");
+}
+
+/// The comparison with an earlier report: every compared figure, old, new and the difference.
+fn baseline(h: &mut String, r: &Report) {
+    let Some(b) = &r.baseline else { return };
+    let how = match b.shared_records {
+        Some(n) => format!("paired bootstrap over the {} records both audits scored", fmt_int(n as u64)),
+        None => "the two reports' intervals, treated as independent (conservative)".into(),
+    };
+    let warning = if b.comparable {
+        String::new()
+    } else {
+        "<p class=\"fired\"><strong>Not comparable:</strong> the reports differ in schema or record set (see the notes); \
+         the figures are listed, not compared, and gate rules over them stop.</p>\n"
+            .into()
+    };
+    let _ = write!(
+        h,
+        "<section id=\"baseline\">\n<h2>Compared with the baseline</h2>\n<p class=\"small\">Baseline <code>{}</code> (schema \
+         {}). Differences are new − old; intervals from the {how}.</p>\n{warning}<div class=\"table-wrap\"><table>\n\
+         <thead><tr><th>Attack</th><th>Metric</th><th class=\"num\">Old</th><th class=\"num\">New</th>\
+         <th class=\"num\">Difference</th><th class=\"num\">Interval</th></tr></thead>\n<tbody>\n",
+        escape(&b.source),
+        escape(&b.schema_version)
+    );
+    for a in &b.attacks {
+        for m in &a.metrics {
+            let ci = m.ci.map_or("—".to_string(), |[lo, hi]| format!("[{:+.4}, {:+.4}]", lo, hi));
+            // Grey where the sample cannot support the figure; marked where leakage grew beyond noise.
+            let (row, cell) = if !m.supported {
+                ("", "num unsupported")
+            } else if m.ci.is_some_and(|[lo, _]| lo > 0.0) {
+                (" class=\"fired\"", "num")
+            } else {
+                ("", "num")
+            };
+            let _ = writeln!(
+                h,
+                "<tr{row}><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                 <td class=\"{cell}\">{:+.4}</td><td class=\"{cell}\">{ci}</td></tr>",
+                escape(&a.name),
+                escape(&m.metric),
+                fixed(m.old, 4),
+                fixed(m.new, 4),
+                m.delta
+            );
+        }
+    }
+    h.push_str("</tbody></table></div>\n<ul class=\"small\">\n");
+    for n in &b.notes {
+        let _ = writeln!(h, "<li>{}</li>", escape(n));
+    }
+    h.push_str("</ul>\n</section>\n");
 }
 
 /// The models of a model audit: learner, plan sizes, and each model's fit.

@@ -2,6 +2,7 @@
 //! `report.json` ([`report`]), the per-record `records.csv` ([`records`]), the
 //! self-contained `report.html` ([`html`]) — and evaluates the release gate ([`gate`]).
 
+pub mod baseline;
 pub mod gate;
 pub mod html;
 pub mod records;

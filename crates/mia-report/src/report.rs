@@ -39,6 +39,16 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub synth: Option<SynthInfo>,
     pub slices: Vec<Slice>,
+    /// A claimed differential-privacy guarantee next to what the attacks measured: present
+    /// when the target was trained with DP by this tool or a guarantee was claimed for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<Privacy>,
+    /// The one-run audit's ε lower bound (`[plan] target = "one_run"`, `mia score --one-run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub one_run: Option<OneRun>,
+    /// The comparison with an earlier report (`--baseline OLD/report.json`, `mia diff`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::baseline::Baseline>,
     pub gate: GateResult,
     pub caveats: Vec<String>,
     pub notes: Vec<String>,
@@ -183,6 +193,95 @@ pub struct WorstTpr {
     pub attack: String,
     pub tpr: f64,
     pub supported: bool,
+}
+
+/// A claimed (ε, δ) guarantee and the empirical lower bounds on ε at the same δ.
+///
+/// A lower bound whose confidence interval lies wholly above the claim (the bound, itself a
+/// one-sided confidence bound, exceeds the claimed ε) shows the claim false: a broken DP
+/// implementation or accounting. The decision is made over every attack at once, so each
+/// attack's bound for it is taken at the Bonferroni-corrected confidence
+/// `1 − (1 − confidence) / attacks` (`decision_confidence`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Privacy {
+    /// `learner`: the built-in learner trained with DP-SGD and this tool's accountant computed
+    /// the guarantee; `claimed`: the user stated it (`[target] claimed_epsilon`,
+    /// `--claimed-epsilon`) for a model trained elsewhere.
+    pub source: String,
+    pub claimed_epsilon: f64,
+    pub claimed_delta: f64,
+    /// The accountant and the recipe it was run on (source `learner` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accountant: Option<Accountant>,
+    /// Confidence of each attack's `eps_lower_bound` (the report's confidence).
+    pub confidence: f64,
+    /// Confidence of each `eps_lower_bound_for_decision` (Bonferroni over the attacks).
+    pub decision_confidence: f64,
+    pub attacks: Vec<PrivacyAttack>,
+    /// The highest `eps_lower_bound` and its attack.
+    pub max_eps_lower_bound: Worst,
+    /// Whether some attack's decision bound exceeds the claimed ε.
+    pub claim_violated: bool,
+}
+
+/// The one-run audit (Steinke, Nasr & Jagielski, NeurIPS 2023): every audited record is a
+/// canary included in the single training run by an independent fair coin; each attack that
+/// never saw the coins guesses IN for its highest-scored canaries and OUT for its lowest,
+/// abstaining on the rest, and the count of right guesses bounds ε. The guess counts come from
+/// a grid fixed in advance and the attacks × grid tests are Bonferroni-corrected, so the
+/// headline bound holds at `confidence` without any choice made after seeing the coins.
+#[derive(Debug, Clone, Serialize)]
+pub struct OneRun {
+    /// The largest bound over attacks and grid points (holds at `confidence`).
+    pub epsilon_lower_bound: f64,
+    /// The attack and guess counts that gave it (`None`: every bound is 0).
+    pub attack: Option<String>,
+    pub canaries: usize,
+    /// Canaries whose coin put them in the training run.
+    pub included: usize,
+    /// Guesses (k₊ + k₋), right guesses, k₊ and k₋ of that attack's best grid point.
+    pub guesses: usize,
+    pub correct: usize,
+    pub k_plus: usize,
+    pub k_minus: usize,
+    pub delta: f64,
+    pub confidence: f64,
+    /// Tests in the Bonferroni family (attacks × grid points), and the confidence of each.
+    pub tests: usize,
+    pub per_test_confidence: f64,
+    /// The guessing rule in words.
+    pub rule: String,
+    /// Every attack's audit over the grid.
+    pub attacks: Vec<mia_core::one_run::OneRunAttackAudit>,
+    /// Attacks left out because they were fitted on the records' membership (the coins).
+    pub excluded_attacks: Vec<String>,
+}
+
+/// How this tool's accountant computed a DP-SGD guarantee.
+#[derive(Debug, Clone, Serialize)]
+pub struct Accountant {
+    /// `rdp` (Rényi DP of the Poisson-subsampled Gaussian, dp_accounting's orders).
+    pub name: String,
+    pub noise_multiplier: f64,
+    pub sample_rate: f64,
+    pub steps: u64,
+    pub max_grad_norm: f64,
+    /// The Rényi order at which ε was reached.
+    pub order: f64,
+    /// The target's training rows (the N of the sampling rate).
+    pub training_rows: usize,
+}
+
+/// One attack's empirical lower bounds on ε at the claimed δ.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrivacyAttack {
+    pub attack: String,
+    /// At the report's confidence.
+    pub eps_lower_bound: f64,
+    /// At `decision_confidence`.
+    pub eps_lower_bound_for_decision: f64,
+    /// `eps_lower_bound_for_decision > claimed_epsilon`.
+    pub exceeds_claim: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -162,6 +162,9 @@ fn fixture() -> Fixture {
         overfitting: Some(overfitting(&signals.loss, signals.correct.as_deref(), &member, cfg.confidence)),
         synth: None,
         slices,
+        privacy: None,
+        one_run: None,
+        baseline: None,
         gate: GateResult { verdict: "none".into(), rules: vec![] },
         caveats: vec![
             "TPR at FPR below 1e-2 is not supported: 2,000 non-members measure FPR down to about 5e-3.".into(),

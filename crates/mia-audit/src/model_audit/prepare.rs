@@ -54,6 +54,8 @@ pub(crate) struct Prepared<'a> {
     /// Labels of the audit records and of the population, in plan order.
     pub labels_audit: Vec<usize>,
     pub labels_population: Vec<usize>,
+    /// An earlier report to compare with (the run settings' `baseline`).
+    pub baseline: Option<&'a crate::baseline::BaselineInput>,
 }
 
 impl Prepared<'_> {
@@ -111,6 +113,7 @@ pub(crate) fn prepare<'a>(
         shape,
         labels_audit,
         labels_population,
+        baseline: audit.settings.baseline.as_ref(),
     })
 }
 

@@ -7,6 +7,7 @@ use super::train::Trained;
 use crate::AuditError;
 use crate::assemble::{Assembly, AuditOutput, Evaluated, assemble_evaluated};
 use crate::config::TargetMode;
+use crate::privacy::Claim;
 use mia_core::evaluate::Estimate;
 use mia_core::stats::clopper_pearson;
 use mia_report::report::{ModelFit, ModelsInfo};
@@ -64,6 +65,7 @@ fn models_info(prep: &Prepared<'_>, outputs: &[Array2<f64>]) -> Result<ModelsInf
             TargetMode::Train => "train".into(),
             TargetMode::MemberColumn => "member_column".into(),
             TargetMode::NullCheck => "null_check".into(),
+            TargetMode::OneRun => "one_run".into(),
         },
         features: prep.x.ncols(),
         classes: prep.table.classes.len(),
@@ -141,6 +143,22 @@ fn dp_notes(dp: &mia_models::DpSgd, target_rows: usize) -> Vec<String> {
     notes
 }
 
+/// The DP guarantee the report sets the attacks against: claimed for a given model
+/// (`[target] claimed_epsilon`), else accounted by this tool for a target it trained with
+/// DP-SGD (on the target's training rows).
+fn claim(prep: &Prepared<'_>) -> Result<Option<Claim>, AuditError> {
+    let cfg = prep.cfg;
+    if let Some(t) = &cfg.target {
+        return Ok(t.claim().map_err(AuditError::Input)?.map(|(e, d)| Claim::stated(e, d)));
+    }
+    let (Some(learner), Some(target)) = (&cfg.learner, prep.models.first()) else {
+        return Ok(None);
+    };
+    let n = target.rows.len();
+    let g = learner.dp_guarantee(n).map_err(|e| AuditError::Input(format!("learner: {e}")))?;
+    Ok(g.map(|g| Claim::from_learner(&g, n)))
+}
+
 /// How far the reference attacks' assumptions hold here.
 fn caveats(k: usize) -> Vec<String> {
     let mut caveats = vec![format!(
@@ -183,6 +201,9 @@ pub(crate) fn report(
         models: Some(models_info(prep, &trained.outputs)?),
         outputs_kind: "logits",
         n_classes: Some(table.classes.len()),
+        claim: claim(prep)?,
+        one_run: cfg.target_mode() == TargetMode::OneRun,
+        baseline: prep.baseline.cloned(),
     };
     let ids: Vec<String> = plan.audit.iter().map(|&r| table.ids[r].clone()).collect();
     let target = trained.target;

@@ -17,7 +17,7 @@ use crate::AuditError;
 use crate::config::{AuditConfig, PlanConfig, TargetMode};
 use mia_data::tabular::Table;
 use ndarray::Array2;
-use splits::{keep_mask, random_subset, rows_where, streams};
+use splits::{coin_flips, keep_mask, random_subset, rows_where, streams};
 
 /// The drawn plan, in table-row indices.
 #[derive(Debug, Clone)]
@@ -81,7 +81,11 @@ pub fn min_plan_rows(p: &PlanConfig, population_fraction: f64, mode: TargetMode)
         let n_pop = ((m as f64 * population_fraction).round() as usize).min(m);
         let n = m - n_pop;
         let n_target = (n as f64 * p.target_fraction).round() as usize;
-        let target_ok = mode == TargetMode::MemberColumn || (n_target >= 1 && n_target < n);
+        let target_ok = match mode {
+            TargetMode::MemberColumn => true,
+            TargetMode::OneRun => n >= mia_core::one_run::MIN_CANARIES,
+            TargetMode::Train | TargetMode::NullCheck => n_target >= 1 && n_target < n,
+        };
         n >= need_audit && target_ok && (population_fraction == 0.0 || n_pop >= 1)
     };
     // Fractions are validated to lie in (0, 1) and [0, 1), so some count fits.
@@ -126,7 +130,11 @@ fn draw_seeded_target(cfg: &AuditConfig, used: &[usize]) -> Drawn {
     let audit: Vec<usize> = used.iter().zip(&pop_flags).filter(|(_, f)| !**f).map(|(r, _)| *r).collect();
     let population: Vec<usize> = used.iter().zip(&pop_flags).filter(|(_, f)| **f).map(|(r, _)| *r).collect();
     let n_target = (audit.len() as f64 * cfg.plan.target_fraction).round() as usize;
-    let target_member = random_subset(audit.len(), n_target, cfg.seed, streams::TARGET);
+    let target_member = if cfg.target_mode() == TargetMode::OneRun {
+        coin_flips(audit.len(), cfg.seed, streams::TARGET ^ 0x4f4e_4552)
+    } else {
+        random_subset(audit.len(), n_target, cfg.seed, streams::TARGET)
+    };
     (audit, population, target_member)
 }
 
@@ -165,7 +173,7 @@ pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
         _ => (0..n_rows).collect(),
     };
     let (audit, population, target_member) = match cfg.target_mode() {
-        TargetMode::Train | TargetMode::NullCheck => draw_seeded_target(cfg, &used),
+        TargetMode::Train | TargetMode::NullCheck | TargetMode::OneRun => draw_seeded_target(cfg, &used),
         TargetMode::MemberColumn => draw_member_column(cfg, table, &used)?,
     };
     let n_mem = target_member.iter().filter(|&&m| m).count();
@@ -178,6 +186,15 @@ pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
             rows_source(cfg, n_rows),
             audit.len(),
             min_rows()
+        )));
+    }
+    if cfg.target_mode() == TargetMode::OneRun && audit.len() < mia_core::one_run::MIN_CANARIES {
+        return Err(AuditError::Input(format!(
+            "{}: plan.target = \"one_run\" needs at least {} audit records (canaries), this plan has {}: fewer \
+             cannot bound ε above about 3 even with every guess right",
+            rows_source(cfg, n_rows),
+            mia_core::one_run::MIN_CANARIES,
+            audit.len()
         )));
     }
     let target_trained = target_member.clone();

@@ -38,6 +38,13 @@ pub fn random_subset(n: usize, count: usize, seed: u64, stream: u64) -> Vec<bool
     flags
 }
 
+/// A fair coin per row: true with probability ½, independently (the one-run audit's
+/// inclusion of each canary).
+pub fn coin_flips(n: usize, seed: u64, stream: u64) -> Vec<bool> {
+    let mut rng = rng_for(seed, stream);
+    (0..n).map(|_| uniform_below(&mut rng, 2) == 1).collect()
+}
+
 /// The K × N keep mask: `mask[[k, n]]` is true when reference model k trains on record n.
 /// Each record is IN for exactly `n_models / 2` models. `n_models` must be even and ≥ 2.
 pub fn keep_mask(n_models: usize, n_records: usize, seed: u64) -> Result<Array2<bool>, String> {
@@ -93,6 +100,20 @@ mod tests {
             }
         }
         assert!(hits.iter().all(|&h| (1450..1750).contains(&h)), "{hits:?}");
+    }
+
+    #[test]
+    fn coins_are_fair_and_seeded() {
+        let c = coin_flips(10_000, 5, 9);
+        let heads = c.iter().filter(|&&f| f).count();
+        // Binomial(10,000, ½): sd 50.
+        assert!((4800..5200).contains(&heads), "{heads}");
+        assert_eq!(c, coin_flips(10_000, 5, 9));
+        assert_ne!(c, coin_flips(10_000, 6, 9));
+        // Not a balanced split: over seeds the count varies.
+        let counts: std::collections::BTreeSet<usize> =
+            (0..20).map(|s| coin_flips(100, s, 9).iter().filter(|&&f| f).count()).collect();
+        assert!(counts.len() > 3, "{counts:?}");
     }
 
     #[test]
