@@ -215,6 +215,7 @@ pub(crate) fn assemble_evaluated(
         privacy: a.claim.as_ref().map(|c| crate::privacy::privacy(c, &attack_refs, &member, &a.eval)),
         one_run,
         baseline: None,
+        comparison: None,
         gate: GateResult { verdict: "none".into(), rules: Vec::new() },
         caveats,
         notes: a.notes,

@@ -38,6 +38,9 @@
 //! [report]
 //! fail_if = ["max.tpr@0.001 > 0.05"]
 //! top = 25
+//!
+//! # [compare]                 # the audit once per DP-SGD setting (logistic / mlp learner)
+//! # epsilons = ["none", 8, 2, 0.5]
 //! ```
 //!
 //! Unknown keys anywhere are errors (a misspelt key must never be silently ignored), and
@@ -81,6 +84,80 @@ pub struct AuditConfig {
     pub eval: EvalConfig,
     #[serde(default)]
     pub report: ReportSection,
+    /// The same audit under several DP-SGD settings (`[compare] epsilons`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<CompareSection>,
+}
+
+/// `[compare] epsilons = ["none", 8, 2, 0.5]`: the audit run once per setting, no DP (`none`)
+/// or DP-SGD calibrated to that ε (the rest of `[learner.dp]`, if given, applies to each: δ,
+/// clipping norm, ...). Same data, plan and seeds; each setting trains its own target and
+/// reference models (LiRA must mimic the target's training).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareSection {
+    pub epsilons: Vec<EpsilonSetting>,
+}
+
+/// One setting of `[compare] epsilons`: `"none"` or a target ε.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EpsilonSetting {
+    Epsilon(f64),
+    Text(String),
+}
+
+impl EpsilonSetting {
+    /// Parses `none` or a number (the command line's `--compare none,8,2`).
+    pub fn parse(s: &str) -> EpsilonSetting {
+        match s.trim().parse::<f64>() {
+            Ok(e) => EpsilonSetting::Epsilon(e),
+            Err(_) => EpsilonSetting::Text(s.trim().to_string()),
+        }
+    }
+
+    /// The target ε, `None` for no DP; an error for anything but `none` or a finite ε > 0.
+    pub fn epsilon(&self) -> Result<Option<f64>, String> {
+        match self {
+            EpsilonSetting::Epsilon(e) if e.is_finite() && *e > 0.0 => Ok(Some(*e)),
+            EpsilonSetting::Text(t) if t == "none" => Ok(None),
+            EpsilonSetting::Epsilon(e) => Err(format!("ε must be a finite number > 0, got {e}")),
+            EpsilonSetting::Text(t) => Err(format!("expected \"none\" or a number ε > 0, got {t:?}")),
+        }
+    }
+
+    /// `none`, or ε as written (`8`, `0.5`).
+    pub fn label(&self) -> String {
+        match self {
+            EpsilonSetting::Epsilon(e) => format!("{e}"),
+            EpsilonSetting::Text(t) => t.clone(),
+        }
+    }
+}
+
+impl CompareSection {
+    /// Checks the settings against the config they vary.
+    pub fn check(&self, learner: Option<&LearnerSpec>) -> Result<(), String> {
+        if self.epsilons.is_empty() {
+            return Err("[compare] epsilons: list at least one setting, e.g. [\"none\", 8, 2, 0.5]".into());
+        }
+        let mut seen = Vec::new();
+        for e in &self.epsilons {
+            e.epsilon().map_err(|m| format!("[compare] epsilons: {m}"))?;
+            if seen.contains(&e.label()) {
+                return Err(format!("[compare] epsilons: {} is listed twice", e.label()));
+            }
+            seen.push(e.label());
+        }
+        match learner {
+            Some(LearnerSpec::Logistic(_) | LearnerSpec::Mlp(_)) => Ok(()),
+            _ => {
+                Err("[compare] epsilons: needs [learner] kind = \"logistic\" or \"mlp\" (the tool trains each setting \
+                      with DP-SGD; a given ONNX target, a [trainer] command and gbt cannot be retrained with DP)"
+                    .into())
+            }
+        }
+    }
 }
 
 /// A target model given as a file.
@@ -270,6 +347,9 @@ impl AuditConfig {
         }
         if let Some(t) = &self.trainer {
             t.check().map_err(|e| AuditError::Input(format!("{name}: {e}")))?;
+        }
+        if let Some(c) = &self.compare {
+            c.check(self.learner.as_ref()).map_err(|e| AuditError::Input(format!("{name}: {e}")))?;
         }
         if !(p.target_fraction > 0.0 && p.target_fraction < 1.0) {
             return bad(format!("plan.target_fraction must be between 0 and 1, got {}", p.target_fraction));

@@ -130,6 +130,9 @@ struct ShardArgs {
     /// Folder for trained models' outputs, shared by every shard and by `mia merge`.
     #[arg(long)]
     artifacts: PathBuf,
+    /// The DP settings of a comparison (as `mia audit --compare`), the same for every shard and the merge.
+    #[arg(long, value_delimiter = ',', value_name = "SETTINGS")]
+    compare: Option<Vec<String>>,
     #[command(flatten)]
     exec: ExecArgs,
 }
@@ -174,6 +177,10 @@ struct RunArgs {
     /// section, and gate rules such as 'max.tpr@0.01 > baseline + 0.02' or 'delta.max.auc.lo > 0'.
     #[arg(long, value_name = "OLD_REPORT")]
     baseline: Option<PathBuf>,
+    /// Privacy–utility comparison: run the audit once per DP setting, `none` or a target epsilon
+    /// (e.g. none,8,2,0.5; as the config's [compare] epsilons, which it replaces).
+    #[arg(long, value_delimiter = ',', value_name = "SETTINGS")]
+    compare: Option<Vec<String>>,
     #[command(flatten)]
     exec: ExecArgs,
 }
@@ -555,13 +562,19 @@ fn demo(a: DemoArgs) -> Result<bool, Failure> {
     audit(AuditArgs { config: path, run: a.run }, false)
 }
 
-/// The model audit of `config` under `settings`, its models stored in `artifacts`.
+/// The model audit of `config` under `settings`, its models stored in `artifacts`, once per
+/// `compare` setting if given.
 fn model_audit(
     config: &std::path::Path,
     settings: RunSettings,
     artifacts: &std::path::Path,
+    compare: Option<&[String]>,
 ) -> Result<ModelAudit, Failure> {
-    Ok(ModelAudit::from_file(config)?.artifacts(artifacts).settings(settings))
+    let audit = ModelAudit::from_file(config)?.artifacts(artifacts).settings(settings);
+    Ok(match compare {
+        Some(c) => audit.compare(c.iter().map(|s| mia_audit::config::EpsilonSetting::parse(s)).collect())?,
+        None => audit,
+    })
 }
 
 /// `mia audit` (`merge` = false) and `mia merge` (every model must already be stored).
@@ -569,7 +582,7 @@ fn audit(a: AuditArgs, merge: bool) -> Result<bool, Failure> {
     let settings = a.run.settings()?;
     mia_audit::outdir::prepare_output_dir(&a.run.out, mia_audit::outdir::REPORT_FILES)?;
     let artifacts = a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("models"));
-    let audit = model_audit(&a.config, settings, &artifacts)?;
+    let audit = model_audit(&a.config, settings, &artifacts, a.run.compare.as_deref())?;
     mia_audit::score::parse_gate(&a.run.fail_if)?;
     if !merge {
         mia_audit::outdir::check_output_dir(&artifacts)?;
@@ -591,7 +604,8 @@ fn audit(a: AuditArgs, merge: bool) -> Result<bool, Failure> {
 fn plan(a: AuditArgs) -> Result<bool, Failure> {
     mia_audit::outdir::prepare_output_dir(&a.run.out, &["plan.json"])?;
     let artifacts = a.run.artifacts.clone().unwrap_or_else(|| a.run.out.join("models"));
-    let tasks = model_audit(&a.config, a.run.exec.settings(&[]), &artifacts)?.plan(&Control::default())?;
+    let tasks = model_audit(&a.config, a.run.exec.settings(&[]), &artifacts, a.run.compare.as_deref())?
+        .plan(&Control::default())?;
     let path = mia_audit::model_audit::write_plan_json(&tasks, &artifacts, &a.run.out)?;
     if !a.run.exec.quiet {
         summary::plan(&tasks, &a.config, &artifacts, &path);
@@ -602,7 +616,7 @@ fn plan(a: AuditArgs) -> Result<bool, Failure> {
 fn run_shard(a: ShardArgs) -> Result<bool, Failure> {
     let shard = mia_audit::Shard::parse(&a.shard, |v| std::env::var(v).ok())?;
     mia_audit::outdir::check_output_dir(&a.artifacts)?;
-    let audit = model_audit(&a.config, a.exec.settings(&[]), &a.artifacts)?;
+    let audit = model_audit(&a.config, a.exec.settings(&[]), &a.artifacts, a.compare.as_deref())?;
     let bars = progress::Bars::new(a.exec.quiet);
     let report_progress = |p: mia_audit::Progress| bars.update(p);
     let tasks = audit
@@ -616,6 +630,11 @@ fn run_shard(a: ShardArgs) -> Result<bool, Failure> {
 }
 
 fn synth(a: AuditArgs) -> Result<bool, Failure> {
+    if a.run.compare.is_some() {
+        return Err(Failure::Usage(
+            "--compare: mia synth trains no model with DP; compare DP settings with mia audit".into(),
+        ));
+    }
     if let Some(dir) = &a.run.artifacts {
         return Err(Failure::Usage(format!(
             "--artifacts {}: mia synth stores no models (a generator's work files go to a temporary folder; \

@@ -63,6 +63,20 @@ pub fn report(out: &AuditOutput, dir: &Path) {
             if p.claim_violated { "VIOLATED" } else { "not contradicted" }
         );
     }
+    if let Some(c) = &r.comparison {
+        say!("privacy-utility comparison (the lines above are the first setting's audit):");
+        for st in &c.settings {
+            let accounted = st.claimed_epsilon.map_or("no DP".to_string(), |e| format!("accounted ε = {e:.3}"));
+            say!(
+                "  {:<6} {accounted:<20} held-out accuracy {}, highest AUC {:.4} ({}), highest ε lower bound {:.3}",
+                st.setting,
+                fmt_pct(st.held_out_accuracy.value),
+                st.max.auc.value,
+                st.max.auc.attack,
+                st.max.eps_lower_bound.value
+            );
+        }
+    }
     if let Some(b) = &r.baseline {
         baseline(b);
         if let Some(m) = b.attacks.iter().find(|a| a.name == "max") {

@@ -115,6 +115,25 @@ impl LearnerSpec {
         Ok(plan.map(|p| p.guarantee))
     }
 
+    /// Sets or clears the DP-SGD settings (`[learner.dp]`); `gbt` has none to set, so it
+    /// refuses DP settings (naming the option).
+    pub fn set_dp(&mut self, dp: Option<dp::DpSgd>) -> Result<(), ModelError> {
+        match self {
+            LearnerSpec::Logistic(p) => p.dp = dp,
+            LearnerSpec::Mlp(p) => p.dp = dp,
+            LearnerSpec::Gbt(_) if dp.is_none() => {}
+            LearnerSpec::Gbt(_) => {
+                return Err(ModelError::Param {
+                    param: "dp",
+                    message:
+                        "DP-SGD needs the logistic or mlp learner; gbt does not train by gradient steps on records"
+                            .into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The name used in reports (`logistic`, `mlp`, `gbt`).
     pub fn kind(&self) -> &'static str {
         match self {

@@ -803,6 +803,7 @@ mod tests {
                 privacy: None,
                 one_run: None,
                 baseline: None,
+                comparison: None,
                 gate: GateResult { verdict: "none".into(), rules: vec![] },
                 caveats: vec![],
                 notes: vec![],

@@ -9,7 +9,7 @@
 
 use crate::RecordScores;
 use crate::records::descending_ranks;
-use crate::report::{AttackReport, Report};
+use crate::report::{AttackReport, ComparisonSetting, Report, WorstTpr};
 use mia_core::Estimate;
 use mia_core::roc::FprRule;
 use std::fmt::Write;
@@ -259,6 +259,7 @@ pub fn render_html(report: &Report, records: &RecordScores, top_n: usize) -> Str
     privacy(&mut h, report);
     one_run(&mut h, report);
     baseline(&mut h, report);
+    comparison(&mut h, report);
     overfitting(&mut h, report);
     models(&mut h, report);
     synthetic(&mut h, report);
@@ -1063,6 +1064,125 @@ fn baseline(h: &mut String, r: &Report) {
         let _ = writeln!(h, "<li>{}</li>", escape(n));
     }
     h.push_str("</ul>\n</section>\n");
+}
+
+/// The FPR target nearest 1 % among a setting's (what the comparison plots).
+fn tpr_near_one_percent(s: &ComparisonSetting) -> Option<&WorstTpr> {
+    s.max
+        .tpr_at_fpr
+        .iter()
+        .min_by(|a, b| (a.fpr.ln() - 0.01f64.ln()).abs().total_cmp(&(b.fpr.ln() - 0.01f64.ln()).abs()))
+}
+
+/// One scatter plot of the comparison: held-out accuracy (y) against `x` per setting.
+fn comparison_plot(h: &mut String, id: &str, x_label: &str, points: &[(String, f64, f64)]) {
+    let (w, hh, x0, y0, size_x, size_y) = (360.0, 280.0, 56.0, 14.0, 284.0, 216.0);
+    let finite = || points.iter().filter(|p| p.1.is_finite() && p.2.is_finite());
+    let x_max = finite().map(|p| p.1).fold(0.0f64, f64::max).max(1e-9) * 1.1;
+    let (y_lo, y_hi) = finite().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.2), hi.max(p.2)));
+    let (y_lo, y_hi) = if y_lo.is_finite() { ((y_lo - 0.05).max(0.0), (y_hi + 0.05).min(1.0)) } else { (0.0, 1.0) };
+    let sx = |v: f64| x0 + v / x_max * size_x;
+    let sy = |v: f64| y0 + size_y - (v - y_lo) / (y_hi - y_lo).max(1e-9) * size_y;
+    let _ = writeln!(
+        h,
+        "<svg id=\"{id}\" width=\"{w}\" height=\"{hh}\" viewBox=\"0 0 {w} {hh}\" role=\"img\" \
+         aria-label=\"held-out accuracy against {}\">\n<rect class=\"frame\" x=\"{x0}\" y=\"{y0}\" width=\"{size_x}\" \
+         height=\"{size_y}\" fill=\"none\" stroke=\"#c9ced6\"/>\n<text class=\"tick\" x=\"{x0}\" y=\"{:.1}\" \
+         text-anchor=\"middle\">0</text><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
+         <text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text><text class=\"tick\" x=\"{:.1}\" \
+         y=\"{:.1}\" text-anchor=\"end\">{}</text>\n<text class=\"axis-label\" x=\"{:.1}\" y=\"{:.1}\" \
+         text-anchor=\"middle\">{}</text><text class=\"axis-label\" transform=\"rotate(-90)\" x=\"{:.1}\" y=\"14\" \
+         text-anchor=\"middle\">held-out accuracy</text>",
+        escape(x_label),
+        y0 + size_y + 16.0,
+        x0 + size_x,
+        y0 + size_y + 16.0,
+        num(x_max, 3),
+        x0 - 6.0,
+        y0 + size_y,
+        fixed(y_lo, 2),
+        x0 - 6.0,
+        y0 + 8.0,
+        fixed(y_hi, 2),
+        x0 + size_x / 2.0,
+        y0 + size_y + 36.0,
+        escape(x_label),
+        -(y0 + size_y / 2.0),
+    );
+    let line: Vec<String> = finite().map(|p| format!("{:.2},{:.2}", sx(p.1), sy(p.2))).collect();
+    let _ = writeln!(
+        h,
+        "<polyline points=\"{}\" fill=\"none\" stroke=\"#9aa1ab\" stroke-dasharray=\"3 3\"/>",
+        line.join(" ")
+    );
+    for p in finite() {
+        let (x, y) = (sx(p.1), sy(p.2));
+        let _ = writeln!(
+            h,
+            "<circle class=\"setting\" data-setting=\"{label}\" cx=\"{x:.2}\" cy=\"{y:.2}\" r=\"5\" fill=\"#2f6db3\"/>\
+             <text class=\"tick\" x=\"{:.2}\" y=\"{:.2}\">{label}</text>",
+            x + 7.0,
+            y - 7.0,
+            label = escape(&p.0),
+        );
+    }
+    h.push_str("</svg>\n");
+}
+
+/// The privacy–utility comparison: per DP setting, what it cost in accuracy and what the
+/// attacks still see, as a table and two plots.
+fn comparison(h: &mut String, r: &Report) {
+    let Some(c) = &r.comparison else { return };
+    let fpr = c.settings.first().and_then(tpr_near_one_percent).map_or(0.01, |t| t.fpr);
+    let _ = write!(
+        h,
+        "<section id=\"comparison\">\n<h2>Privacy–utility comparison</h2>\n<p class=\"small\">The same audit per DP-SGD \
+         setting: same data, plan and seeds, each setting its own target and reference models. ε lower bounds are \
+         empirical (what the attacks show), the accounted ε is the guarantee; a setting that passes is evidence at this \
+         sample size, not proof.</p>\n<div class=\"table-wrap\"><table>\n<thead><tr><th>Setting</th>\
+         <th class=\"num\">Accounted ε</th><th class=\"num\">Noise σ</th><th class=\"num\">Held-out accuracy</th>\
+         <th class=\"num\">Train − held-out</th><th class=\"num\">Highest AUC</th><th class=\"num\">Highest TPR at \
+         {} FPR</th><th class=\"num\">Highest ε lower bound</th><th class=\"num\">One-run ε bound</th></tr></thead>\n<tbody>\n",
+        fpr_label(fpr)
+    );
+    let opt = |x: Option<f64>, d: usize| x.map_or("—".to_string(), |v| sig(v, d));
+    for s in &c.settings {
+        let tpr = s.max.tpr_at_fpr.iter().find(|t| t.fpr == fpr);
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{} ({})</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td></tr>",
+            escape(&s.setting),
+            opt(s.claimed_epsilon, 4),
+            opt(s.noise_multiplier, 4),
+            est_cell(&s.held_out_accuracy, pct),
+            fixed(s.generalization_gap, 3),
+            fixed(s.max.auc.value, 3),
+            escape(&s.max.auc.attack),
+            tpr.map_or("—".to_string(), |t| {
+                let mark =
+                    if t.supported { "" } else { "<sup title=\"too few non-members to measure this FPR\">†</sup>" };
+                format!("{}{mark} ({})", fixed(t.tpr, 4), escape(&t.attack))
+            }),
+            fixed(s.max.eps_lower_bound.value, 3),
+            s.one_run_epsilon_lower_bound.map_or("—".to_string(), |e| fixed(e, 3))
+        );
+    }
+    h.push_str("</tbody></table></div>\n<div class=\"figure-row\">\n");
+    let acc = |s: &ComparisonSetting| s.held_out_accuracy.value;
+    let by_tpr: Vec<(String, f64, f64)> = c
+        .settings
+        .iter()
+        .map(|s| {
+            (s.setting.clone(), s.max.tpr_at_fpr.iter().find(|t| t.fpr == fpr).map_or(f64::NAN, |t| t.tpr), acc(s))
+        })
+        .collect();
+    comparison_plot(h, "comparison-tpr", &format!("highest TPR at {} FPR", fpr_label(fpr)), &by_tpr);
+    let by_eps: Vec<(String, f64, f64)> =
+        c.settings.iter().map(|s| (s.setting.clone(), s.max.eps_lower_bound.value, acc(s))).collect();
+    comparison_plot(h, "comparison-eps", "highest ε lower bound", &by_eps);
+    h.push_str("</div>\n</section>\n");
 }
 
 /// The models of a model audit: learner, plan sizes, and each model's fit.

@@ -49,6 +49,9 @@ pub struct Report {
     /// The comparison with an earlier report (`--baseline OLD/report.json`, `mia diff`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<crate::baseline::Baseline>,
+    /// The privacy–utility comparison (`[compare] epsilons`): the same audit per DP setting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
     pub gate: GateResult,
     pub caveats: Vec<String>,
     pub notes: Vec<String>,
@@ -255,6 +258,90 @@ pub struct OneRun {
     pub attacks: Vec<mia_core::one_run::OneRunAttackAudit>,
     /// Attacks left out because they were fitted on the records' membership (the coins).
     pub excluded_attacks: Vec<String>,
+}
+
+/// The same audit under several DP-SGD settings (`[compare] epsilons`): same data, plan and
+/// seeds, each setting its own target and reference models. The rest of the report is the
+/// first setting's audit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub settings: Vec<ComparisonSetting>,
+}
+
+/// One setting of a [`Comparison`]: what it cost in accuracy and what the attacks still see.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComparisonSetting {
+    /// `none` (no DP) or the target ε as configured.
+    pub setting: String,
+    /// The ε the accountant gives the target's recipe (at most the setting's), and its δ and
+    /// noise multiplier; `None` without DP.
+    pub claimed_epsilon: Option<f64>,
+    pub claimed_delta: Option<f64>,
+    pub noise_multiplier: Option<f64>,
+    /// The target's accuracy on its training rows and on held-out rows (Clopper–Pearson).
+    pub train_accuracy: Estimate,
+    pub held_out_accuracy: Estimate,
+    /// Training minus held-out accuracy.
+    pub generalization_gap: f64,
+    /// Every attack's AUC and TPRs at the FPR targets, with intervals, and ε lower bound.
+    pub attacks: Vec<ComparisonAttack>,
+    /// The worst attack per metric, as the setting's own report's `max` block.
+    pub max: MaxSummary,
+    /// The one-run audit's bound, when the plan is `one_run`.
+    pub one_run_epsilon_lower_bound: Option<f64>,
+    /// Whether the setting's accounted guarantee is contradicted by an attack.
+    pub claim_violated: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComparisonAttack {
+    pub name: String,
+    pub auc: Estimate,
+    pub tpr_at_fpr: Vec<ComparisonTpr>,
+    pub eps_lower_bound: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComparisonTpr {
+    pub fpr: f64,
+    pub tpr: f64,
+    pub ci: Option<[f64; 2]>,
+    pub supported: bool,
+}
+
+impl ComparisonSetting {
+    /// The summary of one setting's finished model-audit report (`None` without `models`).
+    pub fn of(setting: &str, r: &Report) -> Option<ComparisonSetting> {
+        let m = r.models.as_ref()?;
+        let attacks = r
+            .attacks
+            .iter()
+            .map(|a| ComparisonAttack {
+                name: a.name.clone(),
+                auc: a.evaluation.auc.clone(),
+                tpr_at_fpr: a
+                    .evaluation
+                    .tpr_at_fpr
+                    .iter()
+                    .map(|t| ComparisonTpr { fpr: t.fpr, tpr: t.tpr, ci: t.ci, supported: t.supported })
+                    .collect(),
+                eps_lower_bound: a.evaluation.eps_lower_bound.value,
+            })
+            .collect();
+        Some(ComparisonSetting {
+            setting: setting.to_string(),
+            claimed_epsilon: r.privacy.as_ref().map(|p| p.claimed_epsilon),
+            claimed_delta: r.privacy.as_ref().map(|p| p.claimed_delta),
+            noise_multiplier: r.privacy.as_ref().and_then(|p| p.accountant.as_ref()).map(|a| a.noise_multiplier),
+            train_accuracy: m.target.train_accuracy.clone(),
+            held_out_accuracy: m.target.held_out_accuracy.clone(),
+            generalization_gap: m.target.train_accuracy.value - m.target.held_out_accuracy.value,
+            attacks,
+            max: r.max.clone(),
+            one_run_epsilon_lower_bound: r.one_run.as_ref().map(|o| o.epsilon_lower_bound),
+            claim_violated: r.privacy.as_ref().map(|p| p.claim_violated),
+        })
+    }
 }
 
 /// How this tool's accountant computed a DP-SGD guarantee.

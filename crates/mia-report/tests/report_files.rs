@@ -165,6 +165,7 @@ fn fixture() -> Fixture {
         privacy: None,
         one_run: None,
         baseline: None,
+        comparison: None,
         gate: GateResult { verdict: "none".into(), rules: vec![] },
         caveats: vec![
             "TPR at FPR below 1e-2 is not supported: 2,000 non-members measure FPR down to about 5e-3.".into(),
@@ -449,4 +450,72 @@ fn html_renders_in_a_browser_with_every_roc_curve_drawn() {
         std::fs::write(out.join("report_preview.html"), &html).unwrap();
         std::fs::copy(&png, out.join("report_preview.png")).unwrap();
     }
+}
+
+/// A privacy–utility comparison of three settings, from the fixture's figures with the
+/// accuracy and the worst TPR falling as the noise grows.
+fn comparison(f: &Fixture) -> Comparison {
+    let settings = [("none", None, 0.84), ("8", Some(7.99), 0.78), ("1", Some(0.998), 0.61)]
+        .into_iter()
+        .enumerate()
+        .map(|(k, (setting, claimed, accuracy))| {
+            let mut max = f.report.max.clone();
+            for t in &mut max.tpr_at_fpr {
+                t.tpr /= (k + 1) as f64;
+            }
+            max.eps_lower_bound.value /= (k + 1) as f64;
+            let est = |value: f64| Estimate { value, ..f.report.attacks[0].evaluation.auc.clone() };
+            ComparisonSetting {
+                setting: setting.into(),
+                claimed_epsilon: claimed,
+                claimed_delta: claimed.map(|_| 1e-5),
+                noise_multiplier: claimed.map(|e: f64| 1.0 / e),
+                train_accuracy: est(accuracy + 0.1 / (k + 1) as f64),
+                held_out_accuracy: est(accuracy),
+                generalization_gap: 0.1 / (k + 1) as f64,
+                attacks: Vec::new(),
+                max,
+                one_run_epsilon_lower_bound: None,
+                claim_violated: claimed.map(|_| false),
+            }
+        })
+        .collect();
+    Comparison { settings }
+}
+
+/// The comparison section validates against the schema and its two plots render in a real
+/// browser: one point per setting in each, inside the plot.
+#[test]
+fn comparison_renders_in_a_browser_and_validates() {
+    let mut f = fixture();
+    f.report.comparison = Some(comparison(&f));
+    let validator = jsonschema::validator_for(&schema()).expect("schema compiles");
+    let errs = errors(&validator, &serde_json::to_value(&f.report).unwrap());
+    assert!(errs.is_empty(), "{}", errs.join("\n"));
+    if !browser_available() {
+        return;
+    }
+    let html = render_html(&f.report, &f.records(), 25);
+    let dir = tempfile::tempdir().unwrap();
+    let (dom, png) = render_in_browser(dir.path(), "comparison", &html);
+    for plot in ["comparison-tpr", "comparison-eps"] {
+        let start = dom.find(&format!("id=\"{plot}\"")).unwrap_or_else(|| panic!("{plot} missing from the DOM"));
+        let end = start + dom[start..].find("</svg>").unwrap();
+        let points: Vec<(f64, f64)> = dom[start..end]
+            .split("<circle class=\"setting\"")
+            .skip(1)
+            .map(|c| {
+                let attr = |name: &str| -> f64 {
+                    let k = c.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                    c[k..k + c[k..].find('"').unwrap()].parse().unwrap()
+                };
+                (attr("cx"), attr("cy"))
+            })
+            .collect();
+        assert_eq!(points.len(), 3, "{plot}");
+        // Inside the plot frame, and accuracy falls (y grows downwards) from none to ε = 1.
+        assert!(points.iter().all(|&(x, y)| (56.0..=340.0).contains(&x) && (14.0..=230.0).contains(&y)), "{points:?}");
+        assert!(points[0].1 < points[1].1 && points[1].1 < points[2].1, "{points:?}");
+    }
+    assert!(std::fs::read(&png).unwrap().len() > 30_000);
 }

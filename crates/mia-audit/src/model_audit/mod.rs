@@ -31,6 +31,7 @@
 //! trains nothing, gives the report a single run gives.
 
 mod attack;
+mod compare;
 mod prepare;
 mod report;
 mod train;
@@ -129,6 +130,9 @@ pub struct ModelTask {
     pub stored: bool,
     /// Whether this run trained it.
     pub trained: bool,
+    /// The `[compare] epsilons` setting it belongs to (`none`, `8`, ...), in a comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting: Option<String>,
 }
 
 /// Writes `plan.json` into `dir` (created if needed): the artifact folder and every model of
@@ -217,6 +221,9 @@ impl ModelAudit {
     /// The plan's models and which are stored (`mia plan`); trains nothing.
     pub fn plan(&self, ctl: &Control<'_>) -> Result<Vec<ModelTask>, AuditError> {
         let dir = self.artifact_dir("listing the plan's models")?;
+        if let Some(audits) = self.setting_audits()? {
+            return compare::each(&audits, |a| a.plan(ctl));
+        }
         ctl.unless_stopped(prepare::prepare(self, dir, ctl).and_then(|p| train::train(&p, Selection::All, false, ctl)))
     }
 
@@ -227,10 +234,53 @@ impl ModelAudit {
             s.check()?;
         }
         let dir = self.artifact_dir("training a shard")?;
+        if let Some(audits) = self.setting_audits()? {
+            return compare::each(&audits, |a| a.train(selection, ctl));
+        }
         ctl.unless_stopped(prepare::prepare(self, dir, ctl).and_then(|p| train::train(&p, selection, true, ctl)))
     }
 
+    /// Runs the audit once per `[compare] epsilons` setting instead (`settings`: `[compare]
+    /// epsilons` as the command line gives them, checked like the config's).
+    pub fn compare(mut self, settings: Vec<crate::config::EpsilonSetting>) -> Result<ModelAudit, AuditError> {
+        let section = crate::config::CompareSection { epsilons: settings };
+        section.check(self.config.learner.as_ref()).map_err(|e| AuditError::Input(format!("--compare: {e}")))?;
+        self.config.compare = Some(section);
+        Ok(self)
+    }
+
+    /// One audit per `[compare]` setting (`None` without `[compare]`): the config with the
+    /// learner's DP settings replaced, everything else equal. The first setting's carries the
+    /// gate and the baseline: its audit is the report's body.
+    fn setting_audits(&self) -> Result<Option<Vec<(String, ModelAudit)>>, AuditError> {
+        let Some(compare) = &self.config.compare else { return Ok(None) };
+        let mut audits = Vec::new();
+        for (i, setting) in compare.epsilons.iter().enumerate() {
+            let mut config = self.config.clone();
+            config.compare = None;
+            let learner =
+                config.learner.as_mut().ok_or_else(|| AuditError::Input("[compare] needs a [learner]".into()))?;
+            let base = learner.dp().cloned().unwrap_or_default();
+            let epsilon = setting.epsilon().map_err(|e| AuditError::Input(format!("[compare] epsilons: {e}")))?;
+            let dp = epsilon.map(|e| mia_models::DpSgd { epsilon: Some(e), noise_multiplier: None, ..base });
+            learner.set_dp(dp).map_err(|e| AuditError::Input(format!("[compare] epsilons: {e}")))?;
+            let mut settings = self.settings.clone();
+            if i > 0 {
+                config.report.fail_if.clear();
+                settings.fail_if.clear();
+                settings.baseline = None;
+            }
+            let audit =
+                ModelAudit { config, base_dir: self.base_dir.clone(), artifacts: self.artifacts.clone(), settings };
+            audits.push((setting.label(), audit));
+        }
+        Ok(Some(audits))
+    }
+
     fn report(&self, artifacts: &Path, require_stored: bool, ctl: &Control<'_>) -> Result<AuditOutput, AuditError> {
+        if let Some(audits) = self.setting_audits()? {
+            return compare::report(audits, artifacts, require_stored, ctl);
+        }
         let prepared = prepare::prepare(self, artifacts, ctl)?;
         let trained = train::all_models(&prepared, require_stored, ctl)?;
         let reference_part = attack::reference_attacks(&prepared, &trained, ctl)?;

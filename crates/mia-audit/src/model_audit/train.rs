@@ -95,6 +95,7 @@ impl Prepared<'_> {
             key: spec.key.clone(),
             stored,
             trained,
+            setting: None,
         }
     }
 }

@@ -1,0 +1,112 @@
+//! `[compare] epsilons` / `mia audit --compare`: the same audit once per DP-SGD setting, one
+//! report with every setting's accuracy, attacks and bounds.
+//!
+//! What must hold: the `none` setting is exactly the plain audit (same data, plan and seeds:
+//! its attacks' figures are equal to a run without `--compare`); a DP setting's accounted ε
+//! is at most its target and no attack's empirical ε lower bound exceeds it (a violated
+//! guarantee is a bug); DP costs training fit (the train–test gap shrinks).
+
+mod support;
+
+use serde_json::Value;
+use std::path::Path;
+use support::{error_line, mia, report, root, s, validate};
+
+fn config(dir: &Path, learner: &str) -> std::path::PathBuf {
+    let path = dir.join("audit.toml");
+    let text = format!(
+        r#"seed = 5
+[data]
+path = "{}"
+header = false
+label = "0"
+numeric = "rest"
+standardize = false
+
+[plan]
+reference_models = 2
+max_rows = 1500
+
+[learner]
+{learner}
+
+[attacks]
+run = ["loss", "lira_online", "rmia_offline"]
+
+[eval]
+bootstrap = 50
+delta = 1e-5
+"#,
+        root().join("data/location/bangkok.csv.gz").display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const MLP: &str = "kind = \"mlp\"\nhidden_layer_sizes = [32]\nbatch_size = 64\nmax_iter = 20";
+
+#[test]
+fn each_setting_is_audited_and_none_is_the_plain_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), MLP);
+    let (plain, compared) = (dir.path().join("plain"), dir.path().join("compared"));
+    let out = mia(&["audit", s(&cfg), "-o", s(&plain), "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = mia(&["audit", s(&cfg), "-o", s(&compared), "-q", "--compare", "none,1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let (p, r) = (report(&plain), report(&compared));
+    validate(&r);
+    assert_eq!(r["attacks"], p["attacks"], "the first setting's audit is the report's body");
+    let settings = r["comparison"]["settings"].as_array().unwrap();
+    assert_eq!(settings.len(), 2);
+    let (none, dp) = (&settings[0], &settings[1]);
+    assert_eq!(none["setting"], "none");
+    assert_eq!(none["claimed_epsilon"], Value::Null);
+    assert_eq!(none["held_out_accuracy"], p["models"]["target"]["held_out_accuracy"]);
+    assert_eq!(dp["setting"], "1");
+    let claimed = dp["claimed_epsilon"].as_f64().unwrap();
+    assert!(claimed <= 1.0 && claimed > 0.95, "{claimed}");
+    assert!(dp["noise_multiplier"].as_f64().unwrap() > 1.0);
+    for a in dp["attacks"].as_array().unwrap() {
+        let eps = a["eps_lower_bound"].as_f64().unwrap();
+        assert!(eps <= claimed, "{}: ε lower bound {eps} above the guarantee {claimed}", a["name"]);
+        assert_eq!(a["tpr_at_fpr"].as_array().unwrap().len(), p["settings"]["fpr_targets"].as_array().unwrap().len());
+    }
+    assert_eq!(dp["claim_violated"], false);
+    let gap = |s: &Value| s["generalization_gap"].as_f64().unwrap();
+    assert!(gap(dp) < gap(none), "DP narrows the train–test gap: {} vs {}", gap(dp), gap(none));
+    let html = std::fs::read_to_string(compared.join("report.html")).unwrap();
+    assert!(html.contains("<h2>Privacy–utility comparison</h2>"));
+    assert_eq!(html.matches("<circle class=\"setting\"").count(), 4, "two settings in each of two plots");
+
+    // The plan lists every setting's models, labelled.
+    let listed = dir.path().join("plan");
+    let artifacts = compared.join("models");
+    let out = mia(&["plan", s(&cfg), "-o", s(&listed), "--artifacts", s(&artifacts), "-q", "--compare", "none,1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let plan: Value = serde_json::from_slice(&std::fs::read(listed.join("plan.json")).unwrap()).unwrap();
+    let models = plan["models"].as_array().unwrap();
+    assert_eq!(models.len(), 6);
+    assert!(models.iter().all(|m| m["stored"] == true), "the comparison stored every model");
+    assert_eq!(models.iter().filter(|m| m["setting"] == "1").count(), 3);
+}
+
+#[test]
+fn settings_that_cannot_be_compared_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), MLP);
+    let out = dir.path().join("out");
+    let e = error_line(&mia(&["audit", s(&cfg), "-o", s(&out), "--compare", "none,abc"]));
+    assert!(e.contains("expected \"none\" or a number ε > 0, got \"abc\""), "{e}");
+    let e = error_line(&mia(&["audit", s(&cfg), "-o", s(&out), "--compare", "8,-1"]));
+    assert!(e.contains("ε must be a finite number > 0, got -1"), "{e}");
+    let e = error_line(&mia(&["audit", s(&cfg), "-o", s(&out), "--compare", "8,8"]));
+    assert!(e.contains("8 is listed twice"), "{e}");
+    let gbt = config(dir.path(), "kind = \"gbt\"");
+    let e = error_line(&mia(&["audit", s(&gbt), "-o", s(&out), "--compare", "none,8"]));
+    assert!(e.contains("needs [learner] kind = \"logistic\" or \"mlp\""), "{e}");
+    std::fs::write(&gbt, std::fs::read_to_string(&gbt).unwrap() + "\n[compare]\nepsilons = [\"none\", 2]\n").unwrap();
+    let e = error_line(&mia(&["audit", s(&gbt), "-o", s(&out)]));
+    assert!(e.contains("[compare] epsilons: needs [learner]"), "{e}");
+    assert!(!out.join("report.json").exists());
+}
