@@ -126,6 +126,17 @@ impl EpsilonSetting {
         }
     }
 
+    /// `learner` with its DP settings replaced for this setting: none, or `[learner.dp]`'s
+    /// other settings (δ, clipping norm, ...) with this ε.
+    pub fn apply(&self, learner: &LearnerSpec) -> Result<LearnerSpec, String> {
+        let epsilon = self.epsilon().map_err(|e| format!("[compare] epsilons: {e}"))?;
+        let base = learner.dp().cloned().unwrap_or_default();
+        let mut l = learner.clone();
+        l.set_dp(epsilon.map(|e| mia_models::DpSgd { epsilon: Some(e), noise_multiplier: None, ..base }))
+            .map_err(|e| format!("[compare] epsilons: {e}"))?;
+        Ok(l)
+    }
+
     /// `none`, or ε as written (`8`, `0.5`).
     pub fn label(&self) -> String {
         match self {
@@ -422,8 +433,20 @@ impl AuditConfig {
             "base_rate" => format!("{name}: eval.base_rates"),
             _ => format!("{name}: eval.{n}"),
         })?;
-        if let Some(l) = &self.learner {
-            l.learner().map_err(|e| AuditError::Input(format!("{name}: learner: {e}")))?;
+        match (&self.learner, &self.compare) {
+            // Each setting's learner is what trains; the base may lack an ε (`[compare]` sets it).
+            (Some(l), Some(c)) => {
+                for setting in &c.epsilons {
+                    let learner = setting.apply(l).map_err(|e| AuditError::Input(format!("{name}: {e}")))?;
+                    learner.learner().map_err(|e| {
+                        AuditError::Input(format!("{name}: learner (compare setting {}): {e}", setting.label()))
+                    })?;
+                }
+            }
+            (Some(l), None) => {
+                l.learner().map_err(|e| AuditError::Input(format!("{name}: learner: {e}")))?;
+            }
+            _ => {}
         }
         Ok(())
     }

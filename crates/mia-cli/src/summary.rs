@@ -164,10 +164,13 @@ pub fn synthetic(out: &AuditOutput) {
 /// `mia plan`: the model count, what is stored, and the commands that train and merge.
 pub fn plan(tasks: &[ModelTask], config: &Path, artifacts: &Path, plan_file: &Path) {
     let stored = tasks.iter().filter(|t| t.stored).count();
+    let targets = tasks.iter().filter(|t| t.index == 0).count();
+    let per_setting = if targets > 1 { format!(" over {targets} DP settings") } else { String::new() };
     say!(
-        "{} models (target + {} references), {stored} already in {}; plan written to {}",
+        "{} models ({targets} target{} + {} references{per_setting}), {stored} already in {}; plan written to {}",
         tasks.len(),
-        tasks.len().saturating_sub(1),
+        if targets == 1 { "" } else { "s" },
+        tasks.len() - targets,
         artifacts.display(),
         plan_file.display()
     );

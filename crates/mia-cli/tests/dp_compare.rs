@@ -110,3 +110,23 @@ fn settings_that_cannot_be_compared_are_one_line_errors() {
     assert!(e.contains("[compare] epsilons: needs [learner]"), "{e}");
     assert!(!out.join("report.json").exists());
 }
+
+/// The bundled DP examples (the README's evidence) are valid comparisons: four settings of a
+/// target and 16 reference models each, none trained yet.
+#[test]
+fn the_bundled_dp_examples_plan_four_settings() {
+    for name in ["dp_location_mlp.toml", "dp_adult_logistic.toml"] {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = root().join("examples").join(name);
+        let artifacts = dir.path().join("models");
+        let out = mia(&["plan", s(&cfg), "-o", s(dir.path()), "--artifacts", s(&artifacts), "-q"]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let plan: Value = serde_json::from_slice(&std::fs::read(dir.path().join("plan.json")).unwrap()).unwrap();
+        let models = plan["models"].as_array().unwrap();
+        assert_eq!(models.len(), 4 * 17, "{name}");
+        for setting in ["none", "8", "2", "0.5"] {
+            assert_eq!(models.iter().filter(|m| m["setting"] == setting).count(), 17, "{name}: {setting}");
+        }
+        assert!(models.iter().all(|m| m["stored"] == false));
+    }
+}

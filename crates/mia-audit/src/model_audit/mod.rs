@@ -259,11 +259,8 @@ impl ModelAudit {
             let mut config = self.config.clone();
             config.compare = None;
             let learner =
-                config.learner.as_mut().ok_or_else(|| AuditError::Input("[compare] needs a [learner]".into()))?;
-            let base = learner.dp().cloned().unwrap_or_default();
-            let epsilon = setting.epsilon().map_err(|e| AuditError::Input(format!("[compare] epsilons: {e}")))?;
-            let dp = epsilon.map(|e| mia_models::DpSgd { epsilon: Some(e), noise_multiplier: None, ..base });
-            learner.set_dp(dp).map_err(|e| AuditError::Input(format!("[compare] epsilons: {e}")))?;
+                config.learner.as_ref().ok_or_else(|| AuditError::Input("[compare] needs a [learner]".into()))?;
+            config.learner = Some(setting.apply(learner).map_err(AuditError::Input)?);
             let mut settings = self.settings.clone();
             if i > 0 {
                 config.report.fail_if.clear();
