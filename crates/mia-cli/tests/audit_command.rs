@@ -13,34 +13,10 @@ use std::time::{Duration, Instant};
 /// A small audit of Location-30: a seeded subsample of rows, a small MLP, few reference
 /// models. `extra` is appended to the `[plan]` table; `learner` replaces the learner.
 fn config(dir: &Path, plan_extra: &str, learner: &str, eval_extra: &str) -> PathBuf {
-    let data = root().join("data/location/bangkok.csv.gz");
-    let text = format!(
-        r#"seed = 3
-
-[data]
-path = "{}"
-header = false
-label = "0"
-numeric = "rest"
-standardize = false
-
-[plan]
-max_rows = 900
-population_fraction = 0.2
-{plan_extra}
-
-[learner]
-{learner}
-
-[eval]
-fpr = [0.01, 0.1]
-{eval_extra}
-"#,
-        data.display()
+    let sections = format!(
+        "[plan]\nmax_rows = 900\npopulation_fraction = 0.2\n{plan_extra}\n\n[learner]\n{learner}\n\n[eval]\nfpr = [0.01, 0.1]\n{eval_extra}\n"
     );
-    let path = dir.join("audit.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    support::location_config(dir, 3, &sections)
 }
 
 const SMALL_MLP: &str = "kind = \"mlp\"\nhidden_layer_sizes = [32]\nmax_iter = 40\ntol = 0.0";

@@ -7,38 +7,15 @@
 mod support;
 
 use serde_json::Value;
-use support::{mia, root};
+use support::mia;
 
 fn audit(dp: &str) -> Value {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("audit.toml");
-    let text = format!(
-        r#"seed = 2
-[data]
-path = "{}"
-header = false
-label = "0"
-numeric = "rest"
-standardize = false
-
-[plan]
-reference_models = 2
-
-[learner]
-kind = "mlp"
-hidden_layer_sizes = [64]
-batch_size = 128
-learning_rate_init = 1e-3
-max_iter = 30
-{dp}
-
-[eval]
-bootstrap = 100
-delta = 1e-5
-"#,
-        root().join("data/location/bangkok.csv.gz").display()
+    let sections = format!(
+        "[plan]\nreference_models = 2\n\n[learner]\nkind = \"mlp\"\nhidden_layer_sizes = [64]\nbatch_size = 128\n\
+         learning_rate_init = 1e-3\nmax_iter = 30\n{dp}\n\n[eval]\nbootstrap = 100\ndelta = 1e-5\n"
     );
-    std::fs::write(&config, text).unwrap();
+    let config = support::location_config(dir.path(), 2, &sections);
     let out_dir = dir.path().join("report");
     let out = mia(&["audit", config.to_str().unwrap(), "-o", out_dir.to_str().unwrap(), "-q"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));

@@ -13,34 +13,11 @@ use std::path::Path;
 use support::{error_line, mia, report, root, s, validate};
 
 fn config(dir: &Path, learner: &str) -> std::path::PathBuf {
-    let path = dir.join("audit.toml");
-    let text = format!(
-        r#"seed = 5
-[data]
-path = "{}"
-header = false
-label = "0"
-numeric = "rest"
-standardize = false
-
-[plan]
-reference_models = 2
-max_rows = 1500
-
-[learner]
-{learner}
-
-[attacks]
-run = ["loss", "lira_online", "rmia_offline"]
-
-[eval]
-bootstrap = 50
-delta = 1e-5
-"#,
-        root().join("data/location/bangkok.csv.gz").display()
+    let sections = format!(
+        "[plan]\nreference_models = 2\nmax_rows = 1500\n\n[learner]\n{learner}\n\n[attacks]\n\
+         run = [\"loss\", \"lira_online\", \"rmia_offline\"]\n\n[eval]\nbootstrap = 50\ndelta = 1e-5\n"
     );
-    std::fs::write(&path, text).unwrap();
-    path
+    support::location_config(dir, 5, &sections)
 }
 
 const MLP: &str = "kind = \"mlp\"\nhidden_layer_sizes = [32]\nbatch_size = 64\nmax_iter = 20";

@@ -109,17 +109,10 @@ fn too_few_canaries_or_no_coins_are_errors() {
 #[test]
 fn a_model_audit_trains_one_target_on_coins() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("audit.toml");
-    let text = format!(
-        r#"seed = 3
-[data]
-path = "{}"
-header = false
-label = "0"
-numeric = "rest"
-standardize = false
-
-[plan]
+    let config = support::location_config(
+        dir.path(),
+        3,
+        r#"[plan]
 target = "one_run"
 max_rows = 2000
 reference_models = 2
@@ -138,9 +131,7 @@ run = ["loss", "lira_online", "loss_per_class"]
 bootstrap = 50
 delta = 1e-5
 "#,
-        support::root().join("data/location/bangkok.csv.gz").display()
     );
-    std::fs::write(&config, text).unwrap();
     let out_dir = dir.path().join("report");
     let out = mia(&["audit", s(&config), "-o", s(&out_dir), "-q"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));

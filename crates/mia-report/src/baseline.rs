@@ -955,8 +955,7 @@ mod tests {
     use crate::records::write_records_csv;
     use crate::report::*;
     use mia_core::Estimate;
-    use mia_core::epsilon::EpsBound;
-    use mia_core::evaluate::{AttackEvaluation, EvalConfig, Histogram, RocPlot, TprAtFpr, evaluate_attacks};
+    use mia_core::evaluate::{EvalConfig, evaluate_attacks};
 
     type Ci = Option<[f64; 2]>;
 
@@ -967,42 +966,7 @@ mod tests {
     /// A hand-made attack: AUC and advantage with intervals, an ε bound, and TPRs at
     /// (FPR, TPR, interval).
     fn attack(name: &str, auc: (f64, Ci), adv: (f64, Ci), eps: f64, tpr: &[(f64, f64, Ci)]) -> AttackReport {
-        let evaluation = AttackEvaluation {
-            n_members: 1000,
-            n_non_members: 1000,
-            distinct_scores: 2000,
-            balanced_accuracy: est(0.5 + adv.0 / 2.0, None),
-            auc: est(auc.0, auc.1),
-            advantage: est(adv.0, adv.1),
-            best_threshold: None,
-            tpr_at_fpr: tpr
-                .iter()
-                .map(|&(fpr, tpr, ci)| TprAtFpr {
-                    fpr,
-                    tpr,
-                    ci,
-                    achieved_fpr: fpr,
-                    threshold: Some(1.0),
-                    supported: 1000.0 >= 10.0 / fpr,
-                    ppv: vec![],
-                })
-                .collect(),
-            eps_lower_bound: EpsBound {
-                value: eps,
-                delta: 1e-5,
-                confidence: 0.95,
-                threshold: None,
-                tp: 0,
-                fn_: 0,
-                tn: 0,
-                fp: 0,
-                method: "test",
-            },
-            p_value: 0.01,
-            roc: RocPlot { fpr: vec![0.0, 1.0], tpr: vec![0.0, 1.0] },
-            histogram: Histogram { edges: vec![0.0, 1.0], members: vec![1000], non_members: vec![1000] },
-        };
-        AttackReport { name: name.into(), description: format!("{name} test attack"), fitting: None, evaluation }
+        crate::report::testing::attack(name, est(auc.0, auc.1), est(adv.0, adv.1), eps, tpr)
     }
 
     fn report(attacks: Vec<AttackReport>, members: usize, non_members: usize, eval: EvalConfig) -> Report {

@@ -691,8 +691,7 @@ mod tests {
     use super::*;
     use crate::report::*;
     use mia_core::Estimate;
-    use mia_core::epsilon::EpsBound;
-    use mia_core::evaluate::{AttackEvaluation, EvalConfig, Histogram, Overfitting, RocPlot, TprAtFpr};
+    use mia_core::evaluate::{EvalConfig, Overfitting};
 
     fn est(value: f64, ci: Option<[f64; 2]>) -> Estimate {
         let note = ci.is_none().then(|| "no interval: bootstrap disabled".to_string());
@@ -703,52 +702,8 @@ mod tests {
     /// 1,000 non-members (so only 0.1 is supported).
     fn attack(name: &str, auc: Estimate, adv: Estimate, eps: f64, tpr: [(f64, Option<[f64; 2]>); 3]) -> AttackReport {
         let targets = [1e-4, 1e-3, 0.1];
-        AttackReport {
-            name: name.into(),
-            description: format!("{name} test attack"),
-            fitting: None,
-            evaluation: AttackEvaluation {
-                n_members: 1000,
-                n_non_members: 1000,
-                distinct_scores: 2000,
-                balanced_accuracy: Estimate {
-                    value: 0.5 + adv.value / 2.0,
-                    ci: adv.ci.map(|[a, b]| [0.5 + a / 2.0, 0.5 + b / 2.0]),
-                    note: adv.note.clone(),
-                    supported: adv.supported,
-                },
-                auc,
-                advantage: adv,
-                best_threshold: None,
-                tpr_at_fpr: targets
-                    .iter()
-                    .zip(tpr)
-                    .map(|(&fpr, (tpr, ci))| TprAtFpr {
-                        fpr,
-                        tpr,
-                        ci,
-                        achieved_fpr: fpr,
-                        threshold: Some(1.0),
-                        supported: 1000.0 >= 10.0 / fpr,
-                        ppv: vec![],
-                    })
-                    .collect(),
-                eps_lower_bound: EpsBound {
-                    value: eps,
-                    delta: 1e-5,
-                    confidence: 0.95,
-                    threshold: None,
-                    tp: 0,
-                    fn_: 0,
-                    tn: 0,
-                    fp: 0,
-                    method: "test",
-                },
-                p_value: 0.01,
-                roc: RocPlot { fpr: vec![0.0, 1.0], tpr: vec![0.0, 1.0] },
-                histogram: Histogram { edges: vec![0.0, 1.0], members: vec![1000], non_members: vec![1000] },
-            },
-        }
+        let tpr: Vec<(f64, f64, Option<[f64; 2]>)> = targets.iter().zip(tpr).map(|(&f, (t, ci))| (f, t, ci)).collect();
+        crate::report::testing::attack(name, auc, adv, eps, &tpr)
     }
 
     mod testdata {

@@ -414,3 +414,65 @@ impl MaxSummary {
         }
     }
 }
+
+/// Hand-made attacks for the gate's and the baseline's unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::AttackReport;
+    use mia_core::Estimate;
+    use mia_core::epsilon::EpsBound;
+    use mia_core::evaluate::{AttackEvaluation, Histogram, RocPlot, TprAtFpr};
+
+    /// An attack on 1,000 members and 1,000 non-members with the given AUC, advantage (and
+    /// the balanced accuracy it implies), ε bound and TPRs `(fpr, tpr, interval)`; a TPR is
+    /// supported where 1,000 ≥ 10 / FPR.
+    pub fn attack(
+        name: &str,
+        auc: Estimate,
+        adv: Estimate,
+        eps: f64,
+        tpr: &[(f64, f64, Option<[f64; 2]>)],
+    ) -> AttackReport {
+        let evaluation = AttackEvaluation {
+            n_members: 1000,
+            n_non_members: 1000,
+            distinct_scores: 2000,
+            balanced_accuracy: Estimate {
+                value: 0.5 + adv.value / 2.0,
+                ci: adv.ci.map(|[a, b]| [0.5 + a / 2.0, 0.5 + b / 2.0]),
+                note: adv.note.clone(),
+                supported: adv.supported,
+            },
+            auc,
+            advantage: adv,
+            best_threshold: None,
+            tpr_at_fpr: tpr
+                .iter()
+                .map(|&(fpr, tpr, ci)| TprAtFpr {
+                    fpr,
+                    tpr,
+                    ci,
+                    achieved_fpr: fpr,
+                    threshold: Some(1.0),
+                    supported: 1000.0 >= 10.0 / fpr,
+                    ppv: vec![],
+                })
+                .collect(),
+            eps_lower_bound: EpsBound {
+                value: eps,
+                delta: 1e-5,
+                confidence: 0.95,
+                threshold: None,
+                tp: 0,
+                fn_: 0,
+                tn: 0,
+                fp: 0,
+                method: "test",
+            },
+            p_value: 0.01,
+            roc: RocPlot { fpr: vec![0.0, 1.0], tpr: vec![0.0, 1.0] },
+            histogram: Histogram { edges: vec![0.0, 1.0], members: vec![1000], non_members: vec![1000] },
+        };
+        AttackReport { name: name.into(), description: format!("{name} test attack"), fitting: None, evaluation }
+    }
+}

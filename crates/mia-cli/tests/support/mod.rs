@@ -54,6 +54,18 @@ fpr = [0.01, 0.1]
     path
 }
 
+/// `dir/audit.toml`: an audit of Location-30 (the bundled file, 0/1 features used raw) with
+/// `seed`, then `sections` as written (`[plan]`, `[learner]`, ...).
+pub fn location_config(dir: &Path, seed: u64, sections: &str) -> PathBuf {
+    let text = format!(
+        "seed = {seed}\n\n[data]\npath = \"{}\"\nheader = false\nlabel = \"0\"\nnumeric = \"rest\"\nstandardize = false\n\n{sections}",
+        root().join("data/location/bangkok.csv.gz").display()
+    );
+    let path = dir.join("audit.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// A path as a command-line argument.
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
