@@ -41,16 +41,20 @@ pub fn resumable(e: AuditError, artifacts: &Path) -> Failure {
 /// An accountant's refusal as a usage error naming the command-line flag (`--sample-rate`,
 /// `--epsilon`, …) where the library names the parameter (`sample_rate`, `target_epsilon`, …).
 pub fn dp_usage(e: mia_dp::DpError) -> Failure {
+    use mia_dp::DpError as E;
+    // The library names its parameters; the command line's flags are what the user typed.
+    let (name, flag) = match &e {
+        E::SampleRate(_) => ("sample_rate", "--sample-rate"),
+        E::NoiseMultiplier(_) => ("noise_multiplier", "--noise-multiplier"),
+        E::Steps => ("steps", "--steps"),
+        E::Delta(_) => ("delta", "--delta"),
+        E::TargetEpsilon(_) | E::UnreachableEpsilon { .. } | E::TargetMetBelowSearchRange { .. } => {
+            ("target_epsilon", "--epsilon")
+        }
+        _ => return Failure::Usage(e.to_string()),
+    };
     let text = e.to_string();
-    let flags = [
-        ("sample_rate", "--sample-rate"),
-        ("noise_multiplier", "--noise-multiplier"),
-        ("steps", "--steps"),
-        ("delta", "--delta"),
-        ("target_epsilon", "--epsilon"),
-    ];
-    let named = flags.iter().find_map(|(name, flag)| text.strip_prefix(name).map(|rest| format!("{flag}{rest}")));
-    Failure::Usage(named.unwrap_or(text))
+    Failure::Usage(text.strip_prefix(name).map_or(text.clone(), |rest| format!("{flag}{rest}")))
 }
 
 /// A command's outcome (`Ok(passed)`, a failure, or a panic caught) as its exit code, with
