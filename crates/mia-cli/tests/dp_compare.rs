@@ -56,6 +56,21 @@ fn each_setting_is_audited_and_none_is_the_plain_audit() {
     assert!(html.contains("<h2>Privacy–utility comparison</h2>"));
     assert_eq!(html.matches("<circle class=\"setting\"").count(), 4, "two settings in each of two plots");
 
+    // Sharded: two workers train every setting's models, the merge writes the same report.
+    let shards = dir.path().join("shards");
+    for shard in ["0/2", "1/2"] {
+        let out = mia(&["run", s(&cfg), "--shard", shard, "--artifacts", s(&shards), "-q", "--compare", "none,1"]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let merged = dir.path().join("merged");
+    let out = mia(&["merge", s(&cfg), "--artifacts", s(&shards), "-o", s(&merged), "-q", "--compare", "none,1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        std::fs::read(merged.join("report.json")).unwrap(),
+        std::fs::read(compared.join("report.json")).unwrap(),
+        "sharded and merged, the comparison is byte-identical"
+    );
+
     // The plan lists every setting's models, labelled.
     let listed = dir.path().join("plan");
     let artifacts = compared.join("models");
