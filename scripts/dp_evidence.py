@@ -15,7 +15,7 @@ Every figure is read from the reports' `comparison` sections; nothing is compute
     cargo build --release -p mia-cli
     python3 scripts/dp_evidence.py [--out DIR]      # MIA=path/to/mia to use another binary
 
-Takes about 20 minutes on 2 cores (17 models per setting and plan, 4 settings, 2 plans, 2
+Takes about 15 minutes on 2 cores (17 models per setting and plan, 4 settings, 2 plans, 2
 data sets). The artifact stores under DIR make a rerun resume.
 """
 
