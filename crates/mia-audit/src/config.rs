@@ -359,9 +359,6 @@ impl AuditConfig {
         if let Some(t) = &self.trainer {
             t.check().map_err(|e| AuditError::Input(format!("{name}: {e}")))?;
         }
-        if let Some(c) = &self.compare {
-            c.check(self.learner.as_ref()).map_err(|e| AuditError::Input(format!("{name}: {e}")))?;
-        }
         if !(p.target_fraction > 0.0 && p.target_fraction < 1.0) {
             return bad(format!("plan.target_fraction must be between 0 and 1, got {}", p.target_fraction));
         }
@@ -433,6 +430,15 @@ impl AuditConfig {
             "base_rate" => format!("{name}: eval.base_rates"),
             _ => format!("{name}: eval.{n}"),
         })?;
+        self.check_learners(name)?;
+        Ok(())
+    }
+
+    /// The learner as each run trains it: the config's, or each `[compare]` setting's.
+    fn check_learners(&self, name: &str) -> Result<(), AuditError> {
+        if let Some(c) = &self.compare {
+            c.check(self.learner.as_ref()).map_err(|e| AuditError::Input(format!("{name}: {e}")))?;
+        }
         match (&self.learner, &self.compare) {
             // Each setting's learner is what trains; the base may lack an ε (`[compare]` sets it).
             (Some(l), Some(c)) => {

@@ -93,3 +93,22 @@ fn a_delta_of_at_least_one_over_n_is_flagged() {
     assert!(notes.contains("learner.dp.delta = 1e-2 is not below 1/N"), "{notes}");
     assert!(notes.contains("noise multiplier 1, δ = 1e-2"), "{notes}");
 }
+
+/// A budget the accountant cannot calibrate (here one so large that no noise is needed) is a
+/// one-line error before any model is trained. (Every ε > 0 is reachable for these few steps:
+/// large enough noise makes the mechanism (0, δ)-DP, see mia_dp::conversion.)
+#[test]
+fn an_unreachable_budget_stops_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let sections = "[plan]\nreference_models = 2\n\n[learner]\nkind = \"mlp\"\nhidden_layer_sizes = [8]\nmax_iter = 2\n\n\
+                    [learner.dp]\nepsilon = 1e9\n";
+    let config = support::location_config(dir.path(), 2, sections);
+    let out_dir = dir.path().join("report");
+    let e = support::error_line(&mia(&["audit", config.to_str().unwrap(), "-o", out_dir.to_str().unwrap()]));
+    assert!(
+        e.contains("learner: learner parameter dp.epsilon") && e.contains("is met by every noise_multiplier"),
+        "{e}"
+    );
+    let stored = std::fs::read_dir(out_dir.join("models")).map_or(0, |d| d.count());
+    assert_eq!(stored, 0, "no model was trained");
+}

@@ -75,6 +75,11 @@ pub(crate) fn prepare<'a>(
     let rules = audit.settings.gate(&cfg.report.fail_if)?;
     let table = load_table(&cfg.data, &audit.base_dir, &audit.settings.table)?;
     let plan = make_plan(cfg, &table)?;
+    if let Some(spec) = &cfg.learner {
+        // A DP budget the recipe cannot reach (or that needs no noise) fails now, before any
+        // model is trained, not at the first fit.
+        spec.dp_guarantee(plan.training_rows(0).len()).map_err(|e| AuditError::Input(format!("learner: {e}")))?;
+    }
     crate::score::check_folds(cfg.attacks.folds, plan.audit.len(), "attacks.folds")?;
     // One encoding, fitted once on the rows the audit uses, shared by every model.
     let fit_rows: Vec<usize> = plan.audit.iter().chain(&plan.population).copied().collect();
