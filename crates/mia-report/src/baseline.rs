@@ -953,6 +953,7 @@ mod tests {
     use super::*;
     use crate::RecordScores;
     use crate::records::write_records_csv;
+    use crate::report::testing::report;
     use crate::report::*;
     use mia_core::Estimate;
     use mia_core::evaluate::{EvalConfig, evaluate_attacks};
@@ -967,44 +968,6 @@ mod tests {
     /// (FPR, TPR, interval).
     fn attack(name: &str, auc: (f64, Ci), adv: (f64, Ci), eps: f64, tpr: &[(f64, f64, Ci)]) -> AttackReport {
         crate::report::testing::attack(name, est(auc.0, auc.1), est(adv.0, adv.1), eps, tpr)
-    }
-
-    fn report(attacks: Vec<AttackReport>, members: usize, non_members: usize, eval: EvalConfig) -> Report {
-        Report {
-            schema_version: SCHEMA_VERSION,
-            tool: Tool { name: "mia-audit", version: "0.0.0" },
-            command: "score".into(),
-            seed: 0,
-            settings: Settings {
-                eval,
-                cross_fit_folds: 5,
-                prob_tolerance: 1e-6,
-                slices_attacks: vec![],
-                reference: None,
-            },
-            inputs: vec![],
-            rows: Rows {
-                read: members + non_members,
-                kept: members + non_members,
-                skipped: vec![],
-                members,
-                non_members,
-            },
-            outputs: None,
-            models: None,
-            max: MaxSummary::from_attacks(&attacks),
-            attacks,
-            overfitting: None,
-            synth: None,
-            slices: vec![],
-            privacy: None,
-            one_run: None,
-            baseline: None,
-            comparison: None,
-            gate: GateResult { verdict: "none".into(), rules: vec![] },
-            caveats: vec![],
-            notes: vec![],
-        }
     }
 
     fn targets() -> EvalConfig {

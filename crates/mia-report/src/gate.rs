@@ -727,42 +727,17 @@ mod tests {
             ];
             let eval = EvalConfig { fpr_targets: vec![1e-4, 1e-3, 0.1], ..Default::default() };
             let loss = est(0.5, Some([0.4, 0.6]));
-            Report {
-                schema_version: SCHEMA_VERSION,
-                tool: Tool { name: "mia-audit", version: "0.0.0" },
-                command: "score".into(),
-                seed: 0,
-                settings: Settings {
-                    eval,
-                    cross_fit_folds: 5,
-                    prob_tolerance: 1e-6,
-                    slices_attacks: vec![],
-                    reference: None,
-                },
-                inputs: vec![],
-                rows: Rows { read: 2000, kept: 2000, skipped: vec![], members: 1000, non_members: 1000 },
-                outputs: Some(OutputsInfo { kind: "loss".into(), n_classes: None, saturated_records: 0 }),
-                models: None,
-                max: MaxSummary::from_attacks(&attacks),
-                attacks,
-                overfitting: Some(Overfitting {
-                    accuracy_members: None,
-                    accuracy_non_members: None,
-                    accuracy_gap: None,
-                    mean_loss_members: loss.clone(),
-                    mean_loss_non_members: loss.clone(),
-                    loss_gap: loss,
-                }),
-                synth: None,
-                slices: vec![],
-                privacy: None,
-                one_run: None,
-                baseline: None,
-                comparison: None,
-                gate: GateResult { verdict: "none".into(), rules: vec![] },
-                caveats: vec![],
-                notes: vec![],
-            }
+            let mut r = crate::report::testing::report(attacks, 1000, 1000, eval);
+            r.outputs = Some(OutputsInfo { kind: "loss".into(), n_classes: None, saturated_records: 0 });
+            r.overfitting = Some(Overfitting {
+                accuracy_members: None,
+                accuracy_non_members: None,
+                accuracy_gap: None,
+                mean_loss_members: loss.clone(),
+                mean_loss_non_members: loss.clone(),
+                loss_gap: loss,
+            });
+            r
         }
     }
 

@@ -418,10 +418,10 @@ impl MaxSummary {
 /// Hand-made attacks for the gate's and the baseline's unit tests.
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::AttackReport;
+    use super::*;
     use mia_core::Estimate;
     use mia_core::epsilon::EpsBound;
-    use mia_core::evaluate::{AttackEvaluation, Histogram, RocPlot, TprAtFpr};
+    use mia_core::evaluate::{AttackEvaluation, EvalConfig, Histogram, RocPlot, TprAtFpr};
 
     /// An attack on 1,000 members and 1,000 non-members with the given AUC, advantage (and
     /// the balanced accuracy it implies), ε bound and TPRs `(fpr, tpr, interval)`; a TPR is
@@ -474,5 +474,45 @@ pub(crate) mod testing {
             histogram: Histogram { edges: vec![0.0, 1.0], members: vec![1000], non_members: vec![1000] },
         };
         AttackReport { name: name.into(), description: format!("{name} test attack"), fitting: None, evaluation }
+    }
+
+    /// A score report of `attacks` on `members` + `non_members` records, with no optional
+    /// section and no gate.
+    pub fn report(attacks: Vec<AttackReport>, members: usize, non_members: usize, eval: EvalConfig) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool { name: "mia-audit", version: "0.0.0" },
+            command: "score".into(),
+            seed: 0,
+            settings: Settings {
+                eval,
+                cross_fit_folds: 5,
+                prob_tolerance: 1e-6,
+                slices_attacks: vec![],
+                reference: None,
+            },
+            inputs: vec![],
+            rows: Rows {
+                read: members + non_members,
+                kept: members + non_members,
+                skipped: vec![],
+                members,
+                non_members,
+            },
+            outputs: None,
+            models: None,
+            max: MaxSummary::from_attacks(&attacks),
+            attacks,
+            overfitting: None,
+            synth: None,
+            slices: vec![],
+            privacy: None,
+            one_run: None,
+            baseline: None,
+            comparison: None,
+            gate: GateResult { verdict: "none".into(), rules: vec![] },
+            caveats: vec![],
+            notes: vec![],
+        }
     }
 }
