@@ -6,7 +6,7 @@
 
 use crate::AuditError;
 use mia_core::evaluate::EvalConfig;
-use mia_report::baseline::{self, Baseline, OwnedRecords, PairedRecords};
+use mia_report::baseline::{self, Baseline, OwnedRecords, PairedDiffs, PairedRecords};
 use mia_report::records::spreadsheet_text;
 use mia_report::report::Report;
 use std::path::{Path, PathBuf};
@@ -55,30 +55,12 @@ impl BaselineInput {
         scores: &[(String, Vec<f64>)],
         eval: &EvalConfig,
     ) -> Baseline {
-        let mut fallback = None;
-        let paired = self.records.as_ref().and_then(|old| {
-            let written: Vec<String> = ids.iter().map(|id| spreadsheet_text(id).into_owned()).collect();
-            let new_side = PairedRecords { ids: &written, member, scores };
-            let result = baseline::paired_with_rule(
-                old.as_paired(),
-                new_side,
-                &eval.fpr_targets,
-                eval.fpr_rule,
-                eval.bootstrap_resamples,
-                eval.confidence,
-                eval.seed,
-            );
-            result.map_err(|e| fallback = Some(e.to_string())).ok()
-        });
+        let written: Vec<String> = ids.iter().map(|id| spreadsheet_text(id).into_owned()).collect();
+        let new_side = PairedRecords { ids: &written, member, scores };
+        let old_side = self.records.as_ref().map(OwnedRecords::as_paired);
+        let (paired, note) = pair((old_side, "baseline"), (Some(new_side), "new"), eval);
         let mut b = baseline::from_reports(&self.report, &self.source, new, eval.confidence, paired.as_ref());
-        match (&self.records, fallback) {
-            (None, _) => b.notes.push(
-                "no records.csv beside the baseline report, so the intervals treat the two audits as independent"
-                    .into(),
-            ),
-            (Some(_), Some(why)) => b.notes.push(format!("the records could not be paired ({why})")),
-            _ => {}
-        }
+        b.notes.extend(note);
         b
     }
 }
@@ -118,33 +100,45 @@ pub fn diff_reports(old: &BaselineInput, new: &BaselineInput, confidence: Option
         }
         eval.confidence = c;
     }
-    let mut fallback = None;
-    let paired = match (&old.records, &new.records) {
-        (Some(o), Some(n)) => baseline::paired_with_rule(
-            o.as_paired(),
-            n.as_paired(),
+    let (o, n) = (old.records.as_ref().map(OwnedRecords::as_paired), new.records.as_ref().map(OwnedRecords::as_paired));
+    let (paired, note) = pair((o, "old"), (n, "new"), &eval);
+    let mut b = baseline::from_values(&old.report, &old.source, &new.report, eval.confidence, paired.as_ref());
+    b.notes.extend(note);
+    Ok(b)
+}
+
+/// The paired bootstrap of two audits' per-record scores under `eval`'s settings, or, when a
+/// side has none (named by its label) or they cannot be paired, `None` with the note saying
+/// why the intervals treat the audits as independent.
+fn pair(
+    (old, old_label): (Option<PairedRecords>, &str),
+    (new, new_label): (Option<PairedRecords>, &str),
+    eval: &EvalConfig,
+) -> (Option<PairedDiffs>, Option<String>) {
+    match (old, new) {
+        (Some(o), Some(n)) => match baseline::paired_with_rule(
+            o,
+            n,
             &eval.fpr_targets,
             eval.fpr_rule,
             eval.bootstrap_resamples,
             eval.confidence,
             eval.seed,
-        )
-        .map_err(|e| fallback = Some(format!("the records could not be paired ({e})")))
-        .ok(),
+        ) {
+            Ok(p) => (Some(p), None),
+            Err(e) => (None, Some(format!("the records could not be paired ({e})"))),
+        },
         (o, n) => {
-            let missing: Vec<&str> = [(o.is_none(), "old"), (n.is_none(), "new")]
+            let missing: Vec<&str> = [(o.is_none(), old_label), (n.is_none(), new_label)]
                 .iter()
                 .filter(|(m, _)| *m)
-                .map(|(_, side)| *side)
+                .map(|(_, l)| *l)
                 .collect();
-            fallback = Some(format!(
+            let note = format!(
                 "no records.csv beside the {} report, so the intervals treat the two audits as independent",
                 missing.join(" and the ")
-            ));
-            None
+            );
+            (None, Some(note))
         }
-    };
-    let mut b = baseline::from_values(&old.report, &old.source, &new.report, eval.confidence, paired.as_ref());
-    b.notes.extend(fallback);
-    Ok(b)
+    }
 }
