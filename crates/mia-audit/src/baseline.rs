@@ -24,9 +24,14 @@ impl BaselineInput {
     /// Reads `path`: a `report.json`, or the folder holding one. A `records.csv` beside it is
     /// read too (the tool's own per-record file); a malformed one is an error, not skipped.
     pub fn load(path: &Path) -> Result<BaselineInput, AuditError> {
+        BaselineInput::load_as(path, "--baseline")
+    }
+
+    /// [`load`](BaselineInput::load), its errors starting with `what` (`mia diff`'s `old report`).
+    pub fn load_as(path: &Path, what: &str) -> Result<BaselineInput, AuditError> {
         let file: PathBuf = if path.is_dir() { path.join("report.json") } else { path.to_path_buf() };
         let shown = file.display().to_string();
-        let bad = |m: String| AuditError::Input(format!("--baseline {shown}: {m}"));
+        let bad = |m: String| AuditError::Input(format!("{what} {shown}: {m}"));
         let text = std::fs::read_to_string(&file).map_err(|e| bad(format!("cannot read it: {e}")))?;
         let report: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| bad(format!("not JSON at line {}, column {}: {e}", e.line(), e.column())))?;
@@ -35,7 +40,7 @@ impl BaselineInput {
         }
         let csv = file.with_file_name("records.csv");
         let records = if csv.is_file() {
-            Some(baseline::read_records_csv(&csv).map_err(|e| AuditError::Input(format!("--baseline: {e}")))?)
+            Some(baseline::read_records_csv(&csv).map_err(|e| AuditError::Input(format!("{what}: {e}")))?)
         } else {
             None
         };

@@ -672,7 +672,8 @@ fn accountant(a: AccountantArgs) -> Result<bool, Failure> {
 
 fn diff(a: DiffArgs) -> Result<bool, Failure> {
     let rules = mia_audit::score::parse_gate(&a.fail_if)?;
-    let (old, new) = (mia_audit::BaselineInput::load(&a.old)?, mia_audit::BaselineInput::load(&a.new)?);
+    let old = mia_audit::BaselineInput::load_as(&a.old, "old report")?;
+    let new = mia_audit::BaselineInput::load_as(&a.new, "new report")?;
     let comparison = mia_audit::baseline::diff_reports(&old, &new, a.confidence)?;
     let gate = mia_report::gate::evaluate_baseline_rules(&rules, &comparison).map_err(mia_audit::AuditError::from)?;
     if !a.quiet {

@@ -102,6 +102,8 @@ fn leakage_that_grew_is_measured_paired_and_fails_the_gate() {
     assert_eq!(text.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&text.stdout);
     assert!(stdout.contains("paired_bootstrap over 2400 shared records") && stdout.contains("tpr@0.01"), "{stdout}");
+    let e = error_line(&mia(&["diff", s(&old_dir), s(&dir.path().join("missing"))]));
+    assert!(e.contains("new report ") && e.contains("missing: cannot read it"), "{e}");
     let e = error_line(&mia(&["diff", s(&old_dir), s(&new_dir), "--fail-if", "max.auc > 0.6"]));
     assert!(e.contains("a rule reads the difference"), "{e}");
 }
