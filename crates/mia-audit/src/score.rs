@@ -17,7 +17,7 @@ use mia_core::reference::{
     Variance, missing_input, reference_attacks,
 };
 use mia_core::signals::compute_signals;
-use mia_data::reference::{Coverage, ReferenceData, ReferenceOptions, ReferenceSources, load_reference};
+use mia_data::reference::{Coverage, ReferenceData, ReferenceInput, ReferenceOptions};
 use mia_data::{LoadOptions, ScoreSource, ScoreTable};
 use mia_report::gate::{self, GateExpr};
 use std::path::Path;
@@ -37,7 +37,7 @@ pub struct ScoreAuditOptions {
     pub prob_tolerance: f64,
     /// Reference-model outputs to read and align to the score table (enables the
     /// reference attacks).
-    pub reference: Option<ReferenceSources>,
+    pub reference: Option<ReferenceInput>,
     /// Settings of the reference attacks (used with `reference`).
     pub reference_config: ReferenceConfig,
     /// Settings the user gave explicitly, each with the attacks it applies to: naming one
@@ -328,7 +328,7 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
                 prob_tolerance: opts.prob_tolerance,
                 coverage: coverage_for(opts.attacks.as_deref()),
             };
-            Some(load_reference(src, &table, &ropts)?)
+            Some(src.load(&table, &ropts)?)
         }
         None => None,
     };

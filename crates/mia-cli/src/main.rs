@@ -503,14 +503,16 @@ impl ScoreArgs {
             gate: self.fail_if.clone(),
             top_records: self.top,
             prob_tolerance: self.prob_tolerance,
-            reference: r.reference.as_ref().map(|path| mia_data::reference::ReferenceSources {
-                reference: path.clone(),
-                signal: r.reference_signal,
-                keep: r.keep.clone(),
-                ids: r.reference_ids.clone(),
-                population_target: r.population_target.clone(),
-                population_reference: r.population_reference.clone(),
-                population_labels: r.population_labels.clone(),
+            reference: r.reference.as_ref().map(|path| {
+                mia_data::reference::ReferenceInput::Files(mia_data::reference::ReferenceSources {
+                    reference: path.clone(),
+                    signal: r.reference_signal,
+                    keep: r.keep.clone(),
+                    ids: r.reference_ids.clone(),
+                    population_target: r.population_target.clone(),
+                    population_reference: r.population_reference.clone(),
+                    population_labels: r.population_labels.clone(),
+                })
             }),
             reference_config,
             given_settings,

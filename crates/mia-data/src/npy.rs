@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{BufReader, Cursor, Read};
 use std::path::Path;
 
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use ndarray_npy::ReadNpyExt;
 
 use crate::error::{bad, show_path};
@@ -267,8 +267,132 @@ impl Want {
     }
 }
 
-/// A 1-D integer or bool array in its own type.
-enum IntArr {
+/// A 1-D integer or bool array in its own type, borrowed (from a file read here, or from
+/// the caller's memory: a numpy array handed over by the Python package, read in place).
+#[derive(Debug, Clone, Copy)]
+pub enum IntView<'a> {
+    I8(ArrayView1<'a, i8>),
+    I16(ArrayView1<'a, i16>),
+    I32(ArrayView1<'a, i32>),
+    I64(ArrayView1<'a, i64>),
+    U8(ArrayView1<'a, u8>),
+    U16(ArrayView1<'a, u16>),
+    U32(ArrayView1<'a, u32>),
+    U64(ArrayView1<'a, u64>),
+    Bool(ArrayView1<'a, bool>),
+}
+
+impl IntView<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            IntView::I8(a) => a.len(),
+            IntView::I16(a) => a.len(),
+            IntView::I32(a) => a.len(),
+            IntView::I64(a) => a.len(),
+            IntView::U8(a) => a.len(),
+            IntView::U16(a) => a.len(),
+            IntView::U32(a) => a.len(),
+            IntView::U64(a) => a.len(),
+            IntView::Bool(a) => a.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn get(&self, i: usize) -> Option<i128> {
+        match self {
+            IntView::I8(a) => a.get(i).map(|&v| v as i128),
+            IntView::I16(a) => a.get(i).map(|&v| v as i128),
+            IntView::I32(a) => a.get(i).map(|&v| v as i128),
+            IntView::I64(a) => a.get(i).map(|&v| v as i128),
+            IntView::U8(a) => a.get(i).map(|&v| v as i128),
+            IntView::U16(a) => a.get(i).map(|&v| v as i128),
+            IntView::U32(a) => a.get(i).map(|&v| v as i128),
+            IntView::U64(a) => a.get(i).map(|&v| v as i128),
+            IntView::Bool(a) => a.get(i).map(|&v| v as i128),
+        }
+    }
+}
+
+/// A 2-D float array (records × values), borrowed, in its own element type: float32 values
+/// are widened one by one as rows are read, never copied as a whole.
+#[derive(Debug, Clone, Copy)]
+pub enum FloatView<'a> {
+    F32(ArrayView2<'a, f32>),
+    F64(ArrayView2<'a, f64>),
+}
+
+impl FloatView<'_> {
+    fn nrows(&self) -> usize {
+        match self {
+            FloatView::F32(a) => a.nrows(),
+            FloatView::F64(a) => a.nrows(),
+        }
+    }
+    fn ncols(&self) -> usize {
+        match self {
+            FloatView::F32(a) => a.ncols(),
+            FloatView::F64(a) => a.ncols(),
+        }
+    }
+    fn get(&self, i: usize, k: usize) -> Option<f64> {
+        match self {
+            FloatView::F32(a) => a.get((i, k)).map(|&v| f64::from(v)),
+            FloatView::F64(a) => a.get((i, k)).copied(),
+        }
+    }
+}
+
+/// Record ids held in memory: integers (shown in decimal, as from a file) or text.
+#[derive(Debug, Clone, Copy)]
+pub enum IdsView<'a> {
+    Ints(IntView<'a>),
+    Text(&'a [String]),
+}
+
+impl IdsView<'_> {
+    fn len(&self) -> usize {
+        match self {
+            IdsView::Ints(a) => a.len(),
+            IdsView::Text(t) => t.len(),
+        }
+    }
+    fn get(&self, i: usize) -> Option<String> {
+        match self {
+            IdsView::Ints(a) => a.get(i).map(|v| v.to_string()),
+            IdsView::Text(t) => t.get(i).cloned(),
+        }
+    }
+}
+
+/// The model's outputs held in memory, one row per record.
+#[derive(Debug, Clone, Copy)]
+pub enum OutputsView<'a> {
+    /// N × C logits.
+    Logits(FloatView<'a>),
+    /// N × C probabilities.
+    Probs(FloatView<'a>),
+    /// N × 1 losses (a 1-D array seen as one column).
+    Loss(FloatView<'a>),
+}
+
+/// Per-record outputs with membership held in memory (the Python package's
+/// `mia_audit.score`), checked exactly as the same arrays read from `.npy` files are; each
+/// array is named in messages by its `names` entry (e.g. `array "logits"`).
+#[derive(Debug, Clone, Copy)]
+pub struct ScoreArrays<'a> {
+    pub outputs: OutputsView<'a>,
+    /// True class per record (required with logits and probabilities).
+    pub labels: Option<IntView<'a>>,
+    /// 1 (or true) for members, 0 (or false) for non-members.
+    pub member: IntView<'a>,
+    pub ids: Option<IdsView<'a>>,
+}
+
+/// Enough owned storage for one file's array, viewed as an [`IntView`] or [`FloatView`].
+enum Loaded {
+    F32(Array2<f32>),
+    F64(Array2<f64>),
     I8(Array1<i8>),
     I16(Array1<i16>),
     I32(Array1<i32>),
@@ -280,42 +404,32 @@ enum IntArr {
     Bool(Array1<bool>),
 }
 
-impl IntArr {
-    fn len(&self) -> usize {
+impl Loaded {
+    fn floats(&self) -> Option<FloatView<'_>> {
         match self {
-            IntArr::I8(a) => a.len(),
-            IntArr::I16(a) => a.len(),
-            IntArr::I32(a) => a.len(),
-            IntArr::I64(a) => a.len(),
-            IntArr::U8(a) => a.len(),
-            IntArr::U16(a) => a.len(),
-            IntArr::U32(a) => a.len(),
-            IntArr::U64(a) => a.len(),
-            IntArr::Bool(a) => a.len(),
+            Loaded::F32(a) => Some(FloatView::F32(a.view())),
+            Loaded::F64(a) => Some(FloatView::F64(a.view())),
+            _ => None,
         }
     }
-    fn get(&self, i: usize) -> Option<i128> {
-        match self {
-            IntArr::I8(a) => a.get(i).map(|&v| v as i128),
-            IntArr::I16(a) => a.get(i).map(|&v| v as i128),
-            IntArr::I32(a) => a.get(i).map(|&v| v as i128),
-            IntArr::I64(a) => a.get(i).map(|&v| v as i128),
-            IntArr::U8(a) => a.get(i).map(|&v| v as i128),
-            IntArr::U16(a) => a.get(i).map(|&v| v as i128),
-            IntArr::U32(a) => a.get(i).map(|&v| v as i128),
-            IntArr::U64(a) => a.get(i).map(|&v| v as i128),
-            IntArr::Bool(a) => a.get(i).map(|&v| v as i128),
-        }
+    fn ints(&self) -> Option<IntView<'_>> {
+        Some(match self {
+            Loaded::I8(a) => IntView::I8(a.view()),
+            Loaded::I16(a) => IntView::I16(a.view()),
+            Loaded::I32(a) => IntView::I32(a.view()),
+            Loaded::I64(a) => IntView::I64(a.view()),
+            Loaded::U8(a) => IntView::U8(a.view()),
+            Loaded::U16(a) => IntView::U16(a.view()),
+            Loaded::U32(a) => IntView::U32(a.view()),
+            Loaded::U64(a) => IntView::U64(a.view()),
+            Loaded::Bool(a) => IntView::Bool(a.view()),
+            Loaded::F32(_) | Loaded::F64(_) => return None,
+        })
     }
-}
-
-enum Loaded {
-    Matrix(Array2<f64>),
-    Ints(IntArr),
 }
 
 /// Reads one array, checking dtype, shape and size against `want`.
-fn read_array(path: &Path, want: Want) -> Result<(Loaded, NpyHeader, InputFile), DataError> {
+fn read_array(path: &Path, want: Want) -> Result<(Loaded, InputFile), DataError> {
     let file = show_path(path);
     let mut npy = NpyFile::open(path)?;
     let h = npy.header.clone();
@@ -354,34 +468,20 @@ fn read_array(path: &Path, want: Want) -> Result<(Loaded, NpyHeader, InputFile),
 
     let (kind, size) = kind.unwrap_or(('?', 0));
     let loaded = match (kind, size) {
-        ('f', 8) => Loaded::Matrix(npy.read::<Array2<f64>>()?),
-        ('f', _) => Loaded::Matrix(npy.read::<Array2<f32>>()?.mapv(f64::from)),
-        ('i', 1) => Loaded::Ints(IntArr::I8(npy.read()?)),
-        ('i', 2) => Loaded::Ints(IntArr::I16(npy.read()?)),
-        ('i', 4) => Loaded::Ints(IntArr::I32(npy.read()?)),
-        ('i', _) => Loaded::Ints(IntArr::I64(npy.read()?)),
-        ('u', 1) => Loaded::Ints(IntArr::U8(npy.read()?)),
-        ('u', 2) => Loaded::Ints(IntArr::U16(npy.read()?)),
-        ('u', 4) => Loaded::Ints(IntArr::U32(npy.read()?)),
-        ('u', _) => Loaded::Ints(IntArr::U64(npy.read()?)),
-        _ => Loaded::Ints(IntArr::Bool(npy.read()?)),
+        ('f', 8) => Loaded::F64(npy.read()?),
+        ('f', _) => Loaded::F32(npy.read()?),
+        ('i', 1) => Loaded::I8(npy.read()?),
+        ('i', 2) => Loaded::I16(npy.read()?),
+        ('i', 4) => Loaded::I32(npy.read()?),
+        ('i', _) => Loaded::I64(npy.read()?),
+        ('u', 1) => Loaded::U8(npy.read()?),
+        ('u', 2) => Loaded::U16(npy.read()?),
+        ('u', 4) => Loaded::U32(npy.read()?),
+        ('u', _) => Loaded::U64(npy.read()?),
+        _ => Loaded::Bool(npy.read()?),
     };
     let input = npy.finish(path)?;
-    Ok((loaded, h, input))
-}
-
-fn matrix(l: Loaded) -> Option<Array2<f64>> {
-    match l {
-        Loaded::Matrix(a) => Some(a),
-        Loaded::Ints(_) => None,
-    }
-}
-
-fn ints(l: Loaded) -> Option<IntArr> {
-    match l {
-        Loaded::Ints(a) => Some(a),
-        Loaded::Matrix(_) => None,
-    }
+    Ok((loaded, input))
 }
 
 fn internal(file: &str) -> DataError {
@@ -427,74 +527,172 @@ pub(crate) fn load_arrays(
 
     let out_file = show_path(out_path);
     let mut inputs = Vec::new();
-    let (l, _, inp) = read_array(out_path, Want::Matrix)?;
+    let (values, inp) = read_array(out_path, Want::Matrix)?;
     inputs.push(inp);
-    let values = matrix(l).ok_or_else(|| internal(&out_file))?;
-    let n = values.nrows();
-    if n == 0 {
+    let view = values.floats().ok_or_else(|| internal(&out_file))?;
+    if view.nrows() == 0 {
         return Err(DataError::Empty { file: out_file, message: "the array has no rows".into() });
     }
-
-    let check_len = |p: &Path, len: usize| -> Result<(), DataError> {
-        if len != n {
-            return Err(DataError::LengthMismatch {
-                file_a: out_file.clone(),
-                len_a: n,
-                file_b: show_path(p),
-                len_b: len,
-            });
-        }
-        Ok(())
-    };
-    let mut read_ints = |p: &Path, want: Want| -> Result<IntArr, DataError> {
-        let (l, _, inp) = read_array(p, want)?;
+    let mut read_ints = |p: &Path, want: Want| -> Result<Loaded, DataError> {
+        let (l, inp) = read_array(p, want)?;
         inputs.push(inp);
-        let a = ints(l).ok_or_else(|| internal(&show_path(p)))?;
-        check_len(p, a.len())?;
-        Ok(a)
+        Ok(l)
     };
     let label_arr = read_ints(labels_path, Want::Ints)?;
     let member_arr = read_ints(member, Want::Member)?;
     let id_arr = match ids {
         Some(p) => Some(read_ints(p, Want::Ints)?),
-        None => {
-            notes.push("no ids array: record ids are the 1-based row numbers".to_string());
-            None
-        }
+        None => None,
     };
+    let outputs = match kind {
+        OutKind::Probs => OutputsView::Probs(view),
+        _ => OutputsView::Logits(view),
+    };
+    let arrays = ScoreArrays {
+        outputs,
+        labels: Some(int_view(&label_arr, labels_path)?),
+        member: int_view(&member_arr, member)?,
+        ids: match (&id_arr, ids) {
+            (Some(a), Some(p)) => Some(IdsView::Ints(int_view(a, p)?)),
+            _ => None,
+        },
+    };
+    let names = ArrayNames {
+        outputs: out_file,
+        labels: show_path(labels_path),
+        member: show_path(member),
+        ids: ids.map(show_path).unwrap_or_default(),
+    };
+    build(&arrays, &names, opts, inputs, notes)
+}
 
+fn int_view<'l>(l: &'l Loaded, p: &Path) -> Result<IntView<'l>, DataError> {
+    l.ints().ok_or_else(|| internal(&show_path(p)))
+}
+
+/// How each array is named in messages.
+struct ArrayNames {
+    outputs: String,
+    labels: String,
+    member: String,
+    ids: String,
+}
+
+/// Reads per-record outputs with membership from memory ([`ScoreArrays`]): the same checks,
+/// messages (arrays named `array "logits"`, `array "member"`, ...; rows 1-based) and table
+/// as the same arrays read from `.npy` files, without input fingerprints.
+pub fn load_score_arrays(arrays: &ScoreArrays<'_>, opts: &LoadOptions) -> Result<ScoreTable, DataError> {
+    if !(opts.prob_tolerance.is_finite() && opts.prob_tolerance >= 0.0) {
+        return Err(DataError::Usage {
+            message: format!("probability tolerance must be a finite number >= 0, got {}", opts.prob_tolerance),
+        });
+    }
+    let name = |n: &str| format!("array \"{n}\"");
+    let (out_name, view) = match arrays.outputs {
+        OutputsView::Logits(v) => ("logits", v),
+        OutputsView::Probs(v) => ("probs", v),
+        OutputsView::Loss(v) => ("loss", v),
+    };
+    let out_file = name(out_name);
+    let c = view.ncols();
+    let per_class = !matches!(arrays.outputs, OutputsView::Loss(_));
+    if per_class && c < 2 {
+        return Err(DataError::NpyShape {
+            file: out_file,
+            expected: "a 2-D array with at least 2 classes (columns)".to_string(),
+            found: format!("({}, {c})", view.nrows()),
+        });
+    }
+    if !per_class && c != 1 {
+        return Err(DataError::NpyShape {
+            file: out_file,
+            expected: "a 1-D array (one loss per record)".to_string(),
+            found: format!("({}, {c})", view.nrows()),
+        });
+    }
+    if per_class && arrays.labels.is_none() {
+        return Err(DataError::Usage {
+            message: format!("labels (one true class index per record) are required with {out_name}"),
+        });
+    }
+    if view.nrows() == 0 {
+        return Err(DataError::Empty { file: out_file, message: "the array has no rows".into() });
+    }
+    let names = ArrayNames { outputs: out_file, labels: name("labels"), member: name("member"), ids: name("ids") };
+    build(arrays, &names, opts, Vec::new(), Vec::new())
+}
+
+/// Checks lengths, then every row through the shared [`Builder`].
+fn build(
+    a: &ScoreArrays<'_>,
+    names: &ArrayNames,
+    opts: &LoadOptions,
+    inputs: Vec<InputFile>,
+    mut notes: Vec<String>,
+) -> Result<ScoreTable, DataError> {
+    let (kind, values) = match a.outputs {
+        OutputsView::Logits(v) => (OutKind::Logits, v),
+        OutputsView::Probs(v) => (OutKind::Probs, v),
+        OutputsView::Loss(v) => (OutKind::Loss, v),
+    };
+    let n = values.nrows();
+    let check_len = |file: &str, len: usize| -> Result<(), DataError> {
+        if len != n {
+            return Err(DataError::LengthMismatch {
+                file_a: names.outputs.clone(),
+                len_a: n,
+                file_b: file.to_string(),
+                len_b: len,
+            });
+        }
+        Ok(())
+    };
+    if let Some(l) = &a.labels {
+        check_len(&names.labels, l.len())?;
+    }
+    check_len(&names.member, a.member.len())?;
+    match &a.ids {
+        Some(ids) => check_len(&names.ids, ids.len())?,
+        None => notes.push("no ids array: record ids are the 1-based row numbers".to_string()),
+    }
     let c = values.ncols();
     let spec = Spec {
         kind,
-        id: ids.map(|p| Loc { file: show_path(p), column: None }),
-        member: Loc { file: show_path(member), column: None },
-        label: Some(Loc { file: show_path(labels_path), column: None }),
-        values: (0..c).map(|k| Loc { file: out_file.clone(), column: Some(k.to_string()) }).collect(),
-        values_desc: format!("0..{}", c - 1),
+        id: a.ids.map(|_| Loc { file: names.ids.clone(), column: None }),
+        member: Loc { file: names.member.clone(), column: None },
+        label: a.labels.map(|_| Loc { file: names.labels.clone(), column: None }),
+        values: (0..c)
+            .map(|k| Loc { file: names.outputs.clone(), column: (kind != OutKind::Loss).then(|| k.to_string()) })
+            .collect(),
+        values_desc: if kind == OutKind::Loss { names.outputs.clone() } else { format!("0..{}", c - 1) },
     };
     let mut builder = Builder::new(spec, opts, n);
     for i in 0..n {
-        let row = NpyRow { i, values: &values, labels: &label_arr, member: &member_arr, ids: id_arr.as_ref() };
+        let row = ArrayRow { i, values: &values, labels: a.labels.as_ref(), member: &a.member, ids: a.ids.as_ref() };
         builder.push(i as u64 + 1, None, &row)?;
     }
-    builder.finish(&out_file, inputs, notes)
+    builder.finish(&names.outputs, inputs, notes)
 }
 
-struct NpyRow<'a> {
+struct ArrayRow<'r, 'a> {
     i: usize,
-    values: &'a Array2<f64>,
-    labels: &'a IntArr,
-    member: &'a IntArr,
-    ids: Option<&'a IntArr>,
+    values: &'r FloatView<'a>,
+    labels: Option<&'r IntView<'a>>,
+    member: &'r IntView<'a>,
+    ids: Option<&'r IdsView<'a>>,
 }
 
 fn missing() -> CellErr {
     CellErr::new("a value", "none".to_string(), reason::NON_NUMERIC)
 }
 
-impl RowAccess for NpyRow<'_> {
+impl RowAccess for ArrayRow<'_, '_> {
     fn id(&self) -> Result<String, CellErr> {
-        self.ids.and_then(|a| a.get(self.i)).map(|v| v.to_string()).ok_or_else(missing)
+        let id = self.ids.and_then(|a| a.get(self.i)).ok_or_else(missing)?;
+        if id.contains('\0') {
+            return Err(CellErr::new("an id without NUL bytes", format!("{id:?}"), reason::ID_TEXT));
+        }
+        Ok(id)
     }
 
     fn member(&self) -> Result<bool, CellErr> {
@@ -507,7 +705,7 @@ impl RowAccess for NpyRow<'_> {
     }
 
     fn label(&self) -> Result<u64, CellErr> {
-        match self.labels.get(self.i) {
+        match self.labels.and_then(|l| l.get(self.i)) {
             Some(v) => u64::try_from(v)
                 .map_err(|_| CellErr::new("a non-negative integer class label", v.to_string(), reason::LABEL)),
             None => Err(missing()),
@@ -515,9 +713,9 @@ impl RowAccess for NpyRow<'_> {
     }
 
     fn value(&self, k: usize) -> Result<f64, CellErr> {
-        match self.values.get((self.i, k)) {
-            Some(&v) if v.is_finite() => Ok(v),
-            Some(&v) => Err(CellErr::new("a finite number", v.to_string(), reason::NON_FINITE)),
+        match self.values.get(self.i, k) {
+            Some(v) if v.is_finite() => Ok(v),
+            Some(v) => Err(CellErr::new("a finite number", v.to_string(), reason::NON_FINITE)),
             None => Err(missing()),
         }
     }

@@ -125,15 +125,20 @@ fn check_output_memory(p: &PlanConfig, n_rows: usize, classes: usize) -> Result<
 type Drawn = (Vec<usize>, Vec<usize>, Vec<bool>);
 
 fn draw_seeded_target(cfg: &AuditConfig, used: &[usize]) -> Drawn {
-    let n_pop = (used.len() as f64 * cfg.population_fraction()).round() as usize;
-    let pop_flags = random_subset(used.len(), n_pop, cfg.seed, streams::POPULATION);
+    let one_run = cfg.target_mode() == TargetMode::OneRun;
+    draw_target(cfg.seed, cfg.plan.target_fraction, cfg.population_fraction(), one_run, used)
+}
+
+fn draw_target(seed: u64, target_fraction: f64, population_fraction: f64, one_run: bool, used: &[usize]) -> Drawn {
+    let n_pop = (used.len() as f64 * population_fraction).round() as usize;
+    let pop_flags = random_subset(used.len(), n_pop, seed, streams::POPULATION);
     let audit: Vec<usize> = used.iter().zip(&pop_flags).filter(|(_, f)| !**f).map(|(r, _)| *r).collect();
     let population: Vec<usize> = used.iter().zip(&pop_flags).filter(|(_, f)| **f).map(|(r, _)| *r).collect();
-    let n_target = (audit.len() as f64 * cfg.plan.target_fraction).round() as usize;
-    let target_member = if cfg.target_mode() == TargetMode::OneRun {
-        coin_flips(audit.len(), cfg.seed, streams::TARGET ^ 0x4f4e_4552)
+    let n_target = (audit.len() as f64 * target_fraction).round() as usize;
+    let target_member = if one_run {
+        coin_flips(audit.len(), seed, streams::TARGET ^ 0x4f4e_4552)
     } else {
-        random_subset(audit.len(), n_target, cfg.seed, streams::TARGET)
+        random_subset(audit.len(), n_target, seed, streams::TARGET)
     };
     (audit, population, target_member)
 }
@@ -172,33 +177,82 @@ pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
         Some(m) if m < n_rows => rows_where(random_subset(n_rows, m, seed, streams::POPULATION ^ 1)),
         _ => (0..n_rows).collect(),
     };
-    let (audit, population, target_member) = match cfg.target_mode() {
+    let drawn = match cfg.target_mode() {
         TargetMode::Train | TargetMode::NullCheck | TargetMode::OneRun => draw_seeded_target(cfg, &used),
         TargetMode::MemberColumn => draw_member_column(cfg, table, &used)?,
     };
+    let setup = Setup {
+        seed,
+        plan: p,
+        mode: cfg.target_mode(),
+        population_fraction: cfg.population_fraction(),
+        source: rows_source(cfg, n_rows),
+        used: used.len(),
+    };
+    finish_plan(drawn, &setup)
+}
+
+/// The plan of an audit whose rows live in memory (the Python package's `Auditor`): the
+/// draws of [`make_plan`] with a trained target (`plan.target = "train"`) over all `n_rows`
+/// rows; `source` names the rows in messages.
+pub fn draw_plan(
+    n_rows: usize,
+    seed: u64,
+    p: &PlanConfig,
+    population_fraction: f64,
+    source: &str,
+) -> Result<Plan, AuditError> {
+    let used: Vec<usize> = (0..n_rows).collect();
+    let drawn = draw_target(seed, p.target_fraction, population_fraction, false, &used);
+    let setup = Setup {
+        seed,
+        plan: p,
+        mode: TargetMode::Train,
+        population_fraction,
+        source: format!("{source} ({n_rows} rows)"),
+        used: n_rows,
+    };
+    finish_plan(drawn, &setup)
+}
+
+/// What [`finish_plan`] needs besides the drawn target.
+struct Setup<'a> {
+    seed: u64,
+    plan: &'a PlanConfig,
+    mode: TargetMode,
+    population_fraction: f64,
+    /// Where the rows come from, for messages.
+    source: String,
+    /// Rows the plan draws from.
+    used: usize,
+}
+
+/// Checks the drawn target and draws the keep mask.
+fn finish_plan((audit, population, target_member): Drawn, s: &Setup<'_>) -> Result<Plan, AuditError> {
+    let (seed, p) = (s.seed, s.plan);
     let n_mem = target_member.iter().filter(|&&m| m).count();
     // More rows than now, whatever the draw: the minimum holds with high probability only.
-    let min_rows = || min_plan_rows(p, cfg.population_fraction(), cfg.target_mode()).max(used.len() + 1);
+    let min_rows = || min_plan_rows(p, s.population_fraction, s.mode).max(s.used + 1);
     if n_mem == 0 || n_mem == audit.len() {
         return Err(AuditError::Input(format!(
             "{}: too few rows for this plan: the target needs members and non-members among the audit records, got \
              {n_mem} members of {} (the plan needs at least {} rows)",
-            rows_source(cfg, n_rows),
+            s.source,
             audit.len(),
             min_rows()
         )));
     }
-    if cfg.target_mode() == TargetMode::OneRun && audit.len() < mia_core::one_run::MIN_CANARIES {
+    if s.mode == TargetMode::OneRun && audit.len() < mia_core::one_run::MIN_CANARIES {
         return Err(AuditError::Input(format!(
             "{}: plan.target = \"one_run\" needs at least {} audit records (canaries), this plan has {}: fewer \
              cannot bound ε above about 3 even with every guess right",
-            rows_source(cfg, n_rows),
+            s.source,
             mia_core::one_run::MIN_CANARIES,
             audit.len()
         )));
     }
     let target_trained = target_member.clone();
-    let target_member = if cfg.target_mode() == TargetMode::NullCheck {
+    let target_member = if s.mode == TargetMode::NullCheck {
         random_subset(audit.len(), n_mem, seed, streams::TARGET ^ 0x4e55_4c4c)
     } else {
         target_member
@@ -212,7 +266,7 @@ pub fn make_plan(cfg: &AuditConfig, table: &Table) -> Result<Plan, AuditError> {
         return Err(AuditError::Input(format!(
             "{}: too few rows for this plan: reference model {} of {} draws none of the {} audit records for \
              training (each record trains half of the models, drawn at random); the plan needs at least {} rows",
-            rows_source(cfg, n_rows),
+            s.source,
             k + 1,
             keep.nrows(),
             audit.len(),

@@ -96,8 +96,9 @@ macro_rules! elem {
 }
 elem!(f64 => F, f32 => F, i8 => I, i16 => I, i32 => I, i64 => I, u8 => I, u16 => I, u32 => I, u64 => I, bool => B);
 
-/// An n-dimensional array as read, in its own element type.
-pub(super) enum Nd {
+/// An n-dimensional array as read (or handed over from memory), in its own element type.
+#[derive(Debug, Clone)]
+pub enum Nd {
     F64(ArrayD<f64>),
     F32(ArrayD<f32>),
     I8(ArrayD<i8>),
@@ -352,7 +353,7 @@ pub(super) fn ids_from(nd: Nd, file: &str) -> Result<Ids, DataError> {
     Ok(Ids { ids: ids.into_iter().map(|v| v.to_string()).collect(), file: file.to_string(), loc: Loc::Array })
 }
 
-fn block_from(nd: Nd, file: &str, signal: RefSignal) -> Result<Block, DataError> {
+pub(super) fn block_from(nd: Nd, file: &str, signal: RefSignal) -> Result<Block, DataError> {
     let (ndim, what) = if signal.per_class() {
         (3, format!("a 3-D array of {} (reference models × records × classes)", signal.name()))
     } else {

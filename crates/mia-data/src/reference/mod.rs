@@ -55,7 +55,8 @@ use mia_core::signals::ModelOutputs;
 use crate::error::{quote, show_path};
 use crate::{DataError, InputFile, ScoreTable, TableFormat};
 
-use arrays::{Nd, ids_from, mask_from, read_npy_source, read_npz_source, side_file};
+pub use arrays::Nd;
+use arrays::{block_from, ids_from, mask_from, read_npy_source, read_npz_source, side_file};
 use wide::{read_csv_source, read_parquet_source};
 
 /// What the reference arrays hold.
@@ -328,4 +329,88 @@ pub fn load_reference(
         }
     }
     align::assemble(raw, inputs, table, opts)
+}
+
+/// Reference-model outputs held in memory (the Python package's `reference=`, `keep=`,
+/// ...): the arrays of the `.npy` layout, named in messages `array "reference"`,
+/// `array "keep"`, ....
+#[derive(Debug, Clone)]
+pub struct ReferenceArrays {
+    /// K × N φ or losses, or K × N × C logits or probabilities.
+    pub reference: Nd,
+    /// What `reference` holds; `None`: φ for a 2-D array (a 3-D one must say).
+    pub signal: Option<RefSignal>,
+    /// K × N keep mask.
+    pub keep: Option<Nd>,
+    /// N integer record ids of the reference columns (else alignment by position).
+    pub ids: Option<Nd>,
+    pub population_target: Option<Nd>,
+    pub population_reference: Option<Nd>,
+    pub population_labels: Option<Nd>,
+}
+
+/// [`load_reference`] for arrays held in memory: the same checks and alignment, no input
+/// fingerprints.
+pub fn load_reference_arrays(
+    arrays: ReferenceArrays,
+    table: &ScoreTable,
+    opts: &ReferenceOptions,
+) -> Result<ReferenceData, DataError> {
+    if !(opts.prob_tolerance.is_finite() && opts.prob_tolerance >= 0.0) {
+        return Err(DataError::Usage {
+            message: format!("probability tolerance must be a finite number >= 0, got {}", opts.prob_tolerance),
+        });
+    }
+    let name = |n: &str| format!("array {}", quote(n));
+    let signal = match (arrays.signal, arrays.reference.shape().len()) {
+        (Some(s), _) => s,
+        (None, 3) => {
+            return Err(DataError::Usage {
+                message: format!(
+                    "{}: a 3-D reference array holds per-class outputs: say whether they are logits or probabilities \
+                     (reference_signal=\"logits\" or \"probs\")",
+                    name("reference")
+                ),
+            });
+        }
+        (None, _) => RefSignal::Phi,
+    };
+    let block = block_from(arrays.reference, &name("reference"), signal)?;
+    let keep = arrays.keep.map(|k| mask_from(k, &name("keep"))).transpose()?;
+    let ids = arrays.ids.map(|i| ids_from(i, &name("ids"))).transpose()?;
+    let population = PopulationArrays {
+        target: arrays.population_target.map(|a| (a, name("population_target"))),
+        reference: arrays.population_reference.map(|a| (a, name("population_reference"))),
+        labels: arrays.population_labels.map(|a| (a, name("population_labels"))),
+    };
+    align::assemble(Raw { block, signal, keep, ids, population }, Vec::new(), table, opts)
+}
+
+/// Reference-model outputs from files or from memory.
+#[derive(Debug, Clone)]
+pub enum ReferenceInput {
+    Files(ReferenceSources),
+    Arrays(Box<ReferenceArrays>),
+}
+
+impl From<ReferenceSources> for ReferenceInput {
+    fn from(s: ReferenceSources) -> Self {
+        ReferenceInput::Files(s)
+    }
+}
+
+impl From<ReferenceArrays> for ReferenceInput {
+    fn from(a: ReferenceArrays) -> Self {
+        ReferenceInput::Arrays(Box::new(a))
+    }
+}
+
+impl ReferenceInput {
+    /// Reads (or takes) the reference outputs and aligns them to `table`.
+    pub fn load(&self, table: &ScoreTable, opts: &ReferenceOptions) -> Result<ReferenceData, DataError> {
+        match self {
+            ReferenceInput::Files(src) => load_reference(src, table, opts),
+            ReferenceInput::Arrays(a) => load_reference_arrays((**a).clone(), table, opts),
+        }
+    }
 }

@@ -1,0 +1,366 @@
+"""The audits: ``score`` (outputs you have), ``audit`` (a model audit from a config),
+``synth`` (a synthetic-data audit). Each is one call into the Rust library, with the
+``mia`` command's options, defaults and report."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _native
+from ._native import InputError
+from ._report import GateFailed, Report
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _is_path(x: Any) -> bool:
+    return isinstance(x, (str, os.PathLike))
+
+
+def _array(x: Any, name: str) -> np.ndarray:
+    """An array without a copy where numpy allows one: numpy arrays as they are, pandas
+    objects through ``to_numpy()``, anything else through ``__array__`` / ``np.asarray``."""
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "to_numpy"):
+        return x.to_numpy()
+    try:
+        return np.asarray(x)
+    except Exception as e:  # a ragged list, an object numpy cannot convert
+        raise InputError(f'array "{name}": cannot be read as a numpy array: {e}') from None
+
+
+def _ids(x: Any) -> Any:
+    a = _array(x, "ids")
+    if a.dtype.kind in "iu":
+        return a
+    if a.dtype.kind in "OUS":
+        out = []
+        for i, v in enumerate(a.tolist()):
+            if not isinstance(v, (str, int)) or isinstance(v, bool):
+                raise InputError(f'array "ids": row {i + 1}: expected a str or int id, found {type(v).__name__}')
+            out.append(str(v))
+        return out
+    raise InputError(f'array "ids": expected integer or text ids, found a {a.dtype} array')
+
+
+def _finish(native: "_native.NativeReport", raise_on_fail: bool) -> Report:
+    report = Report(native)
+    if raise_on_fail and not report.passed:
+        raise GateFailed(report)
+    return report
+
+
+def _options(fail_if: Iterable[str], options: Mapping[str, Any], **named: Any) -> str:
+    opts: Dict[str, Any] = {k: v for k, v in named.items() if v is not None}
+    if isinstance(fail_if, str):
+        fail_if = [fail_if]
+    opts["fail_if"] = list(fail_if)
+    for k, v in options.items():
+        if k in opts:
+            raise TypeError(f"option {k!r} given twice")
+        opts[k] = [float(f) for f in v] if k in ("fpr", "base_rates") else v
+    if "baseline" in opts:
+        opts["baseline"] = os.fspath(opts["baseline"])
+    if "attack_config" in opts:
+        opts["attack_config"] = os.fspath(opts["attack_config"])
+    return json.dumps(opts)
+
+
+def score(
+    member: Any,
+    *,
+    logits: Any = None,
+    probs: Any = None,
+    loss: Any = None,
+    labels: Any = None,
+    ids: Any = None,
+    attacks: Optional[Sequence[str]] = None,
+    seed: int = 0,
+    bootstrap: int = 1000,
+    fpr: Optional[Sequence[float]] = None,
+    fail_if: Iterable[str] = (),
+    raise_on_fail: bool = False,
+    reference: Any = None,
+    keep: Any = None,
+    reference_signal: Optional[str] = None,
+    reference_ids: Any = None,
+    population_target: Any = None,
+    population_reference: Any = None,
+    population_labels: Any = None,
+    **options: Any,
+) -> Report:
+    """Audits a model's outputs on records whose membership you know, as ``mia score``.
+
+    ``member`` (bool or 0/1 per record) and one of ``logits`` / ``probs`` (N × C) with
+    ``labels``, or ``loss`` (N): numpy arrays, pandas Series/DataFrames or anything with
+    ``__array__``; float32 and float64 outputs are read in place, not copied. ``ids``:
+    integer or text record ids (default: 1-based row numbers). With ``reference`` (the
+    reference models' K × N φ or losses, or K × N × C ``reference_signal="logits"`` /
+    ``"probs"``) and ``keep`` (K × N, which records each trained on), the reference attacks
+    (LiRA, RMIA, Attack-R, ...) run too; ``population_*`` add held-out population records.
+
+    Every array may instead be a path to a ``.npy`` file: then the files are read as by
+    ``mia score --logits ... --member ...`` (and recorded in the report's inputs).
+
+    Further options have the names of ``mia score``'s flags: ``confidence``, ``delta``,
+    ``base_rates``, ``fpr_rule``, ``folds``, ``slices``, ``baseline``, ``claimed_epsilon``,
+    ``claimed_delta``, ``one_run``, ``prob_tolerance``, ``skip_invalid_rows``, ``top``,
+    ``min_class_size``, ``bootstrap_min_class_size``, ``attack_config``, ``lira_center``,
+    ``lira_variance``, ``lira_std``, ``lira_offline``, ``rmia_gamma``, ``rmia_a``.
+
+    Raises :class:`InputError` (a ``ValueError``) with the command's one-line message on
+    bad input, and :class:`GateFailed` when a ``fail_if`` rule fires and
+    ``raise_on_fail=True``.
+    """
+    given = [(k, v) for k, v in (("logits", logits), ("probs", probs), ("loss", loss)) if v is not None]
+    if len(given) != 1 and not (len(given) == 2 and loss is None and _is_path(logits)):
+        raise InputError("give exactly one of logits=, probs= or loss=")
+    opts = _options(
+        fail_if, options, attacks=list(attacks) if attacks is not None else None, seed=seed, bootstrap=bootstrap,
+        fpr=[float(f) for f in fpr] if fpr is not None else None,
+    )
+    arrays = [member, labels, ids, reference, keep, reference_ids, population_target, population_reference,
+              population_labels] + [v for _, v in given]
+    if _is_path(member):
+        if loss is not None:
+            raise InputError("loss= as a file: put it in a score table (CSV/Parquet) and use score_file()")
+        if any(a is not None and not _is_path(a) for a in arrays):
+            raise InputError("give every input as a path (.npy files) or every input as an array, not a mix")
+        files = {
+            "member": member, "logits": logits, "probs": probs, "labels": labels, "ids": ids,
+            "reference": reference, "reference_signal": reference_signal, "keep": keep,
+            "reference_ids": reference_ids, "population_target": population_target,
+            "population_reference": population_reference, "population_labels": population_labels,
+        }
+        sources = {k: os.fspath(v) if _is_path(v) else v for k, v in files.items() if v is not None}
+        return _finish(_native.score_files(json.dumps(sources), opts), raise_on_fail)
+    kind, outputs = given[0]
+    ref = None
+    if reference is not None:
+        ref = {
+            "reference": _array(reference, "reference"),
+            "signal": reference_signal,
+            "keep": None if keep is None else _array(keep, "keep"),
+            "ids": None if reference_ids is None else _array(reference_ids, "reference_ids"),
+            "population_target": None if population_target is None else _array(population_target, "population_target"),
+            "population_reference": None
+            if population_reference is None
+            else _array(population_reference, "population_reference"),
+            "population_labels": None if population_labels is None else _array(population_labels, "population_labels"),
+        }
+    elif any(a is not None for a in (keep, reference_signal, reference_ids, population_target, population_reference,
+                                     population_labels)):
+        raise InputError("keep=, reference_signal=, reference_ids= and population_*= need reference=")
+    native = _native.score(
+        _array(member, "member"),
+        kind,
+        _array(outputs, kind),
+        None if labels is None else _array(labels, "labels"),
+        None if ids is None else _ids(ids),
+        opts,
+        ref,
+    )
+    return _finish(native, raise_on_fail)
+
+
+def score_file(
+    path: PathLike,
+    *,
+    columns: Optional[Mapping[str, str]] = None,
+    attacks: Optional[Sequence[str]] = None,
+    seed: int = 0,
+    bootstrap: int = 1000,
+    fpr: Optional[Sequence[float]] = None,
+    fail_if: Iterable[str] = (),
+    raise_on_fail: bool = False,
+    **options: Any,
+) -> Report:
+    """Audits a score table (CSV, CSV.gz or Parquet), as ``mia score FILE``. ``columns``
+    renames the expected columns (``id``, ``member``, ``label``, ``loss``, ``logit_prefix``,
+    ``prob_prefix``); reference files go in ``reference=``, ``keep=``, ... as paths."""
+    ref_keys = ("reference", "reference_signal", "keep", "reference_ids", "population_target",
+                "population_reference", "population_labels")
+    sources: Dict[str, Any] = {"file": os.fspath(path), "columns": dict(columns or {})}
+    for k in ref_keys:
+        v = options.pop(k, None)
+        if v is not None:
+            sources[k] = os.fspath(v) if _is_path(v) else v
+    opts = _options(
+        fail_if, options, attacks=list(attacks) if attacks is not None else None, seed=seed, bootstrap=bootstrap,
+        fpr=[float(f) for f in fpr] if fpr is not None else None,
+    )
+    return _finish(_native.score_files(json.dumps(sources), opts), raise_on_fail)
+
+
+# ---------------------------------------------------------------------------------- configs
+
+def _load_config(config: Union[PathLike, Mapping[str, Any]]) -> Tuple[Dict[str, Any], str, Path, Optional[str]]:
+    """(config as a dict, its name for messages, the folder relative paths resolve against,
+    the original TOML text when it was a file)."""
+    if _is_path(config):
+        path = Path(config)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as e:
+            raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
+        return json.loads(_native.toml_to_json(text, str(path))), str(path), path.parent, text
+    if isinstance(config, Mapping):
+        return copy.deepcopy(dict(config)), "<config dict>", Path.cwd(), None
+    raise TypeError(f"config must be a path or a dict, not {type(config).__name__}")
+
+
+class _Frames:
+    """DataFrames given instead of files, written as CSV into a private folder for the run
+    and named in the report as ``<DataFrame name>`` instead of their temporary path."""
+
+    def __init__(self) -> None:
+        self._dir: Optional[tempfile.TemporaryDirectory] = None
+        self.written: List[Tuple[str, str]] = []
+
+    def path(self, frame: Any, name: str) -> str:
+        if not hasattr(frame, "to_csv"):
+            raise TypeError(f"{name}: expected a pandas DataFrame or a path, not {type(frame).__name__}")
+        if self._dir is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="mia-frames-")
+        path = os.path.join(self._dir.name, f"{name}.csv")
+        frame.to_csv(path, index=False)
+        self.written.append((path, f"<DataFrame {name}>"))
+        return path
+
+    def rename(self, native: "_native.NativeReport") -> None:
+        for path, name in self.written:
+            native.rename_input(path, name)
+
+    def close(self) -> None:
+        if self._dir is not None:
+            self._dir.cleanup()
+
+
+def _as_csv_table(section: Dict[str, Any], path: str) -> None:
+    """Points a table section at a DataFrame's CSV (with a header row, its column names)."""
+    section["path"] = path
+    section["format"] = "csv"
+    section["header"] = True
+    section.pop("names", None)
+
+
+def _progress_bar(progress: Union[bool, Callable[..., None], None]) -> Optional[Callable[[str, Any, Any], None]]:
+    if callable(progress):
+        return progress
+    if not progress:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        tqdm = None
+    state: Dict[str, Any] = {"bar": None}
+
+    def report(kind: str, a: Any, b: Any) -> None:
+        if kind == "planned":
+            if tqdm is not None:
+                state["bar"] = tqdm(total=a, desc="models", unit="model")
+            else:
+                print(f"mia: {a} models ({b} to train)", file=sys.stderr)
+        elif kind == "model":
+            if state["bar"] is not None:
+                state["bar"].update(1)
+        elif kind == "stage":
+            if state["bar"] is not None:
+                state["bar"].close()
+                state["bar"] = None
+            print(f"mia: {a}", file=sys.stderr)
+
+    return report
+
+
+def _settings(fail_if: Iterable[str], baseline: Optional[PathLike], skip_invalid_rows: bool, keep_work: bool) -> str:
+    if isinstance(fail_if, str):
+        fail_if = [fail_if]
+    s: Dict[str, Any] = {"fail_if": list(fail_if), "skip_invalid_rows": skip_invalid_rows, "keep_work": keep_work}
+    if baseline is not None:
+        s["baseline"] = os.fspath(baseline)
+    return json.dumps(s)
+
+
+def audit(
+    config: Union[PathLike, Mapping[str, Any]],
+    *,
+    data: Any = None,
+    artifacts: Optional[PathLike] = None,
+    fail_if: Iterable[str] = (),
+    raise_on_fail: bool = False,
+    baseline: Optional[PathLike] = None,
+    skip_invalid_rows: bool = False,
+    keep_work: bool = False,
+    progress: Union[bool, Callable[[str, Any, Any], None]] = False,
+) -> Report:
+    """Runs a model audit from a config, as ``mia audit CONFIG``: a TOML path, or a dict
+    with the TOML's structure (relative paths then resolve against the working folder).
+    ``data``: a pandas DataFrame used as the ``[data]`` table (its columns by name).
+    ``artifacts``: a folder keeping the trained models' outputs (a rerun resumes from it).
+    ``progress``: True for a progress bar, or a callable ``(kind, a, b)``."""
+    cfg, name, base, text = _load_config(config)
+    frames = _Frames()
+    try:
+        if data is not None:
+            _as_csv_table(cfg.setdefault("data", {}), frames.path(data, "data"))
+        toml = text if text is not None and not frames.written else _native.json_to_toml(json.dumps(cfg))
+        native = _native.audit(
+            toml, name, str(base), None if artifacts is None else os.fspath(artifacts),
+            _settings(fail_if, baseline, skip_invalid_rows, keep_work), _progress_bar(progress),
+        )
+        frames.rename(native)
+    finally:
+        frames.close()
+    return _finish(native, raise_on_fail)
+
+
+def synth(
+    config: Union[PathLike, Mapping[str, Any]],
+    *,
+    data: Any = None,
+    synthetic: Any = None,
+    holdout: Any = None,
+    fail_if: Iterable[str] = (),
+    raise_on_fail: bool = False,
+    baseline: Optional[PathLike] = None,
+    skip_invalid_rows: bool = False,
+    keep_work: bool = False,
+    progress: Union[bool, Callable[[str, Any, Any], None]] = False,
+) -> Report:
+    """Runs a synthetic-data audit from a config, as ``mia synth CONFIG``. ``data`` (the
+    real records), ``synthetic`` (one DataFrame or a list: the released synthetic tables)
+    and ``holdout`` (real records the generator never saw) may be pandas DataFrames
+    instead of the config's files."""
+    cfg, name, base, text = _load_config(config)
+    frames = _Frames()
+    try:
+        if data is not None:
+            _as_csv_table(cfg.setdefault("data", {}), frames.path(data, "data"))
+        release = cfg.setdefault("release", {}) if synthetic is not None or holdout is not None else None
+        if synthetic is not None:
+            tables = synthetic if isinstance(synthetic, (list, tuple)) else [synthetic]
+            release["synthetic"] = [
+                os.fspath(t) if _is_path(t) else frames.path(t, f"synthetic_{i}" if len(tables) > 1 else "synthetic")
+                for i, t in enumerate(tables)
+            ]
+        if holdout is not None:
+            release["holdout"] = os.fspath(holdout) if _is_path(holdout) else frames.path(holdout, "holdout")
+        changed = frames.written or synthetic is not None or holdout is not None
+        toml = text if text is not None and not changed else _native.json_to_toml(json.dumps(cfg))
+        native = _native.synth(
+            toml, name, str(base), _settings(fail_if, baseline, skip_invalid_rows, keep_work), _progress_bar(progress)
+        )
+        frames.rename(native)
+    finally:
+        frames.close()
+    return _finish(native, raise_on_fail)
