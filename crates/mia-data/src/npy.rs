@@ -724,6 +724,7 @@ impl RowAccess for ArrayRow<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mia_core::signals::ModelOutputs;
 
     #[test]
     fn parses_numpy_headers() {
@@ -768,5 +769,91 @@ mod tests {
         // An unknown descriptor parses, with no dtype: reported later as a wrong dtype.
         let h = parse_header_text("{'descr': '<f8, 'fortran_order': False, 'shape': (1,)}").unwrap();
         assert_eq!(h.dtype, None);
+    }
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scores").join(name)
+    }
+
+    /// The arrays of the digits fixture held in memory give exactly the table the same
+    /// arrays read from `.npy` files give (one reader behind both), less the fingerprints;
+    /// float32 outputs are widened value by value.
+    #[test]
+    fn arrays_in_memory_read_as_files() {
+        let opts = LoadOptions::default();
+        let from_files = load_arrays(
+            Some(&fixture("digits_logreg_logits.npy")),
+            None,
+            Some(&fixture("digits_logreg_labels.npy")),
+            &fixture("digits_logreg_member.npy"),
+            Some(&fixture("digits_logreg_ids.npy")),
+            &opts,
+        )
+        .unwrap();
+        let read =
+            |n: &str| match read_array(&fixture(n), if n.contains("logits") { Want::Matrix } else { Want::Member }) {
+                Ok((l, _)) => l,
+                Err(e) => panic!("{e}"),
+            };
+        let (logits, labels, member, ids) = (
+            read("digits_logreg_logits.npy"),
+            read("digits_logreg_labels.npy"),
+            read("digits_logreg_member.npy"),
+            read("digits_logreg_ids.npy"),
+        );
+        let arrays = ScoreArrays {
+            outputs: OutputsView::Logits(logits.floats().unwrap()),
+            labels: labels.ints(),
+            member: member.ints().unwrap(),
+            ids: ids.ints().map(IdsView::Ints),
+        };
+        let in_memory = load_score_arrays(&arrays, &opts).unwrap();
+        assert_eq!(in_memory.ids, from_files.ids);
+        assert_eq!(in_memory.member, from_files.member);
+        assert_eq!(in_memory.labels, from_files.labels);
+        let (ModelOutputs::Logits(a), ModelOutputs::Logits(b)) = (&in_memory.outputs, &from_files.outputs) else {
+            panic!("logits")
+        };
+        assert_eq!(a, b);
+        assert_eq!(from_files.inputs.len(), 4);
+        assert!(in_memory.inputs.is_empty(), "arrays in memory have no files to fingerprint");
+
+        let Some(FloatView::F64(l64)) = logits.floats() else { panic!("the fixture is float64") };
+        let l32 = l64.mapv(|v| v as f32);
+        let narrow = ScoreArrays { outputs: OutputsView::Logits(FloatView::F32(l32.view())), ..arrays };
+        let t = load_score_arrays(&narrow, &opts).unwrap();
+        let ModelOutputs::Logits(got) = &t.outputs else { panic!("logits") };
+        assert!(got.iter().zip(l32.iter()).all(|(a, b)| *a == f64::from(*b)));
+    }
+
+    /// Bad values in memory are named by array, row (1-based) and column, as in a file.
+    #[test]
+    fn arrays_in_memory_name_bad_values() {
+        let mut logits = Array2::<f64>::zeros((4, 3));
+        logits[[2, 1]] = f64::NAN;
+        let labels = Array1::from(vec![0i64, 1, 2, 0]);
+        let member = Array1::from(vec![true, false, true, false]);
+        let arrays = ScoreArrays {
+            outputs: OutputsView::Logits(FloatView::F64(logits.view())),
+            labels: Some(IntView::I64(labels.view())),
+            member: IntView::Bool(member.view()),
+            ids: None,
+        };
+        let e = load_score_arrays(&arrays, &LoadOptions::default()).unwrap_err().to_string();
+        assert_eq!(e, "array \"logits\": row 3, column 1: expected a finite number, found NaN");
+        let short = Array1::from(vec![true, false]);
+        let e =
+            load_score_arrays(&ScoreArrays { member: IntView::Bool(short.view()), ..arrays }, &LoadOptions::default())
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("array \"logits\"") && e.contains("array \"member\""), "{e}");
+        let loss = Array1::from(vec![0.1, -0.5, 0.2, 0.3]);
+        let lossy = ScoreArrays {
+            outputs: OutputsView::Loss(FloatView::F64(loss.view().insert_axis(ndarray::Axis(1)))),
+            labels: None,
+            ..arrays
+        };
+        let e = load_score_arrays(&lossy, &LoadOptions::default()).unwrap_err().to_string();
+        assert_eq!(e, "array \"loss\": row 2: expected a non-negative loss, found -0.5");
     }
 }

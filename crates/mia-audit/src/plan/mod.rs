@@ -350,4 +350,27 @@ mod tests {
             assert!(keep.rows().into_iter().all(|r| r.iter().any(|&f| f)), "seed {seed}");
         }
     }
+
+    /// The in-memory plan (the Python package's `Auditor`) is the plan `mia audit` draws
+    /// for a table of the same size, seed and plan settings.
+    #[test]
+    fn in_memory_plan_is_the_config_plan() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let text = format!(
+            "seed = 3\n[data]\npath = \"{}\"\nformat = \"csv\"\nheader = false\nlabel = \"64\"\nnumeric = \"rest\"\n\
+             [learner]\nkind = \"logistic\"\n[plan]\nreference_models = 6\ntarget_fraction = 0.4\n",
+            root.join("data/digits/digits.csv.gz").display()
+        );
+        let cfg = AuditConfig::parse(&text, "t.toml").unwrap();
+        let table = load_table(&cfg.data, &root, &TableOptions::default()).unwrap();
+        let from_config = make_plan(&cfg, &table).unwrap();
+        let in_memory = draw_plan(table.len(), 3, &cfg.plan, cfg.population_fraction(), "X").unwrap();
+        assert_eq!(in_memory.audit, from_config.audit);
+        assert_eq!(in_memory.population, from_config.population);
+        assert_eq!(in_memory.target_member, from_config.target_member);
+        assert_eq!(in_memory.keep, from_config.keep);
+        assert!(!in_memory.population.is_empty() && in_memory.keep.nrows() == 6);
+        let e = draw_plan(5, 3, &cfg.plan, 0.2, "X").unwrap_err().to_string();
+        assert!(e.starts_with("X (5 rows): too few rows for this plan"), "{e}");
+    }
 }
