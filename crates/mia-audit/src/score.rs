@@ -53,6 +53,104 @@ pub struct ScoreAuditOptions {
     pub baseline: Option<crate::baseline::BaselineInput>,
 }
 
+/// The settings of a score audit as a front end takes them (`mia score`'s flags, the Python
+/// package's keyword arguments), with their names and defaults; [`ScoreSettings::options`]
+/// turns them into [`ScoreAuditOptions`], the same way for every front end.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoreSettings {
+    pub seed: u64,
+    pub bootstrap: usize,
+    pub confidence: f64,
+    pub delta: f64,
+    pub base_rates: Vec<f64>,
+    pub fpr: Vec<f64>,
+    pub fpr_rule: mia_core::roc::FprRule,
+    pub min_class_size: u64,
+    pub bootstrap_min_class_size: u64,
+    pub folds: usize,
+    pub attacks: Option<Vec<String>>,
+    /// Attacks to slice by class; `["none"]` for none.
+    pub slices: Option<Vec<String>>,
+    pub fail_if: Vec<String>,
+    pub prob_tolerance: f64,
+    pub top: usize,
+    pub claimed_epsilon: Option<f64>,
+    pub claimed_delta: Option<f64>,
+    pub one_run: bool,
+}
+
+impl Default for ScoreSettings {
+    fn default() -> Self {
+        let e = EvalConfig::default();
+        let d = ScoreAuditOptions::default();
+        ScoreSettings {
+            seed: 0,
+            bootstrap: e.bootstrap_resamples,
+            confidence: e.confidence,
+            delta: e.delta,
+            base_rates: e.base_rates,
+            fpr: e.fpr_targets,
+            fpr_rule: e.fpr_rule,
+            min_class_size: e.min_class_size,
+            bootstrap_min_class_size: e.bootstrap_min_class_size,
+            folds: AttackConfig::default().folds,
+            attacks: None,
+            slices: None,
+            fail_if: Vec::new(),
+            prob_tolerance: d.prob_tolerance,
+            top: d.top_records,
+            claimed_epsilon: None,
+            claimed_delta: None,
+            one_run: false,
+        }
+    }
+}
+
+impl ScoreSettings {
+    /// The audit's options: these settings, with reference outputs (if any), the reference
+    /// attacks' config and the settings given explicitly ([`ReferenceOverrides::apply`]), and
+    /// an earlier report to compare with.
+    pub fn options(
+        &self,
+        reference: Option<ReferenceInput>,
+        (reference_config, given_settings): (ReferenceConfig, Vec<GivenSetting>),
+        baseline: Option<crate::baseline::BaselineInput>,
+    ) -> Result<ScoreAuditOptions, AuditError> {
+        let claimed = match (self.claimed_epsilon, self.claimed_delta) {
+            (Some(e), Some(d)) => Some((e, d)),
+            (None, None) => None,
+            _ => return Err(AuditError::Input("a claimed epsilon and delta go together: give both".into())),
+        };
+        Ok(ScoreAuditOptions {
+            eval: EvalConfig {
+                fpr_targets: self.fpr.clone(),
+                fpr_rule: self.fpr_rule,
+                bootstrap_resamples: self.bootstrap,
+                confidence: self.confidence,
+                delta: self.delta,
+                base_rates: self.base_rates.clone(),
+                seed: self.seed,
+                min_class_size: self.min_class_size,
+                bootstrap_min_class_size: self.bootstrap_min_class_size,
+                ..EvalConfig::default()
+            },
+            attack: AttackConfig { folds: self.folds, seed: self.seed, ..AttackConfig::default() },
+            attacks: self.attacks.clone(),
+            slice_attacks: self.slices.clone().map(|s| if s == ["none"] { Vec::new() } else { s }),
+            gate: self.fail_if.clone(),
+            top_records: self.top,
+            prob_tolerance: self.prob_tolerance,
+            reference,
+            reference_config,
+            given_settings,
+            claimed,
+            one_run: self.one_run,
+            baseline,
+        })
+    }
+}
+
 /// A setting given explicitly (`--rmia-gamma 3`) and the attacks it applies to.
 #[derive(Debug, Clone)]
 pub struct GivenSetting {
@@ -124,7 +222,8 @@ impl ScoreAudit {
 /// Reference-attack settings given one by one (command-line flags) over a config's: each
 /// one given replaces the config's value. RMIA's are kept as [`GivenSetting`]s: naming one
 /// when none of its attacks runs is an error.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ReferenceOverrides {
     pub lira_center: Option<Center>,
     pub lira_variance: Option<Variance>,

@@ -5,6 +5,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use exit::{Failure, resumable};
 use mia_audit::TableOptions;
+use mia_audit::score::ScoreSettings;
 use mia_audit::{Control, ModelAudit, ReferenceOverrides, RunSettings, ScoreAudit, ScoreAuditOptions, SynthAudit};
 use mia_core::attacks::AttackConfig;
 use mia_core::evaluate::EvalConfig;
@@ -483,43 +484,39 @@ impl ScoreArgs {
             Some(path) => mia_audit::score::load_reference_config(path)?,
             None => ReferenceConfig::default(),
         };
-        let (reference_config, given_settings) = overrides.apply(config);
-        Ok(ScoreAuditOptions {
-            eval: EvalConfig {
-                fpr_targets: self.fpr.clone(),
-                fpr_rule: self.fpr_rule,
-                bootstrap_resamples: self.bootstrap,
-                confidence: self.confidence,
-                delta: self.delta,
-                base_rates: self.base_rates.clone(),
-                seed: self.seed,
-                min_class_size: self.min_class_size,
-                bootstrap_min_class_size: self.bootstrap_min_class_size,
-                ..EvalConfig::default()
-            },
-            attack: AttackConfig { folds: self.folds, seed: self.seed, ..AttackConfig::default() },
+        let settings = ScoreSettings {
+            seed: self.seed,
+            bootstrap: self.bootstrap,
+            confidence: self.confidence,
+            delta: self.delta,
+            base_rates: self.base_rates.clone(),
+            fpr: self.fpr.clone(),
+            fpr_rule: self.fpr_rule,
+            min_class_size: self.min_class_size,
+            bootstrap_min_class_size: self.bootstrap_min_class_size,
+            folds: self.folds,
             attacks: self.attacks.clone(),
-            slice_attacks: self.slices.clone().map(|s| if s == ["none"] { Vec::new() } else { s }),
-            gate: self.fail_if.clone(),
-            top_records: self.top,
+            slices: self.slices.clone(),
+            fail_if: self.fail_if.clone(),
             prob_tolerance: self.prob_tolerance,
-            reference: r.reference.as_ref().map(|path| {
-                mia_data::reference::ReferenceInput::Files(mia_data::reference::ReferenceSources {
-                    reference: path.clone(),
-                    signal: r.reference_signal,
-                    keep: r.keep.clone(),
-                    ids: r.reference_ids.clone(),
-                    population_target: r.population_target.clone(),
-                    population_reference: r.population_reference.clone(),
-                    population_labels: r.population_labels.clone(),
-                })
-            }),
-            reference_config,
-            given_settings,
-            claimed: self.privacy.claimed_epsilon.zip(self.privacy.claimed_delta),
+            top: self.top,
+            claimed_epsilon: self.privacy.claimed_epsilon,
+            claimed_delta: self.privacy.claimed_delta,
             one_run: self.privacy.one_run,
-            baseline: self.baseline.as_deref().map(mia_audit::BaselineInput::load).transpose()?,
-        })
+        };
+        let reference = r.reference.as_ref().map(|path| {
+            mia_data::reference::ReferenceInput::Files(mia_data::reference::ReferenceSources {
+                reference: path.clone(),
+                signal: r.reference_signal,
+                keep: r.keep.clone(),
+                ids: r.reference_ids.clone(),
+                population_target: r.population_target.clone(),
+                population_reference: r.population_reference.clone(),
+                population_labels: r.population_labels.clone(),
+            })
+        });
+        let baseline = self.baseline.as_deref().map(mia_audit::BaselineInput::load).transpose()?;
+        Ok(settings.options(reference, overrides.apply(config), baseline)?)
     }
 }
 

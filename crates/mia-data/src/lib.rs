@@ -46,7 +46,8 @@ pub use npy::{FloatView, IdsView, IntView, OutputsView, ScoreArrays, load_score_
 
 /// Column names of a score table. `Default` gives `id`, `member`, `label`, `loss`,
 /// `logit_`, `prob_`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ScoreColumns {
     /// Record id column (any text or integer). Optional in the file: without it ids are
     /// the 1-based data row numbers.
@@ -191,15 +192,21 @@ impl TableFormat {
     }
 }
 
+/// A probability row's tolerance must be a finite number ≥ 0.
+pub(crate) fn check_tolerance(tolerance: f64) -> Result<(), DataError> {
+    if !(tolerance.is_finite() && tolerance >= 0.0) {
+        return Err(DataError::Usage {
+            message: format!("probability tolerance must be a finite number >= 0, got {tolerance}"),
+        });
+    }
+    Ok(())
+}
+
 /// Reads per-record scores from `src`.
 ///
 /// Errors are one line each (see [`DataError`]); nothing here panics on any input.
 pub fn load_scores(src: &ScoreSource, opts: &LoadOptions) -> Result<ScoreTable, DataError> {
-    if !(opts.prob_tolerance.is_finite() && opts.prob_tolerance >= 0.0) {
-        return Err(DataError::Usage {
-            message: format!("probability tolerance must be a finite number >= 0, got {}", opts.prob_tolerance),
-        });
-    }
+    check_tolerance(opts.prob_tolerance)?;
     match src {
         ScoreSource::Table { path, columns } => match TableFormat::from_path(path)? {
             TableFormat::Csv => csvread::load_csv(path, columns, opts, false),

@@ -582,11 +582,7 @@ struct ArrayNames {
 /// messages (arrays named `array "logits"`, `array "member"`, ...; rows 1-based) and table
 /// as the same arrays read from `.npy` files, without input fingerprints.
 pub fn load_score_arrays(arrays: &ScoreArrays<'_>, opts: &LoadOptions) -> Result<ScoreTable, DataError> {
-    if !(opts.prob_tolerance.is_finite() && opts.prob_tolerance >= 0.0) {
-        return Err(DataError::Usage {
-            message: format!("probability tolerance must be a finite number >= 0, got {}", opts.prob_tolerance),
-        });
-    }
+    crate::check_tolerance(opts.prob_tolerance)?;
     let name = |n: &str| format!("array \"{n}\"");
     let (out_name, view) = match arrays.outputs {
         OutputsView::Logits(v) => ("logits", v),

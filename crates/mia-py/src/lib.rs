@@ -270,8 +270,8 @@ fn synth(
 /// same parser and checks as a config file.
 #[pyfunction]
 fn json_to_toml(json: &str) -> PyResult<String> {
-    let value: toml::Value =
-        serde_json::from_str(json).map_err(|e| InputError::new_err(format!("config dict: {e}")))?;
+    let value: toml::Value = serde_json::from_str(json)
+        .map_err(|e| InputError::new_err(format!("config dict: {}", options::json_message(&e))))?;
     toml::to_string(&value).map_err(|e| InputError::new_err(format!("config dict: {e}")))
 }
 

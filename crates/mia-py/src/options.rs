@@ -3,12 +3,9 @@
 
 use std::path::PathBuf;
 
-use mia_audit::score::{ReferenceOverrides, ScoreAuditOptions};
+use mia_audit::score::{ReferenceOverrides, ScoreAuditOptions, ScoreSettings};
 use mia_audit::{BaselineInput, RunSettings};
-use mia_core::attacks::AttackConfig;
-use mia_core::evaluate::EvalConfig;
-use mia_core::reference::{Center, LiraStd, OfflineTest, ReferenceConfig, Variance};
-use mia_core::roc::FprRule;
+use mia_core::reference::ReferenceConfig;
 use mia_data::reference::{RefSignal, ReferenceInput, ReferenceSources};
 use mia_data::{ScoreColumns, ScoreSource};
 use pyo3::PyResult;
@@ -17,95 +14,57 @@ use serde::Deserialize;
 use crate::{InputError, to_py};
 
 fn parse<'a, T: Deserialize<'a>>(json: &'a str, what: &str) -> PyResult<T> {
-    serde_json::from_str(json).map_err(|e| InputError::new_err(format!("{what}: {e}")))
+    serde_json::from_str(json).map_err(|e| InputError::new_err(format!("{what}: {}", json_message(&e))))
 }
 
-/// The options of `mia_audit.score`, named and defaulted as `mia score`'s flags.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ScoreOptions {
-    seed: u64,
-    bootstrap: usize,
-    confidence: f64,
-    delta: f64,
-    base_rates: Vec<f64>,
-    fpr: Vec<f64>,
-    fpr_rule: FprRule,
-    min_class_size: u64,
-    bootstrap_min_class_size: u64,
-    folds: usize,
-    attacks: Option<Vec<String>>,
-    slices: Option<Vec<String>>,
-    fail_if: Vec<String>,
-    baseline: Option<PathBuf>,
-    prob_tolerance: f64,
-    pub skip_invalid_rows: bool,
-    top: usize,
-    claimed_epsilon: Option<f64>,
-    claimed_delta: Option<f64>,
-    one_run: bool,
-    attack_config: Option<PathBuf>,
-    lira_center: Option<Center>,
-    lira_variance: Option<Variance>,
-    lira_std: Option<LiraStd>,
-    lira_offline: Option<OfflineTest>,
-    rmia_gamma: Option<f64>,
-    rmia_a: Option<f64>,
-}
-
-impl Default for ScoreOptions {
-    fn default() -> Self {
-        let e = EvalConfig::default();
-        let d = ScoreAuditOptions::default();
-        ScoreOptions {
-            seed: 0,
-            bootstrap: e.bootstrap_resamples,
-            confidence: e.confidence,
-            delta: e.delta,
-            base_rates: e.base_rates,
-            fpr: e.fpr_targets,
-            fpr_rule: e.fpr_rule,
-            min_class_size: e.min_class_size,
-            bootstrap_min_class_size: e.bootstrap_min_class_size,
-            folds: AttackConfig::default().folds,
-            attacks: None,
-            slices: None,
-            fail_if: Vec::new(),
-            baseline: None,
-            prob_tolerance: d.prob_tolerance,
-            skip_invalid_rows: false,
-            top: d.top_records,
-            claimed_epsilon: None,
-            claimed_delta: None,
-            one_run: false,
-            attack_config: None,
-            lira_center: None,
-            lira_variance: None,
-            lira_std: None,
-            lira_offline: None,
-            rmia_gamma: None,
-            rmia_a: None,
-        }
+/// A JSON error's message without serde_json's "at line 1 column 50": the JSON is built by
+/// the Python layer, so a position in it means nothing to the caller.
+pub fn json_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&position) {
+        Some(message) if e.line() > 0 => message.to_string(),
+        _ => text,
     }
 }
 
+/// The options of `mia_audit.score`: [`ScoreSettings`] (named and defaulted as `mia
+/// score`'s flags), the reference attacks' settings ([`ReferenceOverrides`]), and what a
+/// front end reads itself (`baseline`, `attack_config`, `skip_invalid_rows`).
+pub struct ScoreOptions {
+    settings: ScoreSettings,
+    overrides: ReferenceOverrides,
+    baseline: Option<PathBuf>,
+    attack_config: Option<PathBuf>,
+    pub skip_invalid_rows: bool,
+}
+
+/// The keys of [`ReferenceOverrides`].
+const OVERRIDES: [&str; 6] = ["lira_center", "lira_variance", "lira_std", "lira_offline", "rmia_gamma", "rmia_a"];
+
 impl ScoreOptions {
     pub fn parse(json: &str) -> PyResult<ScoreOptions> {
-        parse(json, "options")
+        let mut all: serde_json::Map<String, serde_json::Value> = parse(json, "options")?;
+        let mut take = |keys: &[&str]| -> serde_json::Map<String, serde_json::Value> {
+            keys.iter().filter_map(|k| all.remove(*k).map(|v| (k.to_string(), v))).collect()
+        };
+        let overrides = take(&OVERRIDES);
+        let own = take(&["baseline", "attack_config", "skip_invalid_rows"]);
+        let value = |m: serde_json::Map<String, serde_json::Value>| serde_json::Value::Object(m).to_string();
+        let path = |k: &str| own.get(k).and_then(|v| v.as_str()).map(PathBuf::from);
+        Ok(ScoreOptions {
+            settings: parse(&value(all), "options")?,
+            overrides: parse(&value(overrides), "options")?,
+            baseline: path("baseline"),
+            attack_config: path("attack_config"),
+            skip_invalid_rows: own.get("skip_invalid_rows").and_then(|v| v.as_bool()).unwrap_or(false),
+        })
     }
 
     /// The library's options, as `mia score` builds them from the same flags.
     pub fn audit_options(&self, reference: Option<ReferenceInput>) -> PyResult<ScoreAuditOptions> {
-        let overrides = ReferenceOverrides {
-            lira_center: self.lira_center,
-            lira_variance: self.lira_variance,
-            lira_std: self.lira_std,
-            lira_offline: self.lira_offline,
-            rmia_gamma: self.rmia_gamma,
-            rmia_a: self.rmia_a,
-        };
         if reference.is_none() {
-            let flag = overrides.given().map(|f| f.trim_start_matches("--").replace('-', "_"));
+            let flag = self.overrides.given().map(|f| f.trim_start_matches("--").replace('-', "_"));
             if let Some(f) = flag.or(self.attack_config.as_ref().map(|_| "attack_config".to_string())) {
                 return Err(InputError::new_err(format!(
                     "{f} needs reference= (the reference models' outputs on the audited records)"
@@ -116,38 +75,8 @@ impl ScoreOptions {
             Some(path) => mia_audit::score::load_reference_config(path).map_err(to_py)?,
             None => ReferenceConfig::default(),
         };
-        let (reference_config, given_settings) = overrides.apply(config);
-        let claimed = match (self.claimed_epsilon, self.claimed_delta) {
-            (Some(e), Some(d)) => Some((e, d)),
-            (None, None) => None,
-            _ => return Err(InputError::new_err("claimed_epsilon and claimed_delta go together: give both")),
-        };
-        Ok(ScoreAuditOptions {
-            eval: EvalConfig {
-                fpr_targets: self.fpr.clone(),
-                fpr_rule: self.fpr_rule,
-                bootstrap_resamples: self.bootstrap,
-                confidence: self.confidence,
-                delta: self.delta,
-                base_rates: self.base_rates.clone(),
-                seed: self.seed,
-                min_class_size: self.min_class_size,
-                bootstrap_min_class_size: self.bootstrap_min_class_size,
-                ..EvalConfig::default()
-            },
-            attack: AttackConfig { folds: self.folds, seed: self.seed, ..AttackConfig::default() },
-            attacks: self.attacks.clone(),
-            slice_attacks: self.slices.clone().map(|s| if s == ["none"] { Vec::new() } else { s }),
-            gate: self.fail_if.clone(),
-            top_records: self.top,
-            prob_tolerance: self.prob_tolerance,
-            reference,
-            reference_config,
-            given_settings,
-            claimed,
-            one_run: self.one_run,
-            baseline: self.baseline.as_deref().map(BaselineInput::load).transpose().map_err(to_py)?,
-        })
+        let baseline = self.baseline.as_deref().map(BaselineInput::load).transpose().map_err(to_py)?;
+        self.settings.options(reference, self.overrides.apply(config), baseline).map_err(to_py)
     }
 }
 
@@ -157,7 +86,7 @@ impl ScoreOptions {
 struct Sources {
     file: Option<PathBuf>,
     #[serde(default)]
-    columns: Columns,
+    columns: ScoreColumns,
     logits: Option<PathBuf>,
     probs: Option<PathBuf>,
     labels: Option<PathBuf>,
@@ -172,48 +101,11 @@ struct Sources {
     population_labels: Option<PathBuf>,
 }
 
-/// Column names of a score table (`mia score --id-col ...`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct Columns {
-    id: String,
-    member: String,
-    label: String,
-    loss: String,
-    logit_prefix: String,
-    prob_prefix: String,
-}
-
-impl Default for Columns {
-    fn default() -> Self {
-        let c = ScoreColumns::default();
-        Columns {
-            id: c.id,
-            member: c.member,
-            label: c.label,
-            loss: c.loss,
-            logit_prefix: c.logit_prefix,
-            prob_prefix: c.prob_prefix,
-        }
-    }
-}
-
 /// The score input and reference files of the path form.
 pub fn score_sources(json: &str) -> PyResult<(ScoreSource, Option<ReferenceInput>)> {
     let s: Sources = parse(json, "inputs")?;
     let source = match (s.file, s.member) {
-        (Some(path), _) => {
-            let c = s.columns;
-            let columns = ScoreColumns {
-                id: c.id,
-                member: c.member,
-                label: c.label,
-                loss: c.loss,
-                logit_prefix: c.logit_prefix,
-                prob_prefix: c.prob_prefix,
-            };
-            ScoreSource::Table { path, columns }
-        }
+        (Some(path), _) => ScoreSource::Table { path, columns: s.columns },
         (None, Some(member)) => {
             ScoreSource::Arrays { logits: s.logits, probs: s.probs, labels: s.labels, member, ids: s.ids }
         }

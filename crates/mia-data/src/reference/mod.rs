@@ -304,11 +304,7 @@ pub fn load_reference(
     table: &ScoreTable,
     opts: &ReferenceOptions,
 ) -> Result<ReferenceData, DataError> {
-    if !(opts.prob_tolerance.is_finite() && opts.prob_tolerance >= 0.0) {
-        return Err(DataError::Usage {
-            message: format!("probability tolerance must be a finite number >= 0, got {}", opts.prob_tolerance),
-        });
-    }
+    crate::check_tolerance(opts.prob_tolerance)?;
     let (mut raw, input) = read_source(src)?;
     let mut inputs = vec![input];
     if let Some(p) = &src.keep {
@@ -356,11 +352,7 @@ pub fn load_reference_arrays(
     table: &ScoreTable,
     opts: &ReferenceOptions,
 ) -> Result<ReferenceData, DataError> {
-    if !(opts.prob_tolerance.is_finite() && opts.prob_tolerance >= 0.0) {
-        return Err(DataError::Usage {
-            message: format!("probability tolerance must be a finite number >= 0, got {}", opts.prob_tolerance),
-        });
-    }
+    crate::check_tolerance(opts.prob_tolerance)?;
     let name = |n: &str| format!("array {}", quote(n));
     let signal = match (arrays.signal, arrays.reference.shape().len()) {
         (Some(s), _) => s,

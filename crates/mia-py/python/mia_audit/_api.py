@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import sys
 import tempfile
@@ -52,6 +53,45 @@ def _ids(x: Any) -> Any:
     raise InputError(f'array "ids": expected integer or text ids, found a {a.dtype} array')
 
 
+def _non_finite(value: Any, where: str) -> Optional[Tuple[str, Any]]:
+    """The first NaN or infinite number in a JSON-like value, as (where, value)."""
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return where, value
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            found = _non_finite(v, f"{where}.{k}" if where else str(k))
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            found = _non_finite(v, f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):  # numpy scalars (np.int64 seeds, np.float64 rates) as Python numbers
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, os.PathLike):
+        return os.fspath(o)
+    raise TypeError(f"{type(o).__name__} is not a JSON value")
+
+
+def _to_json(value: Any, what: str) -> str:
+    """``json.dumps`` for the Rust side: NaN and infinities (which JSON cannot carry) refused
+    with an InputError naming where they are, numpy scalars and arrays as plain values."""
+    found = _non_finite(value, "")
+    if found:
+        raise InputError(f"{what}{' ' + found[0] if found[0] else ''}: expected a finite number, found {found[1]}")
+    try:
+        return json.dumps(value, default=_json_default)
+    except TypeError as e:
+        raise InputError(f"{what}: {e}") from None
+
+
 def _finish(native: "_native.NativeReport", raise_on_fail: bool) -> Report:
     report = Report(native)
     if raise_on_fail and not report.passed:
@@ -72,7 +112,7 @@ def _options(fail_if: Iterable[str], options: Mapping[str, Any], **named: Any) -
         opts["baseline"] = os.fspath(opts["baseline"])
     if "attack_config" in opts:
         opts["attack_config"] = os.fspath(opts["attack_config"])
-    return json.dumps(opts)
+    return _to_json(opts, "option")
 
 
 def score(
@@ -226,13 +266,13 @@ class _Frames:
         self._dir: Optional[tempfile.TemporaryDirectory] = None
         self.written: List[Tuple[str, str]] = []
 
-    def path(self, frame: Any, name: str) -> str:
+    def path(self, frame: Any, name: str, header: bool = True) -> str:
         if not hasattr(frame, "to_csv"):
             raise TypeError(f"{name}: expected a pandas DataFrame or a path, not {type(frame).__name__}")
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="mia-frames-")
         path = os.path.join(self._dir.name, f"{name}.csv")
-        frame.to_csv(path, index=False)
+        frame.to_csv(path, index=False, header=header)
         self.written.append((path, f"<DataFrame {name}>"))
         return path
 
@@ -291,6 +331,28 @@ def _settings(fail_if: Iterable[str], baseline: Optional[PathLike], skip_invalid
     return json.dumps(s)
 
 
+def _run_config(
+    config: Union[PathLike, Mapping[str, Any]],
+    tables: Callable[[Dict[str, Any], _Frames], bool],
+    run: Callable[[str, str, str, Any], "_native.NativeReport"],
+    progress: Union[bool, Callable[[str, Any, Any], None]],
+    raise_on_fail: bool,
+) -> Report:
+    """Loads the config, lets `tables` put DataFrames in it (True when it changed the
+    config), runs it and names the DataFrames in the report."""
+    cfg, name, base, text = _load_config(config)
+    frames = _Frames()
+    try:
+        changed = tables(cfg, frames)
+        # A config file unchanged is passed as written, so messages point into it.
+        toml = text if text is not None and not changed else _native.json_to_toml(_to_json(cfg, name))
+        native = run(toml, name, str(base), _progress_bar(progress))
+        frames.rename(native)
+    finally:
+        frames.close()
+    return _finish(native, raise_on_fail)
+
+
 def audit(
     config: Union[PathLike, Mapping[str, Any]],
     *,
@@ -308,20 +370,17 @@ def audit(
     ``data``: a pandas DataFrame used as the ``[data]`` table (its columns by name).
     ``artifacts``: a folder keeping the trained models' outputs (a rerun resumes from it).
     ``progress``: True for a progress bar, or a callable ``(kind, a, b)``."""
-    cfg, name, base, text = _load_config(config)
-    frames = _Frames()
-    try:
+    def tables(cfg: Dict[str, Any], frames: _Frames) -> bool:
         if data is not None:
             _as_csv_table(cfg.setdefault("data", {}), frames.path(data, "data"))
-        toml = text if text is not None and not frames.written else _native.json_to_toml(json.dumps(cfg))
-        native = _native.audit(
-            toml, name, str(base), None if artifacts is None else os.fspath(artifacts),
-            _settings(fail_if, baseline, skip_invalid_rows, keep_work), _progress_bar(progress),
-        )
-        frames.rename(native)
-    finally:
-        frames.close()
-    return _finish(native, raise_on_fail)
+        return data is not None
+
+    def run(toml: str, name: str, base: str, progress_cb: Any) -> "_native.NativeReport":
+        settings = _settings(fail_if, baseline, skip_invalid_rows, keep_work)
+        return _native.audit(toml, name, base, None if artifacts is None else os.fspath(artifacts), settings,
+                             progress_cb)
+
+    return _run_config(config, tables, run, progress, raise_on_fail)
 
 
 def synth(
@@ -341,26 +400,26 @@ def synth(
     real records), ``synthetic`` (one DataFrame or a list: the released synthetic tables)
     and ``holdout`` (real records the generator never saw) may be pandas DataFrames
     instead of the config's files."""
-    cfg, name, base, text = _load_config(config)
-    frames = _Frames()
-    try:
+    def tables(cfg: Dict[str, Any], frames: _Frames) -> bool:
         if data is not None:
             _as_csv_table(cfg.setdefault("data", {}), frames.path(data, "data"))
-        release = cfg.setdefault("release", {}) if synthetic is not None or holdout is not None else None
-        if synthetic is not None:
-            tables = synthetic if isinstance(synthetic, (list, tuple)) else [synthetic]
-            release["synthetic"] = [
-                os.fspath(t) if _is_path(t) else frames.path(t, f"synthetic_{i}" if len(tables) > 1 else "synthetic")
-                for i, t in enumerate(tables)
-            ]
-        if holdout is not None:
-            release["holdout"] = os.fspath(holdout) if _is_path(holdout) else frames.path(holdout, "holdout")
-        changed = frames.written or synthetic is not None or holdout is not None
-        toml = text if text is not None and not changed else _native.json_to_toml(json.dumps(cfg))
-        native = _native.synth(
-            toml, name, str(base), _settings(fail_if, baseline, skip_invalid_rows, keep_work), _progress_bar(progress)
-        )
-        frames.rename(native)
-    finally:
-        frames.close()
-    return _finish(native, raise_on_fail)
+        if synthetic is not None or holdout is not None:
+            release = cfg.setdefault("release", {})
+            # Released tables are read with [data]'s columns: a headerless data file (with
+            # `names`) wants headerless synthetic and holdout files.
+            header = bool(cfg.get("data", {}).get("header", True))
+            if synthetic is not None:
+                many = isinstance(synthetic, (list, tuple))
+                tables = synthetic if many else [synthetic]
+                release["synthetic"] = [
+                    os.fspath(t) if _is_path(t) else frames.path(t, f"synthetic_{i}" if many else "synthetic", header)
+                    for i, t in enumerate(tables)
+                ]
+            if holdout is not None:
+                release["holdout"] = os.fspath(holdout) if _is_path(holdout) else frames.path(holdout, "holdout", header)
+        return data is not None or synthetic is not None or holdout is not None
+
+    def run(toml: str, name: str, base: str, progress_cb: Any) -> "_native.NativeReport":
+        return _native.synth(toml, name, base, _settings(fail_if, baseline, skip_invalid_rows, keep_work), progress_cb)
+
+    return _run_config(config, tables, run, progress, raise_on_fail)
