@@ -92,9 +92,23 @@ impl NativeReport {
         Some(PyArray1::from_iter(py, labels.iter().map(|&l| l as i64)))
     }
 
-    /// Per attack, its score for every record (higher = more likely a member).
-    fn scores<'py>(&self, py: Python<'py>) -> Vec<(String, Bound<'py, PyArray1<f64>>)> {
-        self.out.scores.iter().map(|(name, s)| (name.clone(), PyArray1::from_slice(py, s))).collect()
+    /// Per attack, its score for every record (higher = more likely a member) and the
+    /// record's rank among them (1 = most exposed; ties share the best rank), as in
+    /// `records.csv`.
+    #[allow(clippy::type_complexity)]
+    fn scores<'py>(&self, py: Python<'py>) -> Vec<(String, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<u64>>)> {
+        self.out
+            .scores
+            .iter()
+            .map(|(name, s)| {
+                let ranks = mia_report::records::descending_ranks(s);
+                (
+                    name.clone(),
+                    PyArray1::from_slice(py, s),
+                    PyArray1::from_iter(py, ranks.into_iter().map(|r| r as u64)),
+                )
+            })
+            .collect()
     }
 }
 

@@ -13,7 +13,7 @@ use crate::error::{bad, one_line, quote};
 use crate::{DataError, InputFile, ScoreTable};
 
 pub(super) fn score_file(table: &ScoreTable) -> String {
-    table.inputs.first().map_or_else(|| "the score file".to_string(), |f| one_line(&f.path))
+    table.inputs.first().map_or_else(|| "(arrays in memory)".to_string(), |f| one_line(&f.path))
 }
 
 /// Aligns what was read to `table`'s records, checks it, and computes φ.

@@ -64,7 +64,8 @@ class Auditor:
         if outputs not in ("logits", "probs"):
             raise InputError(f'outputs must be "logits" or "probs", got {outputs!r}')
         self.train, self.predict = train, predict
-        self.X = X.to_numpy() if hasattr(X, "to_numpy") else X
+        # A DataFrame stays a DataFrame (the user's train() may want its column names).
+        self.X = X if isinstance(X, np.ndarray) or hasattr(X, "iloc") else np.asarray(X)
         self.y = _array(y, "y")
         if self.y.ndim != 1 or self.y.dtype.kind not in "iub":
             raise InputError(f'array "y": expected a 1-D array of integer class labels, found a {self.y.dtype} '
@@ -95,6 +96,11 @@ class Auditor:
         if x is not None and x.dtype.kind != "O":
             h.update(str((x.dtype.str, x.shape)).encode())
             h.update(x.data)
+        elif hasattr(self.X, "iloc"):
+            import pandas as pd
+
+            h.update(str(list(self.X.columns)).encode())
+            h.update(np.ascontiguousarray(pd.util.hash_pandas_object(self.X, index=False).to_numpy()).data)
         else:
             h.update(repr(self.X).encode())
         h.update(np.ascontiguousarray(self.y).data)

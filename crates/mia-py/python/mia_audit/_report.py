@@ -121,14 +121,16 @@ class Report:
         return pd.DataFrame(rows).set_index("attack")
 
     def records(self) -> Any:
-        """Per-record scores (the columns of ``records.csv``: id, member, label, one score
-        column per attack) as a pandas DataFrame, or a dict of numpy arrays without pandas."""
+        """Per-record scores with the columns of ``records.csv`` (id, member, label, then per
+        attack ``ATTACK_score`` and ``ATTACK_rank``, 1 = most exposed) as a pandas DataFrame,
+        or a dict of numpy arrays without pandas."""
         cols: Dict[str, Any] = {"id": self._native.ids(), "member": self._native.member()}
         labels = self._native.labels()
         if labels is not None:
             cols["label"] = labels
-        for name, values in self._native.scores():
-            cols[name] = values
+        for name, values, ranks in self._native.scores():
+            cols[f"{name}_score"] = values
+            cols[f"{name}_rank"] = ranks
         try:
             import pandas as pd
         except ImportError:
