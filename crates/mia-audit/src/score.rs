@@ -51,6 +51,35 @@ pub struct ScoreAuditOptions {
     pub one_run: bool,
     /// An earlier report to compare with (`--baseline`): the report's `baseline` section.
     pub baseline: Option<crate::baseline::BaselineInput>,
+    /// How messages name the settings: as the command's flags or as keyword arguments.
+    pub names: SettingNames,
+}
+
+/// How a front end's user names a setting, for messages: `--fpr-rule` on the command line,
+/// `fpr_rule` in Python.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SettingNames {
+    #[default]
+    Flags,
+    Keywords,
+}
+
+impl SettingNames {
+    /// A setting (`fpr_rule`) as the user writes it.
+    pub fn of(self, setting: &str) -> String {
+        match self {
+            SettingNames::Flags => format!("--{}", setting.replace('_', "-")),
+            SettingNames::Keywords => setting.to_string(),
+        }
+    }
+
+    /// An input (`reference`) given as a file or an array.
+    pub fn input(self, setting: &str) -> String {
+        match self {
+            SettingNames::Flags => format!("--{} FILE", setting.replace('_', "-")),
+            SettingNames::Keywords => format!("{setting}="),
+        }
+    }
 }
 
 /// The settings of a score audit as a front end takes them (`mia score`'s flags, the Python
@@ -147,6 +176,7 @@ impl ScoreSettings {
             claimed,
             one_run: self.one_run,
             baseline,
+            names: SettingNames::Flags,
         })
     }
 }
@@ -175,6 +205,7 @@ impl Default for ScoreAuditOptions {
             claimed: None,
             one_run: false,
             baseline: None,
+            names: SettingNames::Flags,
         }
     }
 }
@@ -334,16 +365,18 @@ pub(crate) fn check_slices(list: &[String], known: &[&str], key: &str, none_is: 
 
 fn check_options(o: &ScoreAuditOptions) -> Result<(), AuditError> {
     let bad = |m: String| Err(AuditError::Input(m));
-    check_eval(&o.eval, o.attack.folds, |n| format!("--{}", n.replace('_', "-")))?;
+    let named = o.names;
+    check_eval(&o.eval, o.attack.folds, |n| named.of(n))?;
     let known: Vec<&str> = SCORE_ONLY_ATTACKS.iter().chain(REFERENCE_ATTACKS).copied().collect();
     if let Some(list) = &o.slice_attacks {
-        check_slices(list, &known, "--slices", "`none` alone")?;
+        check_slices(list, &known, &named.of("slices"), "`none` alone")?;
     }
     if let Some(bad_setting) = o.reference_config.invalid_setting() {
         return bad(bad_setting.to_string());
     }
     if let Some((e, d)) = o.claimed {
-        crate::privacy::check_claim(e, d, "--claimed-epsilon/--claimed-delta").map_err(AuditError::Input)?;
+        let key = format!("{}/{}", named.of("claimed_epsilon"), named.of("claimed_delta"));
+        crate::privacy::check_claim(e, d, &key).map_err(AuditError::Input)?;
     }
     if let Some(names) = &o.attacks {
         if let Some(n) = names.iter().find(|n| !known.contains(&n.as_str())) {
@@ -353,8 +386,9 @@ fn check_options(o: &ScoreAuditOptions) -> Result<(), AuditError> {
             && let Some(n) = names.iter().find(|n| REFERENCE_ATTACKS.contains(&n.as_str()))
         {
             return bad(format!(
-                "attack \"{n}\" needs reference models: give their outputs with --reference FILE and the keep mask \
-                 with --keep FILE"
+                "attack \"{n}\" needs reference models: give their outputs with {} and the keep mask with {}",
+                named.input("reference"),
+                named.input("keep")
             ));
         }
     }
@@ -420,7 +454,7 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
             "need both members and non-members to audit, found {n_members} members and {n_non} non-members"
         )));
     }
-    check_folds(opts.attack.folds, table.member.len(), "--folds")?;
+    check_folds(opts.attack.folds, table.member.len(), &opts.names.of("folds"))?;
     let reference = match &opts.reference {
         Some(src) => {
             let ropts = ReferenceOptions {
@@ -483,7 +517,7 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
         }
         attacks.extend(ran);
     }
-    check_given_settings(&opts.given_settings, &attacks, ref_names.as_deref(), reference.is_some())?;
+    check_given_settings(&opts.given_settings, &attacks, ref_names.as_deref(), reference.is_some(), opts.names)?;
     let assembly = Assembly {
         command: "score",
         eval: opts.eval.clone(),
@@ -518,17 +552,22 @@ fn check_given_settings(
     ran: &[AttackScores],
     requested: Option<&[String]>,
     have_reference: bool,
+    names: SettingNames,
 ) -> Result<(), AuditError> {
     for g in given {
         if ran.iter().any(|a| g.attacks.contains(&a.name.as_str())) {
             continue;
         }
         let why = if !have_reference {
-            "they need reference models (--reference)"
+            format!("they need reference models ({})", names.of("reference"))
         } else if requested.is_some_and(|r| !r.iter().any(|n| g.attacks.contains(&n.as_str()))) {
-            "--attacks leaves them out"
+            format!("{} leaves them out", names.of("attacks"))
         } else {
-            "they need population records (--population-target and --population-reference, or an .npz holding them)"
+            format!(
+                "they need population records ({} and {}, or an .npz holding them)",
+                names.of("population_target"),
+                names.of("population_reference")
+            )
         };
         return Err(AuditError::Input(format!(
             "{} applies to {}, and none of them ran ({why}); leave the setting out or run the attack",

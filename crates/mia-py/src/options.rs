@@ -76,7 +76,9 @@ impl ScoreOptions {
             None => ReferenceConfig::default(),
         };
         let baseline = self.baseline.as_deref().map(BaselineInput::load).transpose().map_err(to_py)?;
-        self.settings.options(reference, self.overrides.apply(config), baseline).map_err(to_py)
+        let mut options = self.settings.options(reference, self.overrides.apply(config), baseline).map_err(to_py)?;
+        options.names = mia_audit::score::SettingNames::Keywords;
+        Ok(options)
     }
 }
 

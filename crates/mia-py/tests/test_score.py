@@ -289,6 +289,13 @@ def test_bad_options():
     assert _err(logits=None, probs=None) == "give exactly one of logits=, probs= or loss="
     msg = _err(keep=np.ones((2, 1797), bool))
     assert "need reference=" in msg, msg
+    # Messages name the keyword arguments, not the command's flags.
+    msg = _err(folds=5000)
+    assert msg.startswith("folds = 5000: expected 2 to 1797"), msg
+    msg = _err(attacks=["lira_online"])
+    assert "give their outputs with reference= and the keep mask with keep=" in msg, msg
+    assert _err(confidence=1.5).startswith("confidence must be between 0 and 1"), _err(confidence=1.5)
+    assert "--" not in _err(slices=["nope"]), _err(slices=["nope"])
 
 
 def test_mixing_paths_and_arrays_is_refused(digits):
