@@ -14,7 +14,11 @@ use serde::Deserialize;
 use crate::{InputError, to_py};
 
 fn parse<'a, T: Deserialize<'a>>(json: &'a str, what: &str) -> PyResult<T> {
-    serde_json::from_str(json).map_err(|e| InputError::new_err(format!("{what}: {}", json_message(&e))))
+    parse_text(json, what).map_err(InputError::new_err)
+}
+
+fn parse_text<'a, T: Deserialize<'a>>(json: &'a str, what: &str) -> Result<T, String> {
+    serde_json::from_str(json).map_err(|e| format!("{what}: {}", json_message(&e)))
 }
 
 /// A JSON error's message without serde_json's "at line 1 column 50": the JSON is built by
@@ -52,8 +56,21 @@ impl ScoreOptions {
         let own = take(&["baseline", "attack_config", "skip_invalid_rows"]);
         let value = |m: serde_json::Map<String, serde_json::Value>| serde_json::Value::Object(m).to_string();
         let path = |k: &str| own.get(k).and_then(|v| v.as_str()).map(PathBuf::from);
+        let settings = parse_text(&value(all), "options").map_err(|msg| {
+            // serde lists the fields of ScoreSettings only: name the others too.
+            if msg.contains("unknown field") {
+                let others: Vec<String> = OVERRIDES
+                    .iter()
+                    .chain(&["baseline", "attack_config", "skip_invalid_rows"])
+                    .map(|k| format!("`{k}`"))
+                    .collect();
+                InputError::new_err(format!("{msg}, {}", others.join(", ")))
+            } else {
+                InputError::new_err(msg)
+            }
+        })?;
         Ok(ScoreOptions {
-            settings: parse(&value(all), "options")?,
+            settings,
             overrides: parse(&value(overrides), "options")?,
             baseline: path("baseline"),
             attack_config: path("attack_config"),

@@ -8,6 +8,7 @@ import copy
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -346,7 +347,13 @@ def _run_config(
         changed = tables(cfg, frames)
         # A config file unchanged is passed as written, so messages point into it.
         toml = text if text is not None and not changed else _native.json_to_toml(_to_json(cfg, name))
-        native = run(toml, name, str(base), _progress_bar(progress))
+        try:
+            native = run(toml, name, str(base), _progress_bar(progress))
+        except InputError as e:
+            if toml is text:
+                raise
+            # A line and column in TOML made from a dict mean nothing to the caller.
+            raise InputError(re.sub(r"^([^:]*): line \d+, column \d+: ", r"\1: ", str(e))) from None
         frames.rename(native)
     finally:
         frames.close()
