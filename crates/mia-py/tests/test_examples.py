@@ -48,3 +48,18 @@ def test_pytorch_example(tmp_path):
         "--cache", "cache", cwd=tmp_path)
     assert (tmp_path / "rep" / "report.json").is_file()
     assert any((tmp_path / "cache").rglob("model_0000.npy")), "the cache keeps every model's outputs"
+
+
+def test_readme_python_section_runs_as_written(tmp_path):
+    # The README's Python example (the block after `pip install ./crates/mia-py`), run from
+    # a copy of the paths it names, as a user in the repository root would.
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Python: `import mia_audit`"):]
+    assert section.split("```sh\n", 1)[1].startswith("pip install ./crates/mia-py")
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) == 5, "the README promises a five-line example"
+    (tmp_path / "fixtures").symlink_to(ROOT / "fixtures")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "lira" not in done.stdout and "loss" in done.stdout  # the score-only attacks' table
+    assert (tmp_path / "mia-report-py" / "report.json").is_file()
