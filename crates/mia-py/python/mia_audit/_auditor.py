@@ -38,7 +38,9 @@ class Auditor:
     and each of ``reference_models`` reference models on the rows the plan gives them; the
     target's outputs on the audit records are then scored with every attack, reference
     attacks included (``score`` with ``reference=``). With ``cache_dir``, every model's
-    outputs are kept there (per plan and data), so an interrupted run resumes.
+    outputs are kept there, in a folder named by the plan, the data and the names of
+    ``train`` and ``predict``, so an interrupted run resumes; a changed recipe under the same
+    function names needs a fresh ``cache_dir`` (the cache cannot see inside the functions).
 
     Further keyword arguments go to :func:`mia_audit.score` (``fail_if``, ``bootstrap``,
     ``fpr``, ``attacks``, ...). ``progress``: True for a bar (tqdm when installed).
