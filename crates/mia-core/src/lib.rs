@@ -11,6 +11,7 @@ pub mod bootstrap;
 pub mod distribution_free;
 pub mod epsilon;
 pub mod evaluate;
+pub mod llm;
 pub mod logistic;
 pub mod one_run;
 pub mod provenance;

@@ -30,6 +30,11 @@ impl fmt::Display for CellLocation {
     }
 }
 
+/// A JSON field's name as messages show it: quoted, except a description in parentheses.
+fn field_name(f: &str) -> String {
+    if f.starts_with('(') { f.to_string() } else { format!("\"{f}\"") }
+}
+
 /// An input that cannot be read as asked. `Display` is always exactly one line.
 ///
 /// File names are shown as given (control characters escaped); cell text is quoted and
@@ -56,6 +61,10 @@ pub enum DataError {
     /// One cell (or array element) holds a value that is not allowed.
     #[error("{file}: {at}: expected {expected}, found {found}")]
     Cell { file: String, at: CellLocation, expected: String, found: String },
+
+    /// A field of a JSON Lines record is missing or holds a value that is not allowed.
+    #[error("{file}: line {line}, field {field}: expected {expected}, found {found}", field = field_name(.field))]
+    Field { file: String, line: u64, field: String, expected: String, found: String },
 
     /// A CSV row with a different number of fields than the header.
     #[error(

@@ -36,6 +36,7 @@ mod pq;
 pub mod pqwrite;
 pub mod reference;
 pub mod tabular;
+pub mod texts;
 
 use std::path::{Path, PathBuf};
 
