@@ -100,19 +100,18 @@ def _finish(native: "_native.NativeReport", raise_on_fail: bool) -> Report:
     return report
 
 
+def _rules(fail_if: Iterable[str]) -> List[str]:
+    """Gate rules: one rule given as a string, or several."""
+    return [fail_if] if isinstance(fail_if, str) else list(fail_if)
+
+
 def _options(fail_if: Iterable[str], options: Mapping[str, Any], **named: Any) -> str:
     opts: Dict[str, Any] = {k: v for k, v in named.items() if v is not None}
-    if isinstance(fail_if, str):
-        fail_if = [fail_if]
-    opts["fail_if"] = list(fail_if)
+    opts["fail_if"] = _rules(fail_if)
     for k, v in options.items():
         if k in opts:
             raise TypeError(f"option {k!r} given twice")
         opts[k] = [float(f) for f in v] if k in ("fpr", "base_rates") else v
-    if "baseline" in opts:
-        opts["baseline"] = os.fspath(opts["baseline"])
-    if "attack_config" in opts:
-        opts["attack_config"] = os.fspath(opts["attack_config"])
     return _to_json(opts, "option")
 
 
@@ -182,8 +181,8 @@ def score(
             "reference_ids": reference_ids, "population_target": population_target,
             "population_reference": population_reference, "population_labels": population_labels,
         }
-        sources = {k: os.fspath(v) if _is_path(v) else v for k, v in files.items() if v is not None}
-        return _finish(_native.score_files(json.dumps(sources), opts), raise_on_fail)
+        sources = {k: v for k, v in files.items() if v is not None}
+        return _finish(_native.score_files(_to_json(sources, "inputs"), opts), raise_on_fail)
     kind, outputs = given[0]
     ref = None
     if reference is not None:
@@ -230,16 +229,16 @@ def score_file(
     ``prob_prefix``); reference files go in ``reference=``, ``keep=``, ... as paths."""
     ref_keys = ("reference", "reference_signal", "keep", "reference_ids", "population_target",
                 "population_reference", "population_labels")
-    sources: Dict[str, Any] = {"file": os.fspath(path), "columns": dict(columns or {})}
+    sources: Dict[str, Any] = {"file": path, "columns": dict(columns or {})}
     for k in ref_keys:
         v = options.pop(k, None)
         if v is not None:
-            sources[k] = os.fspath(v) if _is_path(v) else v
+            sources[k] = v
     opts = _options(
         fail_if, options, attacks=list(attacks) if attacks is not None else None, seed=seed, bootstrap=bootstrap,
         fpr=[float(f) for f in fpr] if fpr is not None else None,
     )
-    return _finish(_native.score_files(json.dumps(sources), opts), raise_on_fail)
+    return _finish(_native.score_files(_to_json(sources, "inputs"), opts), raise_on_fail)
 
 
 # ---------------------------------------------------------------------------------- configs
@@ -324,12 +323,10 @@ def _progress_bar(progress: Union[bool, Callable[..., None], None]) -> Optional[
 
 
 def _settings(fail_if: Iterable[str], baseline: Optional[PathLike], skip_invalid_rows: bool, keep_work: bool) -> str:
-    if isinstance(fail_if, str):
-        fail_if = [fail_if]
-    s: Dict[str, Any] = {"fail_if": list(fail_if), "skip_invalid_rows": skip_invalid_rows, "keep_work": keep_work}
+    s: Dict[str, Any] = {"fail_if": _rules(fail_if), "skip_invalid_rows": skip_invalid_rows, "keep_work": keep_work}
     if baseline is not None:
-        s["baseline"] = os.fspath(baseline)
-    return json.dumps(s)
+        s["baseline"] = baseline
+    return _to_json(s, "settings")
 
 
 def _run_config(
@@ -419,11 +416,11 @@ def synth(
                 many = isinstance(synthetic, (list, tuple))
                 tables = synthetic if many else [synthetic]
                 release["synthetic"] = [
-                    os.fspath(t) if _is_path(t) else frames.path(t, f"synthetic_{i}" if many else "synthetic", header)
+                    t if _is_path(t) else frames.path(t, f"synthetic_{i}" if many else "synthetic", header)
                     for i, t in enumerate(tables)
                 ]
             if holdout is not None:
-                release["holdout"] = os.fspath(holdout) if _is_path(holdout) else frames.path(holdout, "holdout", header)
+                release["holdout"] = holdout if _is_path(holdout) else frames.path(holdout, "holdout", header)
         return data is not None or synthetic is not None or holdout is not None
 
     def run(toml: str, name: str, base: str, progress_cb: Any) -> "_native.NativeReport":
