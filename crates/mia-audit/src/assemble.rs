@@ -25,11 +25,17 @@ pub struct AuditOutput {
     pub top_records: usize,
     /// Further files for the report folder (name, bytes), e.g. a model audit's `plan.npz`.
     pub extra_files: Vec<(String, Vec<u8>)>,
+    /// The most exposed texts' per-token log-probabilities (`mia llm`), for `report.html`.
+    pub token_exposure: Vec<mia_report::html::TokenExposure>,
 }
 
 impl AuditOutput {
     pub fn records(&self) -> RecordScores<'_> {
         RecordScores { ids: &self.ids, member: &self.member, labels: self.labels.as_deref(), attacks: &self.scores }
+    }
+    /// The self-contained `report.html`.
+    pub fn html(&self) -> String {
+        mia_report::html::render_html_with_tokens(&self.report, &self.records(), self.top_records, &self.token_exposure)
     }
     /// Whether the gate failed (exit code 1).
     pub fn gate_failed(&self) -> bool {
@@ -61,6 +67,10 @@ pub(crate) struct Assembly {
     pub one_run: bool,
     /// An earlier report to compare with (the `baseline` section).
     pub baseline: Option<crate::baseline::BaselineInput>,
+    /// Blind classifiers' scores (the `blind` section), when the audit has the data.
+    pub blind: Option<crate::blind::BlindInput>,
+    /// The texts of a language-model audit (the `llm` section).
+    pub llm: Option<mia_report::report::LlmInfo>,
 }
 
 /// Attacks evaluated and sliced by class ahead of assembly, so that evaluation can overlap
@@ -211,6 +221,8 @@ pub(crate) fn assemble_evaluated(
         max,
         overfitting: overfit,
         synth: None,
+        llm: a.llm,
+        blind: None,
         slices: all_slices,
         privacy: a.claim.as_ref().map(|c| crate::privacy::privacy(c, &attack_refs, &member, &a.eval)),
         one_run,
@@ -224,8 +236,24 @@ pub(crate) fn assemble_evaluated(
     if let Some(b) = &a.baseline {
         report.baseline = Some(b.compare(&report, &ids, &member, &scores, &a.eval));
     }
+    if let Some(input) = a.blind {
+        let blind = crate::blind::blind_section(input, &ids, &member, &scores, &a.eval)?;
+        if blind.distinguishable {
+            report.caveats.push(blind.verdict.clone());
+        }
+        report.blind = Some(blind);
+    }
     report.gate = gate::evaluate(&a.rules, &report)?;
-    Ok(AuditOutput { report, ids, member, labels, scores, top_records: a.top_records, extra_files: Vec::new() })
+    Ok(AuditOutput {
+        report,
+        ids,
+        member,
+        labels,
+        scores,
+        top_records: a.top_records,
+        extra_files: Vec::new(),
+        token_exposure: Vec::new(),
+    })
 }
 
 /// The limits of what this report can say, in plain words.
@@ -326,7 +354,7 @@ fn write_report(out: &AuditOutput, dir: &Path) -> Result<(), AuditError> {
     json.push(b'\n');
     let mut csv = Vec::new();
     mia_report::records::write_records_csv(&mut csv, &out.records()).map_err(werr)?;
-    let html = mia_report::html::render_html(&out.report, &out.records(), out.top_records);
+    let html = out.html();
     let mut files = vec![("report.json".to_string(), json), ("records.csv".to_string(), csv)];
     #[cfg(feature = "parquet")]
     files.push(("records.parquet".to_string(), records_parquet(out).map_err(|e| werr(std::io::Error::other(e)))?));

@@ -63,7 +63,9 @@
 
 pub mod assemble;
 pub mod baseline;
+mod blind;
 pub mod config;
+pub mod llm;
 pub mod model_audit;
 mod one_run;
 pub mod outdir;
@@ -77,6 +79,7 @@ pub mod threads;
 pub use assemble::AuditOutput;
 pub use baseline::BaselineInput;
 pub use config::AuditConfig;
+pub use llm::{LlmAudit, LlmAuditOptions, run_llm_audit};
 pub use mia_data::tabular::TableOptions;
 pub use mia_models::interrupt::{self, Cancel};
 pub use model_audit::{ModelAudit, ModelTask, Selection, Shard};

@@ -537,6 +537,8 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
         claim: opts.claimed.map(|(e, d)| crate::privacy::Claim::stated(e, d)),
         one_run: opts.one_run,
         baseline: opts.baseline.clone(),
+        blind: None,
+        llm: None,
     };
     let mut out = assemble(assembly, attacks, Some(&signals), table.ids, member, labels)?;
     if reference.is_some() {

@@ -651,6 +651,8 @@ fn assemble_synth(
         claim: None,
         one_run: false,
         baseline,
+        blind: None,
+        llm: None,
     };
     let ids = unique_ids(&t.real, t.holdout_file.as_ref(), &real.scored_idx, t.real.len());
     let mut out = assemble(assembly, attacks, None, ids, real.member, Some(real.labels))?;

@@ -35,6 +35,9 @@ struct Cli {
 enum Command {
     /// Audit precomputed per-record model outputs (logits, probabilities or losses) with known membership.
     Score(Box<ScoreArgs>),
+    /// Audit a language model from its per-token log-probabilities of texts with known membership
+    /// (JSON Lines): loss, zlib, Min-K%, Min-K%++, reference and learned attacks, and the blind check.
+    Llm(Box<LlmArgs>),
     /// Train a target and reference models from a config (audit.toml) and run every attack on them.
     Audit(AuditArgs),
     /// Audit synthetic data from a config (synth.toml): distance, DOMIAS and shadow-generator attacks.
@@ -261,6 +264,59 @@ struct ScoreArgs {
     /// 1-D integer .npy of record ids (optional, with --logits/--probs).
     #[arg(long, conflicts_with = "file")]
     ids: Option<PathBuf>,
+    #[command(flatten)]
+    eval: EvalArgs,
+    /// Attacks to run, comma-separated (default: all the input supports).
+    #[arg(long, value_delimiter = ',')]
+    attacks: Option<Vec<String>>,
+    /// Attacks to slice by class, comma-separated, or `none` (default: every attack without a per-class fit).
+    #[arg(long, value_delimiter = ',')]
+    slices: Option<Vec<String>>,
+    /// Largest allowed |sum of probabilities - 1| per row.
+    #[arg(long, default_value_t = 1e-3)]
+    prob_tolerance: f64,
+    /// Skip rows with invalid values (counted in the report) instead of stopping.
+    #[arg(long)]
+    skip_invalid_rows: bool,
+    /// Reference models computed elsewhere (LiRA, RMIA, ...); boxed, so they add one pointer to `ScoreArgs`.
+    #[command(flatten)]
+    reference: Box<ReferenceArgs>,
+    /// A claimed DP guarantee to check; boxed like `reference`.
+    #[command(flatten)]
+    privacy: Box<ClaimArgs>,
+}
+
+#[derive(Args)]
+struct LlmArgs {
+    /// Texts with the model's per-token log-probabilities: JSON Lines (.jsonl, .jsonl.gz, .ndjson), one
+    /// object per text: id, member (0/1), logprobs, and optionally text, mean, std, ref_logprobs.
+    file: PathBuf,
+    /// Report directory (report.json, records.csv, report.html).
+    #[arg(short = 'o', long = "out", default_value = "mia-report")]
+    out: PathBuf,
+    #[command(flatten)]
+    eval: EvalArgs,
+    /// Attacks to run, comma-separated (default: all the file supports): loss, zlib, min_k,
+    /// min_k_plus_plus, reference, learned.
+    #[arg(long, value_delimiter = ',')]
+    attacks: Option<Vec<String>>,
+    /// Share k of each text's lowest-probability tokens that Min-K% and Min-K%++ average (floor(k n)
+    /// tokens, at least one).
+    #[arg(long, default_value_t = mia_audit::llm::DEFAULT_MIN_K)]
+    min_k: f64,
+    /// Skip the blind check (a classifier reading only the texts, never the model).
+    #[arg(long)]
+    no_blind: bool,
+    /// Skip texts with invalid fields (counted in the report) instead of stopping.
+    #[arg(long)]
+    skip_invalid_rows: bool,
+    #[command(flatten)]
+    privacy: ClaimArgs,
+}
+
+/// The evaluation settings `mia score` and `mia llm` share.
+#[derive(Args)]
+struct EvalArgs {
     /// Seed of every random choice (bootstrap, folds, split); recorded in the report.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -294,12 +350,6 @@ struct ScoreArgs {
     /// Folds for cross-fitted attacks (per-class thresholds, learned attack).
     #[arg(long, default_value_t = AttackConfig::default().folds)]
     folds: usize,
-    /// Attacks to run, comma-separated (default: all the input supports).
-    #[arg(long, value_delimiter = ',')]
-    attacks: Option<Vec<String>>,
-    /// Attacks to slice by class, comma-separated, or `none` (default: every attack without a per-class fit).
-    #[arg(long, value_delimiter = ',')]
-    slices: Option<Vec<String>>,
     /// Release gate: fail (exit 1) if the expression is true, e.g. 'max.tpr@0.001 > 0.02'. Repeatable.
     #[arg(long = "fail-if")]
     fail_if: Vec<String>,
@@ -307,12 +357,6 @@ struct ScoreArgs {
     /// section, and gate rules such as 'max.tpr@0.01 > baseline + 0.02' or 'delta.max.auc.lo > 0'.
     #[arg(long, value_name = "OLD_REPORT")]
     baseline: Option<PathBuf>,
-    /// Largest allowed |sum of probabilities - 1| per row.
-    #[arg(long, default_value_t = 1e-3)]
-    prob_tolerance: f64,
-    /// Skip rows with invalid values (counted in the report) instead of stopping.
-    #[arg(long)]
-    skip_invalid_rows: bool,
     /// Worker threads (default or 0: all cores; at most 4 × the cores, more are capped). Results do not
     /// depend on it.
     #[arg(long)]
@@ -323,12 +367,6 @@ struct ScoreArgs {
     /// Print nothing on success.
     #[arg(short, long)]
     quiet: bool,
-    /// Reference models computed elsewhere (LiRA, RMIA, ...); boxed, so they add one pointer to `ScoreArgs`.
-    #[command(flatten)]
-    reference: Box<ReferenceArgs>,
-    /// A claimed DP guarantee to check; boxed like `reference`.
-    #[command(flatten)]
-    privacy: Box<ClaimArgs>,
 }
 
 /// `mia score`'s differential-privacy options.
@@ -485,21 +523,21 @@ impl ScoreArgs {
             None => ReferenceConfig::default(),
         };
         let settings = ScoreSettings {
-            seed: self.seed,
-            bootstrap: self.bootstrap,
-            confidence: self.confidence,
-            delta: self.delta,
-            base_rates: self.base_rates.clone(),
-            fpr: self.fpr.clone(),
-            fpr_rule: self.fpr_rule,
-            min_class_size: self.min_class_size,
-            bootstrap_min_class_size: self.bootstrap_min_class_size,
-            folds: self.folds,
+            seed: self.eval.seed,
+            bootstrap: self.eval.bootstrap,
+            confidence: self.eval.confidence,
+            delta: self.eval.delta,
+            base_rates: self.eval.base_rates.clone(),
+            fpr: self.eval.fpr.clone(),
+            fpr_rule: self.eval.fpr_rule,
+            min_class_size: self.eval.min_class_size,
+            bootstrap_min_class_size: self.eval.bootstrap_min_class_size,
+            folds: self.eval.folds,
             attacks: self.attacks.clone(),
             slices: self.slices.clone(),
-            fail_if: self.fail_if.clone(),
+            fail_if: self.eval.fail_if.clone(),
             prob_tolerance: self.prob_tolerance,
-            top: self.top,
+            top: self.eval.top,
             claimed_epsilon: self.privacy.claimed_epsilon,
             claimed_delta: self.privacy.claimed_delta,
             one_run: self.privacy.one_run,
@@ -515,7 +553,7 @@ impl ScoreArgs {
                 population_labels: r.population_labels.clone(),
             })
         });
-        let baseline = self.baseline.as_deref().map(mia_audit::BaselineInput::load).transpose()?;
+        let baseline = self.eval.baseline.as_deref().map(mia_audit::BaselineInput::load).transpose()?;
         Ok(settings.options(reference, overrides.apply(config), baseline)?)
     }
 }
@@ -527,7 +565,43 @@ fn score(a: ScoreArgs) -> Result<bool, Failure> {
     let audit = ScoreAudit::new(a.source()?).options(options).skip_invalid_rows(a.skip_invalid_rows);
     let out = audit.run(&Control::default())?;
     out.write_report(&a.out)?;
-    if !a.quiet {
+    if !a.eval.quiet {
+        summary::report(&out, &a.out);
+    }
+    Ok(!out.gate_failed())
+}
+
+fn llm(a: LlmArgs) -> Result<bool, Failure> {
+    let e = &a.eval;
+    let settings = ScoreSettings {
+        seed: e.seed,
+        bootstrap: e.bootstrap,
+        confidence: e.confidence,
+        delta: e.delta,
+        base_rates: e.base_rates.clone(),
+        fpr: e.fpr.clone(),
+        fpr_rule: e.fpr_rule,
+        min_class_size: e.min_class_size,
+        bootstrap_min_class_size: e.bootstrap_min_class_size,
+        folds: e.folds,
+        attacks: a.attacks.clone(),
+        fail_if: e.fail_if.clone(),
+        top: e.top,
+        claimed_epsilon: a.privacy.claimed_epsilon,
+        claimed_delta: a.privacy.claimed_delta,
+        one_run: a.privacy.one_run,
+        ..ScoreSettings::default()
+    };
+    let baseline = e.baseline.as_deref().map(mia_audit::BaselineInput::load).transpose()?;
+    let options = settings.options(None, (ReferenceConfig::default(), Vec::new()), baseline)?;
+    let options = mia_audit::LlmAuditOptions::from_score(options, a.min_k, !a.no_blind);
+    mia_audit::outdir::prepare_output_dir(&a.out, mia_audit::outdir::REPORT_FILES)?;
+    let out = mia_audit::LlmAudit::new(&a.file)
+        .options(options)
+        .skip_invalid_rows(a.skip_invalid_rows)
+        .run(&Control::default())?;
+    out.write_report(&a.out)?;
+    if !e.quiet {
         summary::report(&out, &a.out);
     }
     Ok(!out.gate_failed())
@@ -687,7 +761,8 @@ fn main() -> ExitCode {
         Err(e) => return exit::usage(e),
     };
     let (threads, quiet) = match &cli.command {
-        Command::Score(a) => (a.threads, a.quiet),
+        Command::Score(a) => (a.eval.threads, a.eval.quiet),
+        Command::Llm(a) => (a.eval.threads, a.eval.quiet),
         Command::Audit(a) | Command::Synth(a) | Command::Plan(a) | Command::Merge(a) => {
             (a.run.exec.threads, a.run.exec.quiet)
         }
@@ -710,6 +785,7 @@ fn main() -> ExitCode {
         }
         match cli.command {
             Command::Score(a) => score(*a),
+            Command::Llm(a) => llm(*a),
             Command::Audit(a) => audit(a, false),
             Command::Synth(a) => synth(a),
             Command::Demo(a) => demo(a),

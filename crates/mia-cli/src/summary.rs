@@ -52,6 +52,9 @@ pub fn report(out: &AuditOutput, dir: &Path) {
     if r.attacks.iter().any(|a| a.evaluation.tpr_at_fpr.iter().any(|t| !t.supported)) {
         say!("† too few non-members to measure this FPR (need >= 10/FPR)");
     }
+    if let Some(b) = &r.blind {
+        blind(b, fmt_ci(b.auc.ci));
+    }
     if let Some(p) = &r.privacy {
         say!(
             "DP guarantee (ε = {}, δ = {:e}, {}): highest ε lower bound {:.3} ({}); claim {}",
@@ -104,6 +107,30 @@ pub fn report(out: &AuditOutput, dir: &Path) {
         say!("gate: {} (value {}) -> {}", g.expr, g.value, if g.fired { "FIRED" } else { "ok" });
     }
     say!("verdict: {}; report written to {}", r.gate.verdict, dir.display());
+}
+
+/// The blind check: its AUC, and when the split is distinguishable, the attacks that do not
+/// beat it.
+fn blind(b: &mia_report::report::Blind, ci: String) {
+    let tpr = b.tpr_at_fpr.iter().find(|t| mia_core::evaluate::same_fpr(t.fpr, 0.01));
+    say!(
+        "blind check ({}, never sees the model): AUC {:.4}{ci}{} -> {}",
+        b.strongest,
+        b.auc.value,
+        tpr.map_or(String::new(), |t| format!(", TPR@1%FPR {:.4}", t.tpr)),
+        if b.distinguishable { "the split itself is DISTINGUISHABLE" } else { "at chance" }
+    );
+    if b.distinguishable {
+        let weak: Vec<&str> = b.attacks.iter().filter(|a| !a.beats_blind).map(|a| a.attack.as_str()).collect();
+        if weak.is_empty() {
+            say!("  every attack beats the blind classifier on the same records; read their AUCs against it");
+        } else {
+            say!(
+                "  attacks that do not beat it (their figures may measure the split, not the model): {}",
+                weak.join(", ")
+            );
+        }
+    }
 }
 
 /// The target model's accuracy on its training and held-out rows, for model audits.

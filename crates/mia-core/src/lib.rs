@@ -7,6 +7,7 @@
 //! [`evaluate`]). No files, no models, no I/O.
 
 pub mod attacks;
+pub mod blind;
 pub mod bootstrap;
 pub mod distribution_free;
 pub mod epsilon;

@@ -52,7 +52,7 @@ impl NativeReport {
 
     /// `report.html` (self-contained) exactly as the command writes it.
     fn html(&self) -> String {
-        mia_report::html::render_html(&self.out.report, &self.out.records(), self.out.top_records)
+        self.out.html()
     }
 
     /// Writes the report files into `dir` as the command does (replacing the previous set).

@@ -8,12 +8,14 @@
 //! OP     := ">" | ">=" | "<" | "<=" | "==" | "!="
 //! LHS    := [ "delta." ] ATTACK "." METRIC [ "." BOUND ] | "eps_lower_bound" [ "." BOUND ] | "claim_violated"
 //! RHS    := NUMBER | ("claimed_epsilon" | "baseline") [ ("+" | "-") NUMBER ]
-//! ATTACK := an attack name in the report (`loss`, `phi`, ...) | "max"
+//! ATTACK := an attack name in the report (`loss`, `phi`, ...) | "max" | "blind"
 //! METRIC := "auc" | "advantage" | "balanced_accuracy" | "eps_lower_bound" | "tpr@" NUMBER
 //! BOUND  := "lo" | "hi"
 //! NUMBER := [+-] digits [ "." digits ] [ (e|E) [+-] digits ]   (also ".5", "5.")
 //! ```
 //!
+//! - `blind` is the report's blind check (its strongest classifier, which sees only the data):
+//!   `blind.auc.lo > 0.5` fires when members and non-members are told apart without the model.
 //! - `max` is the worst attack for that metric: the highest value, ties to the earlier
 //!   attack in report order (as in the report's `max` block). With a bound, `max.auc.lo`
 //!   is the highest lower bound over attacks. A bare `eps_lower_bound` means
@@ -177,6 +179,10 @@ pub enum GateError {
         "gate rule `{expr}`: the report has no claimed DP guarantee (train with [learner.dp], or set [target] claimed_epsilon and claimed_delta, or --claimed-epsilon and --claimed-delta)"
     )]
     NoClaim { expr: String },
+    #[error(
+        "gate rule `{expr}`: the report has no blind check (it runs when the audit has the data behind the scores: the texts of `mia llm`, the feature rows of `mia audit` and `mia synth`)"
+    )]
+    NoBlind { expr: String },
     #[error("gate rule `{expr}`: the report has no baseline to compare with (add --baseline OLD/report.json)")]
     NoBaseline { expr: String },
     #[error("gate rule `{expr}`: the baseline cannot be compared with this report ({why})")]
@@ -517,6 +523,11 @@ fn evaluate_one(rule: &GateExpr, report: &Report) -> Result<GateRule, GateError>
         AttackRef::Max => report.attacks.iter().collect(),
         AttackRef::Named(n) => match report.attacks.iter().find(|a| &a.name == n) {
             Some(a) => vec![a],
+            // `blind.METRIC`: the blind check's strongest classifier.
+            None if n == "blind" => match &report.blind {
+                Some(b) => b.classifiers.iter().filter(|c| c.name == b.strongest).take(1).collect(),
+                None => return Err(GateError::NoBlind { expr }),
+            },
             None => {
                 return Err(GateError::UnknownAttack {
                     expr,

@@ -242,6 +242,16 @@ window.addEventListener("load", function () {
 /// Renders the page. `records` supplies ids and per-record scores for the most-exposed
 /// table (`top_n` rows, ranked by the attack with the highest AUC).
 pub fn render_html(report: &Report, records: &RecordScores, top_n: usize) -> String {
+    render_html_with_tokens(report, records, top_n, &[])
+}
+
+/// [`render_html`] with the per-token exposure of a language-model audit's most exposed texts.
+pub fn render_html_with_tokens(
+    report: &Report,
+    records: &RecordScores,
+    top_n: usize,
+    tokens: &[TokenExposure],
+) -> String {
     let mut h = String::with_capacity(64 * 1024);
     let title = format!("Membership-inference audit — {} {}", report.tool.name, report.command);
     let _ = write!(
@@ -256,6 +266,7 @@ pub fn render_html(report: &Report, records: &RecordScores, top_n: usize) -> Str
     roc_section(&mut h, report);
     histograms(&mut h, report);
     metrics_table(&mut h, report);
+    blind(&mut h, report);
     privacy(&mut h, report);
     one_run(&mut h, report);
     baseline(&mut h, report);
@@ -265,6 +276,7 @@ pub fn render_html(report: &Report, records: &RecordScores, top_n: usize) -> Str
     synthetic(&mut h, report);
     slices(&mut h, report);
     exposed(&mut h, report, records, top_n);
+    token_exposure(&mut h, report, tokens);
     caveats(&mut h, report);
     let _ = write!(
         h,
@@ -1426,6 +1438,147 @@ fn exposed(h: &mut String, r: &Report, rec: &RecordScores, top_n: usize) {
         );
     }
     h.push_str("</tbody></table></div>\n</section>\n");
+}
+
+/// One text's tokens for the page's per-token exposure: positions and log-probabilities only,
+/// never the text (a report is shared; the texts are the data it protects).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenExposure {
+    pub id: String,
+    pub member: bool,
+    /// The ranking attack's score.
+    pub score: f64,
+    pub logprobs: Vec<f64>,
+    /// Positions of the tokens Min-K% averages (the text's lowest ⌊k·n⌋), ascending by log p.
+    pub lowest: Vec<usize>,
+    /// Target minus reference log-probability per token, when a reference was given.
+    pub reference_gap: Option<Vec<f64>>,
+}
+
+/// Tokens drawn per text; a longer text shows its first ones.
+const TOKENS_DRAWN: usize = 512;
+/// Surprise (−log p, nats) drawn at full bar height.
+const SURPRISE_TOP: f64 = 12.0;
+
+/// The blind check: its classifiers, verdict, and every attack set against it.
+fn blind(h: &mut String, r: &Report) {
+    let Some(b) = &r.blind else { return };
+    let class = if b.distinguishable { "fired" } else { "small" };
+    let _ = write!(
+        h,
+        "<section id=\"blind\">\n<h2>Blind check: members and non-members told apart without the model</h2>\n\
+         <p class=\"small muted\">A classifier that reads only the {} (never the model), cross-fitted, tries to tell \
+         members from non-members. If it can, the two samples differ in distribution and an attack's figure measures the \
+         split as much as the model (Das, Zhang &amp; Tramèr 2024).</p>\n<p class=\"{class}\">{}</p>\n\
+         <div class=\"table-wrap\"><table>\n<thead><tr><th>Blind classifier</th><th class=\"num\">AUC</th>",
+        escape(&b.data),
+        escape(&b.verdict)
+    );
+    let targets: Vec<f64> = b.tpr_at_fpr.iter().map(|t| t.fpr).collect();
+    for &t in &targets {
+        let _ = write!(h, "<th class=\"num\">TPR %<br>@ FPR {}</th>", fpr_label(t));
+    }
+    h.push_str("<th>Features</th></tr></thead>\n<tbody>\n");
+    for c in &b.classifiers {
+        let e = &c.evaluation;
+        let _ = write!(
+            h,
+            "<tr><td class=\"name\">{}</td><td class=\"num\">{}</td>",
+            escape(&c.name),
+            est_cell(&e.auc, |x| fixed(x, 3))
+        );
+        for t in &e.tpr_at_fpr {
+            let _ = write!(h, "<td class=\"num\">{}</td>", cell(pct_num(t.tpr), t.ci, pct_num));
+        }
+        let _ = writeln!(h, "<td class=\"small\">{}</td></tr>", escape(&c.description));
+    }
+    h.push_str("</tbody></table></div>\n");
+    if !b.attacks.is_empty() {
+        let _ = write!(
+            h,
+            "<div class=\"table-wrap\"><table>\n<thead><tr><th>Attack</th><th class=\"num\">AUC</th><th class=\"num\">Blind AUC</th>\
+             <th class=\"num\">Difference<br>[{} paired bootstrap]</th><th>Beats the blind classifier</th></tr></thead>\n<tbody>\n",
+            pct(r.settings.eval.confidence)
+        );
+        for a in &b.attacks {
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"name\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                escape(&a.attack),
+                fixed(a.auc, 3),
+                fixed(a.blind_auc, 3),
+                cell(format!("{:+.3}", a.difference), a.ci, |x| format!("{x:+.3}")),
+                if a.beats_blind { "yes" } else { "<strong class=\"warn\">no</strong>" }
+            );
+        }
+        h.push_str("</tbody></table></div>\n");
+    }
+    h.push_str("</section>\n");
+}
+
+/// Per-token exposure: for each of the most exposed texts, a bar per token (taller = less
+/// likely under the model), the Min-K% tokens marked, and those tokens listed.
+fn token_exposure(h: &mut String, r: &Report, texts: &[TokenExposure]) {
+    if texts.is_empty() {
+        return;
+    }
+    let _ = write!(
+        h,
+        "<section id=\"tokens\">\n<h2>Per-token exposure of the most exposed texts</h2>\n<p class=\"small muted\">The {} texts \
+         the <b>{}</b> attack finds most member-like. One bar per token, its height the token's surprise −log p (nats, capped at \
+         {SURPRISE_TOP}); orange bars are the lowest-probability tokens Min-K% averages. A member's text tends to have few tall \
+         bars. The texts themselves are not shown: positions refer to the tokens of each text in the input file.</p>\n",
+        texts.len(),
+        escape(&r.max.auc.attack)
+    );
+    for t in texts {
+        let n = t.logprobs.len();
+        let shown = n.min(TOKENS_DRAWN);
+        let (w, height) = (900.0, 60.0);
+        let bar = w / shown.max(1) as f64;
+        let lowest: std::collections::HashSet<usize> = t.lowest.iter().copied().collect();
+        let _ = write!(
+            h,
+            "<figure class=\"tokens\"><figcaption><code>{}</code> · {} · score {} · {} tokens{}</figcaption>\n\
+             <svg viewBox=\"0 0 {w} {height}\" width=\"{w}\" height=\"{height}\" role=\"img\" aria-label=\"token surprise\">",
+            escape(&t.id),
+            if t.member { "<span class=\"yes\">member</span>" } else { "non-member" },
+            sig(t.score, 4),
+            fmt_int(n as u64),
+            if shown < n { format!(" (first {shown} drawn)") } else { String::new() }
+        );
+        for (k, lp) in t.logprobs.iter().take(shown).enumerate() {
+            let s = (-lp).clamp(0.0, SURPRISE_TOP);
+            let bh = (s / SURPRISE_TOP * (height - 2.0)).max(0.5);
+            let fill = if lowest.contains(&k) { NON_MEMBER_COLOUR } else { MEMBER_COLOUR };
+            let _ = write!(
+                h,
+                "<rect x=\"{:.2}\" y=\"{:.2}\" width=\"{:.2}\" height=\"{bh:.2}\" fill=\"{fill}\"><title>token {k}: log p = {}</title></rect>",
+                k as f64 * bar,
+                height - bh,
+                (bar * 0.9).max(0.5),
+                sig(*lp, 4)
+            );
+        }
+        h.push_str("</svg>\n");
+        let listed: Vec<String> = t
+            .lowest
+            .iter()
+            .take(10)
+            .map(|&k| {
+                let gap =
+                    t.reference_gap.as_ref().map_or(String::new(), |g| format!(", {} vs reference", sig(g[k], 3)));
+                format!("token {k} (log p {}{gap})", sig(t.logprobs[k], 3))
+            })
+            .collect();
+        let _ = writeln!(
+            h,
+            "<p class=\"small\">Lowest-probability tokens: {}{}</p></figure>",
+            listed.join(", "),
+            if t.lowest.len() > 10 { format!(", … ({} in all)", t.lowest.len()) } else { String::new() }
+        );
+    }
+    h.push_str("</section>\n");
 }
 
 fn caveats(h: &mut String, r: &Report) {

@@ -38,6 +38,13 @@ pub struct Report {
     /// The synthetic data, generator and distance summaries (`mia synth` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub synth: Option<SynthInfo>,
+    /// The texts and the language-model attacks' settings (`mia llm` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmInfo>,
+    /// The blind check: how well a classifier that never saw the model tells members from
+    /// non-members from the data alone (see [`Blind`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blind: Option<Blind>,
     pub slices: Vec<Slice>,
     /// A claimed differential-privacy guarantee next to what the attacks measured: present
     /// when the target was trained with DP by this tool or a guarantee was claimed for it.
@@ -122,6 +129,59 @@ pub struct SynthInfo {
     /// Shadow-generator attack settings and per-target diagnostics, when it ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shadow: Option<serde_json::Value>,
+}
+
+/// A language-model audit (`mia llm`): what the texts held and how the attacks were set.
+#[derive(Debug, Clone, Serialize)]
+pub struct LlmInfo {
+    /// Tokens over all audited texts.
+    pub tokens: usize,
+    /// Fewest, median and most tokens of a text.
+    pub tokens_per_text: [usize; 3],
+    /// The optional fields the file gave (`text`, `mean`, `std`, `ref_logprobs`).
+    pub fields: Vec<String>,
+    /// The share k of lowest-probability tokens Min-K% and Min-K%++ average (⌊k·n⌋, at least 1).
+    pub min_k: f64,
+    /// The DEFLATE implementation and level behind the `zlib` attack's compressed lengths
+    /// (`None` when the texts were not given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zlib: Option<String>,
+}
+
+/// The blind check (Das, Zhang & Tramèr 2024): a classifier that sees only the data (texts
+/// or feature rows), never the model, cross-fitted to tell members from non-members. If it
+/// can, the split itself is distinguishable and an attack's figure measures the split as
+/// much as the model; each attack is set against it on the same records.
+#[derive(Debug, Clone, Serialize)]
+pub struct Blind {
+    /// What the classifiers saw: `texts` or `features`.
+    pub data: String,
+    /// Every blind classifier, evaluated as the attacks are.
+    pub classifiers: Vec<AttackReport>,
+    /// The classifier with the highest AUC (ties: the first), whose figures follow.
+    pub strongest: String,
+    pub auc: Estimate,
+    pub tpr_at_fpr: Vec<mia_core::TprAtFpr>,
+    /// Whether the strongest classifier's AUC interval lies wholly above 0.5.
+    pub distinguishable: bool,
+    pub verdict: String,
+    /// Each attack against the strongest blind classifier.
+    pub attacks: Vec<BlindComparison>,
+}
+
+/// One attack's AUC against the blind classifier's on the same records: the paired
+/// bootstrap interval of the difference (both evaluated on each resample).
+#[derive(Debug, Clone, Serialize)]
+pub struct BlindComparison {
+    pub attack: String,
+    pub auc: f64,
+    pub blind_auc: f64,
+    /// `auc − blind_auc`, and its interval (`None` without bootstrap resamples).
+    pub difference: f64,
+    pub ci: Option<[f64; 2]>,
+    /// Whether the attack beats the blind classifier: the difference's interval lies above 0
+    /// (without an interval, the difference is positive).
+    pub beats_blind: bool,
 }
 
 /// One synthetic table of a `mia synth` audit.
@@ -505,6 +565,8 @@ pub(crate) mod testing {
             attacks,
             overfitting: None,
             synth: None,
+            llm: None,
+            blind: None,
             slices: vec![],
             privacy: None,
             one_run: None,

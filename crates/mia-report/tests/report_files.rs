@@ -161,6 +161,8 @@ fn fixture() -> Fixture {
         max,
         overfitting: Some(overfitting(&signals.loss, signals.correct.as_deref(), &member, cfg.confidence)),
         synth: None,
+        llm: None,
+        blind: None,
         slices,
         privacy: None,
         one_run: None,

@@ -204,6 +204,8 @@ pub(crate) fn report(
         claim: claim(prep)?,
         one_run: cfg.target_mode() == TargetMode::OneRun,
         baseline: prep.baseline.cloned(),
+        blind: None,
+        llm: None,
     };
     let ids: Vec<String> = plan.audit.iter().map(|&r| table.ids[r].clone()).collect();
     let target = trained.target;

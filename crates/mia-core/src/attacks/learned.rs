@@ -57,6 +57,20 @@ pub(crate) fn learned_attack(
     cfg: &AttackConfig,
 ) -> (Vec<f64>, Vec<String>) {
     let (x, d) = features(s, labels);
+    cross_fitted_logistic(&x, d, member, fold, cfg)
+}
+
+/// Scores every record by an L2 logistic regression (log-odds of membership) over the
+/// row-major features `x` (`d` columns), fitted on the other folds only (`fold[i]` is record
+/// i's fold, `cfg.folds` of them; at most `cfg.learned_max_train` seeded training records per
+/// fold). Returns the scores and notes for the report.
+pub fn cross_fitted_logistic(
+    x: &[f64],
+    d: usize,
+    member: &[bool],
+    fold: &[usize],
+    cfg: &AttackConfig,
+) -> (Vec<f64>, Vec<String>) {
     let n = member.len();
     let mut out = vec![0.0; n];
     let mut notes = Vec::new();
@@ -75,8 +89,8 @@ pub(crate) fn learned_attack(
                     train.truncate(cfg.learned_max_train);
                     train.sort_unstable();
                 }
-                let model = Logistic::fit(&x, d, &train, member, 1e-4);
-                (0..n).filter(|&i| fold[i] == f).map(|i| (i, model.decision(&x, d, i))).collect()
+                let model = Logistic::fit(x, d, &train, member, 1e-4);
+                (0..n).filter(|&i| fold[i] == f).map(|i| (i, model.decision(x, d, i))).collect()
             })
             .collect()
     };

@@ -24,6 +24,7 @@ use crate::signals::Signals;
 use serde::Serialize;
 
 mod learned;
+pub use learned::cross_fitted_logistic;
 
 /// One attack's per-record scores.
 #[derive(Debug, Clone, PartialEq)]
