@@ -7,6 +7,7 @@ report byte-identical.
     scripts/report_digests.py --check          # compare with scripts/report_digests.txt, exit 1 on change
     scripts/report_digests.py --write          # record the current digests as the baseline
     MIA=path/to/mia scripts/report_digests.py  # use a binary built elsewhere (e.g. another revision)
+    KEEP=DIR scripts/report_digests.py         # keep every case's report folder under DIR
 
 The cases: the Location-30 demo, the Adult demo, the score fixtures (CSV, Parquet, npy arrays,
 probabilities, rounded losses), every bring-your-own-reference variant of fixtures/byo, the
@@ -134,7 +135,8 @@ def digests() -> list[str]:
     mia = binary()
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+        tmp = Path(os.environ.get("KEEP") or tmp)
+        tmp.mkdir(parents=True, exist_ok=True)
         for name, runs, out in cases(tmp):
             dest = tmp / out
             for args in runs:

@@ -1,7 +1,7 @@
 //! `mia-audit`: the library every front end (the `mia` command, the Python package) runs
 //! audits through.
 //!
-//! Three audits, each built from typed settings or from a config file and run with a
+//! Four audits, each built from typed settings or from a config file and run with a
 //! [`Control`] (a progress callback and a cancellation token), each returning an
 //! [`AuditOutput`]: the [`Report`](mia_report::report::Report) value and the per-record
 //! scores behind it, written as report files only when asked ([`AuditOutput::write_report`]).
@@ -15,8 +15,12 @@
 //!   [`Shard`], and [`ModelAudit::merge`].
 //! * [`SynthAudit`]: released or generated synthetic data against the real records
 //!   ([`synth`]).
+//! * [`LlmAudit`]: a language model's per-token log-probabilities of texts with known
+//!   membership ([`llm`]).
 //!
-//! All end in the same evaluation, report and gate ([`assemble`]); report folders are
+//! All end in the same evaluation, report and gate ([`assemble`]), with the blind check
+//! (members against non-members from the data alone, no model) wherever the audit has the
+//! data: texts, or the audited records' features; report folders are
 //! checked before any work and replaced whole ([`outdir`]).
 //!
 //! ```

@@ -60,6 +60,9 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// Folds of the blind check (a synthetic-data audit has no cross-fitted attacks of its own).
+const BLIND_FOLDS: usize = 5;
+
 /// Attacks `mia synth` runs (all by default; `shadow` needs a generator).
 pub const SYNTH_ATTACKS: &[&str] = &["dcr", "dcr_calibrated", "domias", "shadow"];
 
@@ -651,7 +654,12 @@ fn assemble_synth(
         claim: None,
         one_run: false,
         baseline,
-        blind: None,
+        blind: Some(crate::blind::blind_features(
+            crate::blind::mixed_features(&real.scored, &real.schema).view(),
+            &real.member,
+            BLIND_FOLDS,
+            cfg.seed,
+        )?),
         llm: None,
     };
     let ids = unique_ids(&t.real, t.holdout_file.as_ref(), &real.scored_idx, t.real.len());

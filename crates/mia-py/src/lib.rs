@@ -235,6 +235,18 @@ fn score_files(py: Python<'_>, sources_json: &str, options_json: &str) -> PyResu
     Ok(NativeReport { out })
 }
 
+/// A language-model audit of a JSON Lines file of texts (see `mia_audit.llm`).
+#[pyfunction]
+#[pyo3(signature = (path, options_json="{}"))]
+fn llm(py: Python<'_>, path: PathBuf, options_json: &str) -> PyResult<NativeReport> {
+    let (opts, min_k, blind) = options::LlmOptions::parse(options_json)?;
+    let audit_options = mia_audit::LlmAuditOptions::from_score(opts.audit_options(None)?, min_k, blind);
+    let audit = mia_audit::LlmAudit::new(path).options(audit_options).skip_invalid_rows(opts.skip_invalid_rows);
+    let cancel = Cancel::new();
+    let out = interruptible(py, &cancel, || audit.run(&Control::default().with_cancel(cancel.clone())))?;
+    Ok(NativeReport { out })
+}
+
 /// A model audit from a config's TOML text (see `mia_audit.audit`); relative paths resolve
 /// against `base_dir`.
 #[pyfunction]
@@ -346,6 +358,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeReport>()?;
     m.add_function(wrap_pyfunction!(score, m)?)?;
     m.add_function(wrap_pyfunction!(score_files, m)?)?;
+    m.add_function(wrap_pyfunction!(llm, m)?)?;
     m.add_function(wrap_pyfunction!(audit, m)?)?;
     m.add_function(wrap_pyfunction!(synth, m)?)?;
     m.add_function(wrap_pyfunction!(json_to_toml, m)?)?;

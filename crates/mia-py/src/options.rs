@@ -99,6 +99,31 @@ impl ScoreOptions {
     }
 }
 
+/// The options of `mia_audit.llm`: `mia score`'s evaluation settings ([`ScoreOptions`]) and
+/// Min-K%'s `min_k` and `blind`; the score-table and reference settings are refused.
+pub struct LlmOptions;
+
+impl LlmOptions {
+    pub fn parse(json: &str) -> PyResult<(ScoreOptions, f64, bool)> {
+        let mut all: serde_json::Map<String, serde_json::Value> = parse(json, "options")?;
+        let not_here = ["slices", "prob_tolerance", "attack_config"];
+        if let Some(k) = all.keys().find(|k| not_here.contains(&k.as_str()) || OVERRIDES.contains(&k.as_str())) {
+            return Err(InputError::new_err(format!("options: `{k}` does not apply to a language-model audit")));
+        }
+        let min_k = match all.remove("min_k") {
+            None => mia_audit::llm::DEFAULT_MIN_K,
+            Some(v) => v.as_f64().ok_or_else(|| InputError::new_err(format!("min_k: expected a number, got {v}")))?,
+        };
+        let blind = match all.remove("blind") {
+            None => true,
+            Some(v) => {
+                v.as_bool().ok_or_else(|| InputError::new_err(format!("blind: expected True or False, got {v}")))?
+            }
+        };
+        Ok((ScoreOptions::parse(&serde_json::Value::Object(all).to_string())?, min_k, blind))
+    }
+}
+
 /// The files of the path form of `mia_audit.score`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

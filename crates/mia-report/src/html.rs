@@ -1457,8 +1457,8 @@ pub struct TokenExposure {
 
 /// Tokens drawn per text; a longer text shows its first ones.
 const TOKENS_DRAWN: usize = 512;
-/// Surprise (−log p, nats) drawn at full bar height.
-const SURPRISE_TOP: f64 = 12.0;
+/// Widest bar of a short text, in pixels.
+const BAR_MAX: f64 = 14.0;
 
 /// The blind check: its classifiers, verdict, and every attack set against it.
 fn blind(h: &mut String, r: &Report) {
@@ -1488,7 +1488,16 @@ fn blind(h: &mut String, r: &Report) {
             est_cell(&e.auc, |x| fixed(x, 3))
         );
         for t in &e.tpr_at_fpr {
-            let _ = write!(h, "<td class=\"num\">{}</td>", cell(pct_num(t.tpr), t.ci, pct_num));
+            if t.supported {
+                let _ = write!(h, "<td class=\"num\">{}</td>", cell(pct_num(t.tpr), t.ci, pct_num));
+            } else {
+                let _ = write!(
+                    h,
+                    "<td class=\"num unsupported\" title=\"not supported by the sample size\">{}<sup>†</sup><span class=\"ci\">{}</span></td>",
+                    pct_num(t.tpr),
+                    ci_with(t.ci, pct_num)
+                );
+            }
         }
         let _ = writeln!(h, "<td class=\"small\">{}</td></tr>", escape(&c.description));
     }
@@ -1522,20 +1531,28 @@ fn token_exposure(h: &mut String, r: &Report, texts: &[TokenExposure]) {
     if texts.is_empty() {
         return;
     }
+    // One scale for every text: the largest surprise shown, in whole nats.
+    let top = texts
+        .iter()
+        .flat_map(|t| t.logprobs.iter().take(TOKENS_DRAWN))
+        .fold(1.0_f64, |m, &lp| if lp.is_finite() { m.max(-lp) } else { m })
+        .ceil();
     let _ = write!(
         h,
         "<section id=\"tokens\">\n<h2>Per-token exposure of the most exposed texts</h2>\n<p class=\"small muted\">The {} texts \
-         the <b>{}</b> attack finds most member-like. One bar per token, its height the token's surprise −log p (nats, capped at \
-         {SURPRISE_TOP}); orange bars are the lowest-probability tokens Min-K% averages. A member's text tends to have few tall \
-         bars. The texts themselves are not shown: positions refer to the tokens of each text in the input file.</p>\n",
+         the <b>{}</b> attack finds most member-like. One bar per token, its height the token's surprise −log p (the same scale \
+         for every text: full height is {} nats); orange bars are the lowest-probability tokens Min-K% averages. A member's \
+         text tends to have few tall bars. The texts themselves are not shown: positions refer to the tokens of each text in \
+         the input file.</p>\n",
         texts.len(),
-        escape(&r.max.auc.attack)
+        escape(&r.max.auc.attack),
+        num(top, 3)
     );
     for t in texts {
         let n = t.logprobs.len();
         let shown = n.min(TOKENS_DRAWN);
         let (w, height) = (900.0, 60.0);
-        let bar = w / shown.max(1) as f64;
+        let bar = (w / shown.max(1) as f64).min(BAR_MAX);
         let lowest: std::collections::HashSet<usize> = t.lowest.iter().copied().collect();
         let _ = write!(
             h,
@@ -1548,8 +1565,8 @@ fn token_exposure(h: &mut String, r: &Report, texts: &[TokenExposure]) {
             if shown < n { format!(" (first {shown} drawn)") } else { String::new() }
         );
         for (k, lp) in t.logprobs.iter().take(shown).enumerate() {
-            let s = (-lp).clamp(0.0, SURPRISE_TOP);
-            let bh = (s / SURPRISE_TOP * (height - 2.0)).max(0.5);
+            let s = (-lp).clamp(0.0, top);
+            let bh = (s / top * (height - 2.0)).max(0.5);
             let fill = if lowest.contains(&k) { NON_MEMBER_COLOUR } else { MEMBER_COLOUR };
             let _ = write!(
                 h,
@@ -1566,8 +1583,10 @@ fn token_exposure(h: &mut String, r: &Report, texts: &[TokenExposure]) {
             .iter()
             .take(10)
             .map(|&k| {
-                let gap =
-                    t.reference_gap.as_ref().map_or(String::new(), |g| format!(", {} vs reference", sig(g[k], 3)));
+                let gap = t
+                    .reference_gap
+                    .as_ref()
+                    .map_or(String::new(), |g| format!(", target − reference {}", sig(g[k], 3)));
                 format!("token {k} (log p {}{gap})", sig(t.logprobs[k], 3))
             })
             .collect();

@@ -204,7 +204,12 @@ pub(crate) fn report(
         claim: claim(prep)?,
         one_run: cfg.target_mode() == TargetMode::OneRun,
         baseline: prep.baseline.cloned(),
-        blind: None,
+        blind: Some(crate::blind::blind_features(
+            prep.x.select(ndarray::Axis(0), &plan.audit).view(),
+            &plan.target_member,
+            cfg.attacks.folds,
+            cfg.seed,
+        )?),
         llm: None,
     };
     let ids: Vec<String> = plan.audit.iter().map(|&r| table.ids[r].clone()).collect();

@@ -17,7 +17,7 @@ the tool.
 from ._native import InputError
 from ._native import version as _native_version
 from ._report import GateFailed, Report
-from ._api import audit, score, score_file, synth
+from ._api import audit, llm, score, score_file, synth
 from ._auditor import Auditor
 
 __version__ = _native_version()
@@ -28,6 +28,7 @@ __all__ = [
     "InputError",
     "Report",
     "audit",
+    "llm",
     "score",
     "score_file",
     "synth",

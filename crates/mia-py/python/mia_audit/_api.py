@@ -241,6 +241,37 @@ def score_file(
     return _finish(_native.score_files(_to_json(sources, "inputs"), opts), raise_on_fail)
 
 
+def llm(
+    path: PathLike,
+    *,
+    attacks: Optional[Sequence[str]] = None,
+    min_k: float = 0.2,
+    blind: bool = True,
+    seed: int = 0,
+    bootstrap: int = 1000,
+    fpr: Optional[Sequence[float]] = None,
+    fail_if: Iterable[str] = (),
+    raise_on_fail: bool = False,
+    **options: Any,
+) -> Report:
+    """Audits a language model from its per-token log-probabilities, as ``mia llm FILE``.
+
+    ``path``: JSON Lines (``.jsonl``, ``.jsonl.gz``), one object per text with ``id``,
+    ``member`` (0/1), ``logprobs`` (the model's log-probability of each actual token) and
+    optionally ``text``, ``mean`` and ``std`` (per token, over the vocabulary: Min-K%++) and
+    ``ref_logprobs`` (a reference model's); ``examples/llm/export_logprobs.py`` writes it from
+    a Hugging Face model. Attacks: ``loss``, ``zlib``, ``min_k`` (the lowest ``min_k`` share of
+    tokens), ``min_k_plus_plus``, ``reference``, ``learned``; with the texts, the blind check
+    (``blind=False`` skips it). Further options as :func:`score`'s evaluation options
+    (``confidence``, ``folds``, ``baseline``, ``claimed_epsilon``, ``skip_invalid_rows``, ...).
+    """
+    opts = _options(
+        fail_if, options, attacks=list(attacks) if attacks is not None else None, seed=seed, bootstrap=bootstrap,
+        fpr=[float(f) for f in fpr] if fpr is not None else None, min_k=min_k, blind=blind,
+    )
+    return _finish(_native.llm(os.fspath(path), opts), raise_on_fail)
+
+
 # ---------------------------------------------------------------------------------- configs
 
 def _load_config(config: Union[PathLike, Mapping[str, Any]]) -> Tuple[Dict[str, Any], str, Path, Optional[str]]:
