@@ -381,6 +381,30 @@ def onnx_seeds():
             put(t, name, read(path))
 
 
+# ----------------------------------------------------------------------------- texts (mia llm)
+
+def texts_seeds():
+    t = "texts_jsonl"
+    d = rel("fixtures", "llm_parquet")
+    put(t, "texts_head.jsonl", head(os.path.join(d, "texts.jsonl"), 3))
+    # The JSON Lines reader's unit-test cases (crates/mia-data/src/texts.rs).
+    cases = {
+        "not_json.jsonl": '{"member": 1, "logprobs": [-1]}\nnot json\n',
+        "positive.jsonl": '{"member": 1, "logprobs": [-1, 0.5]}\n{"member": 0, "logprobs": [-2]}\n',
+        "mean_length.jsonl": '{"member": 1, "logprobs": [-1, -2], "mean": [0], "std": [1, 2]}\n',
+        "shape.jsonl": '{"member": 1, "logprobs": [-1], "text": "a"}\n{"member": 0, "logprobs": [-1]}\n',
+        "duplicate_id.jsonl": '{"id": 1, "member": 1, "logprobs": [-1]}\n\n{"id": 1, "member": 0, "logprobs": [-1]}\n',
+    }
+    for name, text in cases.items():
+        put(t, name, text)
+    # Parquet (read as .parquet by the target): float32 and large lists, integer ids and
+    # members; a positive log-probability on row 3; log-probabilities as strings; truncated.
+    for name in ["texts_f32.parquet", "bad_value.parquet", "bad_types.parquet"]:
+        put(t, name, read(os.path.join(d, name)))
+    pq = read(os.path.join(d, "bad_value.parquet"))
+    put(t, "bad_value_truncated.parquet", pq[: len(pq) // 2] + b"PAR1")
+
+
 def main():
     if os.path.isdir(SEEDS):
         shutil.rmtree(SEEDS)
@@ -391,6 +415,7 @@ def main():
     config_seeds()
     gate_seeds()
     onnx_seeds()
+    texts_seeds()
     for t in sorted(os.listdir(SEEDS)):
         files = os.listdir(os.path.join(SEEDS, t))
         size = sum(os.path.getsize(os.path.join(SEEDS, t, f)) for f in files)

@@ -1,5 +1,6 @@
-//! `mia llm FILE.jsonl`: the JSON Lines reader of texts and per-token log-probabilities
-//! (texts.rs), strict and skipping invalid texts, plain and gzip-compressed.
+//! `mia llm FILE`: the reader of texts and per-token log-probabilities (texts.rs), strict and
+//! skipping invalid texts. Input starting with the Parquet magic `PAR1` is read as `.parquet`
+//! (texts/parquet.rs); anything else as JSON Lines, plain and gzip-compressed as `.jsonl.gz`.
 #![no_main]
 
 use std::io::Write;
@@ -12,6 +13,12 @@ use mia_fuzz::{check, write};
 fuzz_target!(|data: &[u8]| {
     let strict = LoadOptions::default();
     let lenient = LoadOptions { skip_invalid_rows: true, ..LoadOptions::default() };
+    if data.starts_with(b"PAR1") {
+        let parquet = write("input.parquet", data);
+        check(&load_texts(&parquet, &strict));
+        check(&load_texts(&parquet, &lenient));
+        return;
+    }
     let plain = write("input.jsonl", data);
     check(&load_texts(&plain, &strict));
     check(&load_texts(&plain, &lenient));

@@ -82,7 +82,7 @@ impl LlmAuditOptions {
     }
 }
 
-/// A language-model audit of a JSON Lines file of texts.
+/// A language-model audit of a file of texts (JSON Lines or Parquet, [`mia_data::texts`]).
 #[derive(Debug, Clone)]
 pub struct LlmAudit {
     path: PathBuf,

@@ -289,7 +289,8 @@ struct ScoreArgs {
 #[derive(Args)]
 struct LlmArgs {
     /// Texts with the model's per-token log-probabilities: JSON Lines (.jsonl, .jsonl.gz, .ndjson), one
-    /// object per text: id, member (0/1), logprobs, and optionally text, mean, std, ref_logprobs.
+    /// object per text, or Parquet (.parquet) with list columns: id, member (0/1), logprobs, and
+    /// optionally text, mean, std, ref_logprobs.
     file: PathBuf,
     /// Report directory (report.json, records.csv, report.html).
     #[arg(short = 'o', long = "out", default_value = "mia-report")]

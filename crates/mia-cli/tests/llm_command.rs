@@ -235,3 +235,28 @@ fn skipped_texts_are_counted() {
     let skipped: u64 = r["rows"]["skipped"].as_array().unwrap().iter().map(|x| x["count"].as_u64().unwrap()).sum();
     assert_eq!(skipped, 8);
 }
+
+/// The same texts as JSON Lines and as Parquet (fixtures/llm_parquet, written by pyarrow with
+/// scripts/llm_parquet_fixture.py) give the same report but for the input's name and digest.
+#[test]
+fn parquet_and_json_lines_give_the_same_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reports = Vec::new();
+    for f in ["texts.jsonl", "texts.parquet"] {
+        let out = dir.path().join(f);
+        let path = support::root().join("fixtures/llm_parquet").join(f);
+        let o = mia(&["llm", s(&path), "-o", s(&out), "--bootstrap", "100", "--folds", "4", "-q"]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut r = report(&out);
+        r.as_object_mut().unwrap().remove("inputs");
+        reports.push(r);
+    }
+    assert_eq!(reports[0], reports[1]);
+    let line = error_line(&mia(&[
+        "llm",
+        s(&support::root().join("fixtures/llm_parquet/bad_value.parquet")),
+        "-o",
+        s(&dir.path().join("bad")),
+    ]));
+    assert!(line.contains("bad_value.parquet: row 3, field \"logprobs\""), "{line}");
+}

@@ -30,6 +30,24 @@ impl fmt::Display for CellLocation {
     }
 }
 
+/// What the position of a [`DataError::Field`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordUnit {
+    /// Physical lines of a text file (JSON Lines), 1-based, blank lines included.
+    Line,
+    /// Data rows of a table (Parquet), 1-based.
+    Row,
+}
+
+impl fmt::Display for RecordUnit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RecordUnit::Line => "line",
+            RecordUnit::Row => "row",
+        })
+    }
+}
+
 /// A JSON field's name as messages show it: quoted, except a description in parentheses.
 fn field_name(f: &str) -> String {
     if f.starts_with('(') { f.to_string() } else { format!("\"{f}\"") }
@@ -62,9 +80,11 @@ pub enum DataError {
     #[error("{file}: {at}: expected {expected}, found {found}")]
     Cell { file: String, at: CellLocation, expected: String, found: String },
 
-    /// A field of a JSON Lines record is missing or holds a value that is not allowed.
-    #[error("{file}: line {line}, field {field}: expected {expected}, found {found}", field = field_name(.field))]
-    Field { file: String, line: u64, field: String, expected: String, found: String },
+    /// A field of a record (a JSON Lines object, or a Parquet row's column) is missing or
+    /// holds a value that is not allowed. `line` is the 1-based position `unit` counts: the
+    /// physical line of a JSON Lines file, the data row of a Parquet file.
+    #[error("{file}: {unit} {line}, field {field}: expected {expected}, found {found}", field = field_name(.field))]
+    Field { file: String, unit: RecordUnit, line: u64, field: String, expected: String, found: String },
 
     /// A CSV row with a different number of fields than the header.
     #[error(

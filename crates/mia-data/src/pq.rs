@@ -28,12 +28,12 @@ pub(crate) fn corrupt(file: &str, e: impl std::fmt::Display) -> DataError {
 }
 
 /// Opens a Parquet file defensively and runs `read` on it: checks the leading and trailing
-/// magic bytes (with a hint when the file is gzip or text; `csv_hint` says how to read it as
-/// CSV instead), fingerprints it, and turns a decoder panic on a corrupt file into a
+/// magic bytes (with a hint when the file is gzip or text; `hint` says how to read it as
+/// the text format it may be, e.g. "if it is CSV, name it .csv"), fingerprints it, and turns a decoder panic on a corrupt file into a
 /// [`DataError`]. Shared by every Parquet reader of this crate.
 pub(crate) fn read_guarded<T>(
     path: &Path,
-    csv_hint: &str,
+    hint: &str,
     read: impl FnOnce(File, &str) -> Result<T, DataError>,
 ) -> Result<(T, InputFile), DataError> {
     let file = show_path(path);
@@ -47,9 +47,9 @@ pub(crate) fn read_guarded<T>(
     let n = read_up_to(&mut f, &mut head).map_err(|e| io_error(path, &e))?;
     if n < 4 || &head != MAGIC {
         let hint = if head.starts_with(&[0x1f, 0x8b]) {
-            format!(" (it is gzip-compressed; if it is CSV, {csv_hint})")
+            format!(" (it is gzip-compressed; {hint})")
         } else if head[..n].iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
-            format!(" (it looks like text; if it is CSV, {csv_hint})")
+            format!(" (it looks like text; {hint})")
         } else {
             String::new()
         };
@@ -211,12 +211,13 @@ pub(crate) fn for_each_batch(
 }
 
 pub(crate) fn load_parquet(path: &Path, cols: &ScoreColumns, opts: &LoadOptions) -> Result<ScoreTable, DataError> {
-    let (mut table, input) = read_guarded(path, "name it .csv", |f, file| read_table(f, file, cols, opts))?;
+    let (mut table, input) =
+        read_guarded(path, "if it is CSV, name it .csv", |f, file| read_table(f, file, cols, opts))?;
     table.inputs.push(input);
     Ok(table)
 }
 
-fn is_int(t: &DataType) -> bool {
+pub(crate) fn is_int(t: &DataType) -> bool {
     matches!(
         t,
         DataType::Int8
@@ -231,7 +232,7 @@ fn is_int(t: &DataType) -> bool {
 }
 
 /// A text column, or a dictionary of text (record ids).
-fn is_text_column(t: &DataType) -> bool {
+pub(crate) fn is_text_column(t: &DataType) -> bool {
     match t {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
         DataType::Dictionary(_, v) => matches!(**v, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View),

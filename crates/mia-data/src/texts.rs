@@ -1,8 +1,9 @@
-//! Texts scored by a language model (`mia llm`): JSON Lines (`.jsonl`, or gzip `.jsonl.gz`),
-//! one object per text, as vLLM's `prompt_logprobs`, an OpenAI-compatible `echo` endpoint or
-//! a few lines of Hugging Face `transformers` give them:
+//! Texts scored by a language model (`mia llm`), one record per text, as vLLM's
+//! `prompt_logprobs`, an OpenAI-compatible `echo` endpoint or a few lines of Hugging Face
+//! `transformers` give them:
 //!
-//! * `id` — integer or string, unique (optional: ids are then the 1-based line numbers);
+//! * `id` — integer or string, unique (optional: ids are then the 1-based line or row
+//!   numbers);
 //! * `member` — 0/1 or true/false;
 //! * `logprobs` — the model's log-probability of each actual token, in order (≤ 0, at least
 //!   one token);
@@ -11,19 +12,35 @@
 //!   Min-K%++; σ > 0) and `ref_logprobs` (a reference model's log-probabilities of the same
 //!   tokens). An optional field is given for every text or for none.
 //!
-//! Other fields are ignored. Every problem is one line naming the file, the line and the
-//! field; with `skip_invalid_rows` a bad text is skipped and counted by reason instead.
+//! Two formats, chosen by the file name:
+//!
+//! * JSON Lines (`.jsonl`, `.ndjson`, or gzip `.jsonl.gz`): one object per text with those
+//!   fields; other fields are ignored, a `null` is an absent field.
+//! * Parquet (`.parquet`, `.pq`; cargo feature `parquet`, `texts/parquet.rs`): one
+//!   row per text, columns of those names — `id` integer or string, `member` boolean or
+//!   integer, `text` string, the per-token fields lists (list or large_list) of float64 or
+//!   float32. Other columns are ignored; a null cell is an absent field, a null inside a list
+//!   an invalid value.
+//!
+//! Both formats feed one validation (`parse`) and one accumulation (`Builder`), so the
+//! rules and the messages are the same: every problem is one line naming the file, the line
+//! (JSON Lines) or row (Parquet) and the field; with `skip_invalid_rows` a bad text is skipped
+//! and counted by reason instead.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{one_line, quote, show_path};
+use crate::error::{RecordUnit, one_line, quote, show_path};
 use crate::hash::{HashingReader, io_error, open};
 use crate::lines::{LineLimit, LineTooLong};
 use crate::{DataError, InputFile, LoadOptions, SkipCount};
+
+#[cfg(feature = "parquet")]
+mod parquet;
 
 /// The texts of a file, their membership and per-token values, one flat array per field
 /// with shared offsets (text `i`'s tokens are `offsets[i]..offsets[i + 1]`).
@@ -53,18 +70,7 @@ impl TextTable {
     }
 }
 
-#[derive(Deserialize)]
-struct Line {
-    id: Option<Value>,
-    member: Option<Value>,
-    text: Option<Value>,
-    logprobs: Option<Value>,
-    mean: Option<Value>,
-    std: Option<Value>,
-    ref_logprobs: Option<Value>,
-}
-
-/// A bad field, before it is placed (file, line).
+/// A bad field, before it is placed (file, line or row).
 struct FieldErr {
     field: &'static str,
     expected: String,
@@ -81,6 +87,7 @@ fn field_err(
     FieldErr { field, expected: expected.into(), found: found.into(), reason }
 }
 
+/// A value as messages show it: its JSON text, on one line, at most 40 characters.
 fn show(v: Option<&Value>) -> String {
     match v {
         None => "nothing".into(),
@@ -92,81 +99,200 @@ fn show(v: Option<&Value>) -> String {
     }
 }
 
-/// A list of finite numbers (each checked by `ok`), with `n` entries when `n` is given.
-fn numbers(
+/// A record's scalar field (`id`, `member`, `text`) as either format holds it.
+#[derive(Clone, Copy)]
+enum Scalar<'a> {
+    /// Absent or null.
+    Absent,
+    Bool(bool),
+    /// An integer (a JSON integer, a Parquet integer or boolean column's value).
+    Int(i128),
+    Str(&'a str),
+    /// Any other JSON value (a fraction, a list, an object).
+    Other(&'a Value),
+}
+
+impl<'a> Scalar<'a> {
+    fn of_json(v: Option<&'a Value>) -> Scalar<'a> {
+        match v {
+            None | Some(Value::Null) => Scalar::Absent,
+            Some(Value::Bool(b)) => Scalar::Bool(*b),
+            Some(Value::String(s)) => Scalar::Str(s),
+            Some(v @ Value::Number(n)) => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => Scalar::Int(i.into()),
+                (_, Some(u)) => Scalar::Int(u.into()),
+                _ => Scalar::Other(v),
+            },
+            Some(v) => Scalar::Other(v),
+        }
+    }
+
+    fn show(self) -> String {
+        match self {
+            Scalar::Absent => show(None),
+            Scalar::Bool(b) => show(Some(&Value::Bool(b))),
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Str(s) => show(Some(&Value::String(s.to_string()))),
+            Scalar::Other(v) => show(Some(v)),
+        }
+    }
+}
+
+/// One record's per-token list, entry by entry, as either format holds it.
+trait TokenList {
+    fn len(&self) -> usize;
+    /// Entry `t` when it is a number (any number: the caller checks its range).
+    fn get(&self, t: usize) -> Option<f64>;
+    /// Entry `t` as a message shows it.
+    fn show(&self, t: usize) -> String;
+}
+
+impl TokenList for &[Value] {
+    fn len(&self) -> usize {
+        <[Value]>::len(self)
+    }
+    fn get(&self, t: usize) -> Option<f64> {
+        self[t].as_f64()
+    }
+    fn show(&self, t: usize) -> String {
+        show(Some(&self[t]))
+    }
+}
+
+/// A record's per-token field (`logprobs`, `mean`, `std`, `ref_logprobs`).
+enum List<'a, L> {
+    /// Absent or null.
+    Absent,
+    /// A JSON value that is not a list.
+    Other(&'a Value),
+    Items(L),
+}
+
+impl<'a> List<'a, &'a [Value]> {
+    fn of_json(v: Option<&'a Value>) -> Self {
+        match v {
+            None | Some(Value::Null) => List::Absent,
+            Some(Value::Array(items)) => List::Items(items.as_slice()),
+            Some(v) => List::Other(v),
+        }
+    }
+}
+
+/// One record as read, before validation: every field the texts may have.
+struct Fields<'a, L> {
+    id: Scalar<'a>,
+    member: Scalar<'a>,
+    text: Scalar<'a>,
+    logprobs: List<'a, L>,
+    mean: List<'a, L>,
+    std: List<'a, L>,
+    ref_logprobs: List<'a, L>,
+}
+
+/// The check of each entry of a per-token field, and how messages name the values it allows.
+type Check = (fn(f64) -> bool, &'static str);
+
+const LOGPROB: Check = (|f| f <= 0.0, "log-probabilities ≤ 0");
+const ANY: Check = (|_| true, "finite numbers");
+const POSITIVE: Check = (|f| f > 0.0, "standard deviations > 0");
+
+/// Appends a list of finite numbers (each checked by `ok`), with `n` entries when `n` is
+/// given, to `out`; returns its length. On an error `out` may hold part of the list.
+fn numbers<L: TokenList>(
     field: &'static str,
-    v: Option<&Value>,
+    list: &List<'_, L>,
     n: Option<usize>,
-    ok: (fn(f64) -> bool, &'static str),
-) -> Result<Vec<f64>, FieldErr> {
-    let what = match n {
+    ok: Check,
+    out: &mut Vec<f64>,
+) -> Result<usize, FieldErr> {
+    let what = || match n {
         Some(n) => format!("a list of {n} numbers ({}; one per token of \"logprobs\")", ok.1),
         None => format!("a non-empty list of numbers ({})", ok.1),
     };
-    let Some(Value::Array(items)) = v else {
-        return Err(field_err(field, what, show(v), "missing or malformed per-token field"));
+    let items = match list {
+        List::Items(items) => items,
+        List::Absent => return Err(field_err(field, what(), show(None), "missing or malformed per-token field")),
+        List::Other(v) => return Err(field_err(field, what(), show(Some(v)), "missing or malformed per-token field")),
     };
-    if items.is_empty() || n.is_some_and(|n| n != items.len()) {
-        let found = format!("a list of {} entries", items.len());
-        return Err(field_err(field, what, found, "per-token list of the wrong length"));
+    let len = items.len();
+    if len == 0 || n.is_some_and(|n| n != len) {
+        let found = format!("a list of {len} entries");
+        return Err(field_err(field, what(), found, "per-token list of the wrong length"));
     }
-    items
-        .iter()
-        .enumerate()
-        .map(|(t, x)| match x.as_f64() {
-            Some(f) if ok.0(f) => Ok(f),
-            _ => Err(field_err(field, format!("{} at token {t}", ok.1), show(Some(x)), "invalid per-token value")),
-        })
-        .collect()
+    out.reserve(len);
+    for t in 0..len {
+        match items.get(t) {
+            Some(f) if f.is_finite() && ok.0(f) => out.push(f),
+            _ => {
+                let expected = format!("{} at token {t}", ok.1);
+                return Err(field_err(field, expected, items.show(t), "invalid per-token value"));
+            }
+        }
+    }
+    Ok(len)
 }
 
-const LOGPROB: (fn(f64) -> bool, &str) = (|f| f <= 0.0, "log-probabilities ≤ 0");
-const ANY: (fn(f64) -> bool, &str) = (|_| true, "finite numbers");
-const POSITIVE: (fn(f64) -> bool, &str) = (|f| f > 0.0, "standard deviations > 0");
+/// The kept texts' per-token values, one flat array per field.
+#[derive(Default)]
+struct Tokens {
+    logprobs: Vec<f64>,
+    mean: Vec<f64>,
+    std: Vec<f64>,
+    reference: Vec<f64>,
+}
 
+impl Tokens {
+    fn lens(&self) -> [usize; 4] {
+        [self.logprobs.len(), self.mean.len(), self.std.len(), self.reference.len()]
+    }
+
+    fn truncate(&mut self, to: [usize; 4]) {
+        self.logprobs.truncate(to[0]);
+        self.mean.truncate(to[1]);
+        self.std.truncate(to[2]);
+        self.reference.truncate(to[3]);
+    }
+}
+
+/// A valid record's scalar fields and which optional fields it has; its per-token values
+/// are appended to [`Tokens`].
 struct Parsed {
     id: Option<String>,
     member: bool,
     text: Option<String>,
-    logprobs: Vec<f64>,
-    mean: Option<Vec<f64>>,
-    std: Option<Vec<f64>>,
-    ref_logprobs: Option<Vec<f64>>,
+    shape: Shape,
 }
 
-fn parse(line: &Line) -> Result<Parsed, FieldErr> {
-    let id = match &line.id {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.is_empty() && !s.contains('\0') => Some(s.clone()),
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(n.to_string()),
-        Some(v) => return Err(field_err("id", "an integer or a non-empty string", show(Some(v)), "bad id")),
+/// Validates one record (the rules of both formats), appending its per-token values to
+/// `out`. On an error `out` may hold part of the record: the caller truncates it.
+fn parse<L: TokenList>(f: &Fields<'_, L>, out: &mut Tokens) -> Result<Parsed, FieldErr> {
+    let id = match f.id {
+        Scalar::Absent => None,
+        Scalar::Str(s) if !s.is_empty() && !s.contains('\0') => Some(s.to_string()),
+        Scalar::Int(i) => Some(i.to_string()),
+        v => return Err(field_err("id", "an integer or a non-empty string", v.show(), "bad id")),
     };
-    let member = match &line.member {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) if n.as_u64() == Some(1) => true,
-        Some(Value::Number(n)) if n.as_u64() == Some(0) => false,
-        v => return Err(field_err("member", "0/1 or true/false", show(v.as_ref()), "member not 0/1 or true/false")),
+    let member = match f.member {
+        Scalar::Bool(b) => b,
+        Scalar::Int(1) => true,
+        Scalar::Int(0) => false,
+        v => return Err(field_err("member", "0/1 or true/false", v.show(), "member not 0/1 or true/false")),
     };
-    let text = match &line.text {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(v) => return Err(field_err("text", "a string", show(Some(v)), "text not a string")),
+    let text = match f.text {
+        Scalar::Absent => None,
+        Scalar::Str(s) => Some(s.to_string()),
+        v => return Err(field_err("text", "a string", v.show(), "text not a string")),
     };
-    let logprobs = numbers("logprobs", line.logprobs.as_ref(), None, LOGPROB)?;
-    let n = Some(logprobs.len());
-    let opt = |field, v: &Option<Value>, ok| match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => numbers(field, Some(v), n, ok).map(Some),
+    let n = Some(numbers("logprobs", &f.logprobs, None, LOGPROB, &mut out.logprobs)?);
+    let opt = |field, list: &List<'_, L>, ok, out: &mut Vec<f64>| match list {
+        List::Absent => Ok(false),
+        list => numbers(field, list, n, ok, out).map(|_| true),
     };
-    Ok(Parsed {
-        id,
-        member,
-        text,
-        mean: opt("mean", &line.mean, ANY)?,
-        std: opt("std", &line.std, POSITIVE)?,
-        ref_logprobs: opt("ref_logprobs", &line.ref_logprobs, LOGPROB)?,
-        logprobs,
-    })
+    let mean = opt("mean", &f.mean, ANY, &mut out.mean)?;
+    let std = opt("std", &f.std, POSITIVE, &mut out.std)?;
+    let reference = opt("ref_logprobs", &f.ref_logprobs, LOGPROB, &mut out.reference)?;
+    let shape = Shape { id: id.is_some(), text: text.is_some(), mean, std, reference };
+    Ok(Parsed { id, member, text, shape })
 }
 
 /// Which optional fields the texts carry (set by the first kept text).
@@ -180,16 +306,6 @@ struct Shape {
 }
 
 impl Shape {
-    fn of(p: &Parsed) -> Shape {
-        Shape {
-            id: p.id.is_some(),
-            text: p.text.is_some(),
-            mean: p.mean.is_some(),
-            std: p.std.is_some(),
-            reference: p.ref_logprobs.is_some(),
-        }
-    }
-
     /// The first optional field this text has and the first did not, or lacks and the first had.
     fn differs(self, other: Shape) -> Option<(&'static str, bool)> {
         [
@@ -205,16 +321,163 @@ impl Shape {
     }
 }
 
-/// Reads a JSON Lines file of texts (see the module doc).
+/// Accumulates the records of one file, whatever its format, into a [`TextTable`]: each
+/// record is validated ([`parse`]), checked against the first (the same optional fields)
+/// and the ones before (a unique id), then kept, skipped and counted, or turned into the
+/// error that names the file, the record's line or row and the field.
+struct Builder<'f> {
+    file: &'f str,
+    unit: RecordUnit,
+    skip_invalid: bool,
+    ids: Vec<String>,
+    member: Vec<bool>,
+    offsets: Vec<usize>,
+    texts: Vec<String>,
+    tokens: Tokens,
+    rows_read: usize,
+    /// The optional fields of the first kept record, and where it is.
+    shape: Option<(Shape, u64)>,
+    skipped: BTreeMap<&'static str, usize>,
+    first_at: HashMap<String, u64>,
+}
+
+impl<'f> Builder<'f> {
+    fn new(file: &'f str, unit: RecordUnit, opts: &LoadOptions) -> Self {
+        Builder {
+            file,
+            unit,
+            skip_invalid: opts.skip_invalid_rows,
+            ids: Vec::new(),
+            member: Vec::new(),
+            offsets: vec![0],
+            texts: Vec::new(),
+            tokens: Tokens::default(),
+            rows_read: 0,
+            shape: None,
+            skipped: BTreeMap::new(),
+            first_at: HashMap::new(),
+        }
+    }
+
+    fn error(&self, at: u64, e: FieldErr) -> DataError {
+        DataError::Field {
+            file: self.file.to_string(),
+            unit: self.unit,
+            line: at,
+            field: e.field.to_string(),
+            expected: e.expected,
+            found: e.found,
+        }
+    }
+
+    /// Takes the record at line or row `at` (1-based), or the error reading it gave.
+    fn push<L: TokenList>(&mut self, at: u64, record: Result<Fields<'_, L>, FieldErr>) -> Result<(), DataError> {
+        self.rows_read += 1;
+        let mark = self.tokens.lens();
+        let p = match record.and_then(|f| parse(&f, &mut self.tokens)) {
+            Ok(p) => p,
+            Err(e) => {
+                self.tokens.truncate(mark);
+                if self.skip_invalid {
+                    *self.skipped.entry(e.reason).or_insert(0) += 1;
+                    return Ok(());
+                }
+                return Err(self.error(at, e));
+            }
+        };
+        match self.shape {
+            None => self.shape = Some((p.shape, at)),
+            Some((first, first_at)) => {
+                if let Some((field, had)) = first.differs(p.shape) {
+                    let found = if had { "nothing" } else { "a value" };
+                    let expected = format!(
+                        "{} as on {} {first_at} (a field is given for every text or for none)",
+                        if had { "a value" } else { "nothing" },
+                        self.unit
+                    );
+                    return Err(self.error(at, field_err(field, expected, found, "")));
+                }
+            }
+        }
+        let id = p.id.unwrap_or_else(|| at.to_string());
+        if let Some(&first) = self.first_at.get(&id) {
+            let expected = format!("a unique id ({} {first} has the same)", self.unit);
+            return Err(self.error(at, field_err("id", expected, quote(&id), "")));
+        }
+        self.first_at.insert(id.clone(), at);
+        self.ids.push(id);
+        self.member.push(p.member);
+        self.offsets.push(self.tokens.logprobs.len());
+        self.texts.extend(p.text);
+        Ok(())
+    }
+
+    /// The table, or an error when it has no text (`empty` says why) or only one class.
+    fn finish(self, empty: &str) -> Result<TextTable, DataError> {
+        let file = self.file.to_string();
+        let skipped: Vec<SkipCount> =
+            self.skipped.into_iter().map(|(reason, count)| SkipCount { reason: reason.to_string(), count }).collect();
+        if self.rows_read == 0 {
+            return Err(DataError::Empty { file, message: format!("no texts ({empty})") });
+        }
+        if self.member.is_empty() {
+            let reasons = skipped.iter().map(|s| format!("{}: {}", s.reason, s.count)).collect::<Vec<_>>().join("; ");
+            return Err(DataError::AllSkipped { file, rows: self.rows_read, reasons });
+        }
+        let members = self.member.iter().filter(|&&m| m).count();
+        if members == 0 || members == self.member.len() {
+            return Err(DataError::OneClass {
+                file,
+                members,
+                non_members: self.member.len() - members,
+                skipped: self.rows_read - self.member.len(),
+            });
+        }
+        let s = self.shape.map(|(s, _)| s);
+        let has = |f: fn(Shape) -> bool| s.is_some_and(f);
+        let keep = |on: bool, v: Vec<f64>| on.then_some(v);
+        let mut notes = Vec::new();
+        if !has(|s| s.id) {
+            notes.push(match self.unit {
+                RecordUnit::Line => "no \"id\" field: record ids are the 1-based line numbers".to_string(),
+                RecordUnit::Row => "no \"id\" column: record ids are the 1-based data row numbers".to_string(),
+            });
+        }
+        let Tokens { logprobs, mean, std, reference } = self.tokens;
+        Ok(TextTable {
+            ids: self.ids,
+            member: self.member,
+            texts: has(|s| s.text).then_some(self.texts),
+            logprobs,
+            offsets: self.offsets,
+            mean: keep(has(|s| s.mean), mean),
+            std: keep(has(|s| s.std), std),
+            ref_logprobs: keep(has(|s| s.reference), reference),
+            inputs: Vec::new(),
+            rows_read: self.rows_read,
+            skipped,
+            notes,
+        })
+    }
+}
+
+/// The file extensions [`load_texts`] reads.
+pub const TEXT_EXTENSIONS: &str = ".jsonl, .jsonl.gz, .ndjson, .parquet, .pq";
+
+/// Reads a file of texts (see the module doc): Parquet when it is named `.parquet` or `.pq`,
+/// JSON Lines when `.jsonl`, `.ndjson` or `.jsonl.gz` (gzip), any case.
 pub fn load_texts(path: &Path, opts: &LoadOptions) -> Result<TextTable, DataError> {
     let file = show_path(path);
     let name = file.to_ascii_lowercase();
+    if name.ends_with(".parquet") || name.ends_with(".pq") {
+        return load_parquet(path, opts);
+    }
     let gz = name.ends_with(".gz");
     if !(name.ends_with(".jsonl") || name.ends_with(".jsonl.gz") || name.ends_with(".ndjson")) {
         return Err(DataError::UnknownFormat {
             file,
-            found: "not .jsonl".into(),
-            accepted: ".jsonl, .jsonl.gz, .ndjson".into(),
+            found: "not .jsonl or .parquet".into(),
+            accepted: TEXT_EXTENSIONS.into(),
         });
     }
     let mut hashing = HashingReader::new(open(path)?);
@@ -230,12 +493,48 @@ pub fn load_texts(path: &Path, opts: &LoadOptions) -> Result<TextTable, DataErro
     Ok(TextTable { inputs: vec![input], ..table })
 }
 
+#[cfg(feature = "parquet")]
+fn load_parquet(path: &Path, opts: &LoadOptions) -> Result<TextTable, DataError> {
+    parquet::load(path, opts)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn load_parquet(path: &Path, _opts: &LoadOptions) -> Result<TextTable, DataError> {
+    Err(DataError::BadFile {
+        file: show_path(path),
+        message: "Parquet support is not compiled into this build (cargo feature \"parquet\"); convert to JSON Lines"
+            .to_string(),
+    })
+}
+
+/// A JSON Lines record: the fields a text may have (others are ignored).
+#[derive(Deserialize)]
+struct Line {
+    id: Option<Value>,
+    member: Option<Value>,
+    text: Option<Value>,
+    logprobs: Option<Value>,
+    mean: Option<Value>,
+    std: Option<Value>,
+    ref_logprobs: Option<Value>,
+}
+
+impl Line {
+    fn fields(&self) -> Fields<'_, &[Value]> {
+        Fields {
+            id: Scalar::of_json(self.id.as_ref()),
+            member: Scalar::of_json(self.member.as_ref()),
+            text: Scalar::of_json(self.text.as_ref()),
+            logprobs: List::of_json(self.logprobs.as_ref()),
+            mean: List::of_json(self.mean.as_ref()),
+            std: List::of_json(self.std.as_ref()),
+            ref_logprobs: List::of_json(self.ref_logprobs.as_ref()),
+        }
+    }
+}
+
 fn read_lines(mut r: impl BufRead, path: &Path, file: &str, opts: &LoadOptions) -> Result<TextTable, DataError> {
-    let mut t = TextTable { offsets: vec![0], ..Default::default() };
-    let mut shape: Option<(Shape, u64)> = None;
-    let mut skipped = std::collections::BTreeMap::<&'static str, usize>::new();
-    let mut first_line_of: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
-    let (mut texts, mut mean, mut std, mut reference) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut b = Builder::new(file, RecordUnit::Line, opts);
     let mut buf = Vec::new();
     let mut line_no = 0u64;
     loop {
@@ -251,82 +550,14 @@ fn read_lines(mut r: impl BufRead, path: &Path, file: &str, opts: &LoadOptions) 
         if buf.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
         }
-        t.rows_read += 1;
-        let bad = |e: FieldErr| DataError::Field {
-            file: file.to_string(),
-            line: line_no,
-            field: e.field.to_string(),
-            expected: e.expected,
-            found: e.found,
-        };
-        let parsed = match serde_json::from_slice::<Line>(&buf) {
-            Ok(line) => parse(&line),
-            Err(e) => Err(field_err("(the line)", "a JSON object", format!("invalid JSON ({e})"), "not a JSON object")),
-        };
-        let p = match parsed {
-            Ok(p) => p,
-            Err(e) if opts.skip_invalid_rows => {
-                *skipped.entry(e.reason).or_insert(0) += 1;
-                continue;
-            }
-            Err(e) => return Err(bad(e)),
-        };
-        let this = Shape::of(&p);
-        match shape {
-            None => shape = Some((this, line_no)),
-            Some((first, first_line)) => {
-                if let Some((field, had)) = first.differs(this) {
-                    let found = if had { "nothing" } else { "a value" };
-                    let expected = format!(
-                        "{} as on line {first_line} (a field is given for every text or for none)",
-                        if had { "a value" } else { "nothing" }
-                    );
-                    return Err(bad(field_err(field, expected, found, "")));
-                }
-            }
-        }
-        let id = p.id.unwrap_or_else(|| line_no.to_string());
-        if let Some(&first) = first_line_of.get(&id) {
-            let expected = format!("a unique id (line {first} has the same)");
-            return Err(bad(field_err("id", expected, quote(&id), "")));
-        }
-        first_line_of.insert(id.clone(), line_no);
-        t.ids.push(id);
-        t.member.push(p.member);
-        t.logprobs.extend_from_slice(&p.logprobs);
-        t.offsets.push(t.logprobs.len());
-        texts.extend(p.text);
-        mean.extend(p.mean.unwrap_or_default());
-        std.extend(p.std.unwrap_or_default());
-        reference.extend(p.ref_logprobs.unwrap_or_default());
+        let line = serde_json::from_slice::<Line>(&buf);
+        let record = line
+            .as_ref()
+            .map(Line::fields)
+            .map_err(|e| field_err("(the line)", "a JSON object", format!("invalid JSON ({e})"), "not a JSON object"));
+        b.push(line_no, record)?;
     }
-    t.skipped = skipped.into_iter().map(|(reason, count)| SkipCount { reason: reason.to_string(), count }).collect();
-    if t.rows_read == 0 {
-        return Err(DataError::Empty { file: file.to_string(), message: "no texts (no non-blank lines)".into() });
-    }
-    if t.member.is_empty() {
-        let reasons = t.skipped.iter().map(|s| format!("{}: {}", s.reason, s.count)).collect::<Vec<_>>().join("; ");
-        return Err(DataError::AllSkipped { file: file.to_string(), rows: t.rows_read, reasons });
-    }
-    let members = t.member.iter().filter(|&&m| m).count();
-    if members == 0 || members == t.member.len() {
-        return Err(DataError::OneClass {
-            file: file.to_string(),
-            members,
-            non_members: t.member.len() - members,
-            skipped: t.rows_read - t.member.len(),
-        });
-    }
-    let s = shape.map(|(s, _)| s);
-    let keep = |on: bool, v: Vec<f64>| on.then_some(v);
-    t.texts = s.is_some_and(|s| s.text).then_some(texts);
-    t.mean = keep(s.is_some_and(|s| s.mean), mean);
-    t.std = keep(s.is_some_and(|s| s.std), std);
-    t.ref_logprobs = keep(s.is_some_and(|s| s.reference), reference);
-    if !s.is_some_and(|s| s.id) {
-        t.notes.push("no \"id\" field: record ids are the 1-based line numbers".into());
-    }
-    Ok(t)
+    b.finish("no non-blank lines")
 }
 
 #[cfg(test)]
@@ -412,6 +643,17 @@ mod tests {
         assert_eq!(t.rows_read, 4);
         let reasons: Vec<(&str, usize)> = t.skipped.iter().map(|s| (s.reason.as_str(), s.count)).collect();
         assert_eq!(reasons, [("invalid per-token value", 1), ("not a JSON object", 1)]);
+    }
+
+    #[cfg(not(feature = "parquet"))]
+    #[test]
+    fn parquet_needs_the_feature() {
+        let (_d, p) = write("t.Parquet", "PAR1");
+        let e = load_texts(&p, &LoadOptions::default()).unwrap_err().to_string();
+        assert_eq!(
+            e.replace(&show_path(&p), "F"),
+            "F: Parquet support is not compiled into this build (cargo feature \"parquet\"); convert to JSON Lines"
+        );
     }
 
     #[test]

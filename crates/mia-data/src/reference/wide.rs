@@ -205,7 +205,7 @@ fn read_wide_csv(recs: &mut CsvRecords<'_>, signal: Option<RefSignal>) -> Result
 
 #[cfg(feature = "parquet")]
 pub(super) fn read_parquet_source(path: &Path, signal: Option<RefSignal>) -> Result<(Raw, InputFile), DataError> {
-    crate::pq::read_guarded(path, "name it .csv", |f, file| pqwide::read(f, file, signal))
+    crate::pq::read_guarded(path, "if it is CSV, name it .csv", |f, file| pqwide::read(f, file, signal))
 }
 
 #[cfg(not(feature = "parquet"))]

@@ -17,7 +17,7 @@ use crate::pq::{TextColumn, corrupt, for_each_batch, open_batches, read_guarded}
 
 pub(super) fn load(path: &Path, s: &TableSchema, opts: &TableOptions) -> Result<Table, DataError> {
     let (mut table, input) =
-        read_guarded(path, "name it .csv or set format = \"csv\"", |f, file| read(f, file, s, opts))?;
+        read_guarded(path, "if it is CSV, name it .csv or set format = \"csv\"", |f, file| read(f, file, s, opts))?;
     table.inputs.push(input);
     Ok(table)
 }
