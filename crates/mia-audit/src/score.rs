@@ -53,6 +53,18 @@ pub struct ScoreAuditOptions {
     pub baseline: Option<crate::baseline::BaselineInput>,
     /// How messages name the settings: as the command's flags or as keyword arguments.
     pub names: SettingNames,
+    /// The audited records' features, one row per record in the score input's order
+    /// (`--features`): the blind check runs on them.
+    pub features: Option<FeatureInput>,
+}
+
+/// Per-record features for a score audit's blind check.
+#[derive(Debug, Clone)]
+pub enum FeatureInput {
+    /// A 2-D float `.npy` file ([`mia_data::load_features`]).
+    File(std::path::PathBuf),
+    /// An array in memory (records × features).
+    Array(ndarray::Array2<f32>),
 }
 
 /// How a front end's user names a setting, for messages: `--fpr-rule` on the command line,
@@ -177,6 +189,7 @@ impl ScoreSettings {
             one_run: self.one_run,
             baseline,
             names: SettingNames::Flags,
+            features: None,
         })
     }
 }
@@ -206,6 +219,7 @@ impl Default for ScoreAuditOptions {
             one_run: false,
             baseline: None,
             names: SettingNames::Flags,
+            features: None,
         }
     }
 }
@@ -518,6 +532,10 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
         attacks.extend(ran);
     }
     check_given_settings(&opts.given_settings, &attacks, ref_names.as_deref(), reference.is_some(), opts.names)?;
+    let blind = match &opts.features {
+        Some(f) => Some(blind_on_features(f, &member, table.rows_read, opts, &mut inputs)?),
+        None => None,
+    };
     let assembly = Assembly {
         command: "score",
         eval: opts.eval.clone(),
@@ -537,7 +555,7 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
         claim: opts.claimed.map(|(e, d)| crate::privacy::Claim::stated(e, d)),
         one_run: opts.one_run,
         baseline: opts.baseline.clone(),
-        blind: None,
+        blind,
         llm: None,
     };
     let mut out = assemble(assembly, attacks, Some(&signals), table.ids, member, labels)?;
@@ -545,6 +563,51 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
         out.report.settings.reference = Some(opts.reference_config.clone());
     }
     Ok(out)
+}
+
+/// The blind check on the records' features, given one row per record in the score input's
+/// order (so every row must have been kept).
+fn blind_on_features(
+    f: &FeatureInput,
+    member: &[bool],
+    rows_read: usize,
+    opts: &ScoreAuditOptions,
+    inputs: &mut Vec<mia_report::report::InputFile>,
+) -> Result<crate::blind::BlindInput, AuditError> {
+    let (x, name) = match f {
+        FeatureInput::File(path) => {
+            let (x, input) = mia_data::load_features(path)?;
+            let name = input.path.clone();
+            inputs.push(input);
+            (std::borrow::Cow::Owned(x), name)
+        }
+        FeatureInput::Array(x) => {
+            if let Some(((r, c), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+                return Err(AuditError::Input(format!(
+                    "array \"features\": row {}, column {c}: expected a finite number (a feature value), found {v}",
+                    r + 1
+                )));
+            }
+            (std::borrow::Cow::Borrowed(x), "array \"features\"".to_string())
+        }
+    };
+    let flag = opts.names.input("features");
+    if rows_read != member.len() {
+        return Err(AuditError::Input(format!(
+            "{flag}: {} of the score input's {rows_read} rows were skipped, so the features (one row per record, in \
+             the score input's order) cannot be aligned; fix the rows or leave the features out",
+            rows_read - member.len()
+        )));
+    }
+    if x.nrows() != member.len() {
+        return Err(AuditError::Input(format!(
+            "{name}: {} rows of features, but the score input has {} records: expected one row per record, in the \
+             score input's order",
+            x.nrows(),
+            member.len()
+        )));
+    }
+    crate::blind::blind_features(x.view(), member, opts.attack.folds, opts.eval.seed)
 }
 
 /// An explicitly given setting whose attacks all did not run is an error: the report would

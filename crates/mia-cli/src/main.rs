@@ -264,6 +264,11 @@ struct ScoreArgs {
     /// 1-D integer .npy of record ids (optional, with --logits/--probs).
     #[arg(long, conflicts_with = "file")]
     ids: Option<PathBuf>,
+    /// The audited records' features: an N x d float .npy, one row per record in the score input's
+    /// order. Runs the blind check (logistic regression and gradient-boosted trees that see only
+    /// these features, never the model): is the split itself distinguishable?
+    #[arg(long, value_name = "FILE")]
+    features: Option<PathBuf>,
     #[command(flatten)]
     eval: EvalArgs,
     /// Attacks to run, comma-separated (default: all the input supports).
@@ -555,7 +560,9 @@ impl ScoreArgs {
             })
         });
         let baseline = self.eval.baseline.as_deref().map(mia_audit::BaselineInput::load).transpose()?;
-        Ok(settings.options(reference, overrides.apply(config), baseline)?)
+        let mut options = settings.options(reference, overrides.apply(config), baseline)?;
+        options.features = self.features.clone().map(mia_audit::score::FeatureInput::File);
+        Ok(options)
     }
 }
 

@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 use mia_core::signals::ModelOutputs;
 
 pub use error::{CellLocation, DataError, RecordUnit};
-pub use npy::{FloatView, IdsView, IntView, OutputsView, ScoreArrays, load_score_arrays};
+pub use npy::{FloatView, IdsView, IntView, OutputsView, ScoreArrays, load_features, load_score_arrays};
 
 /// Column names of a score table. `Default` gives `id`, `member`, `label`, `loss`,
 /// `logit_`, `prob_`.

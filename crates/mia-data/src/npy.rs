@@ -252,18 +252,20 @@ enum Want {
     Ints,
     /// 1-D bool or integer.
     Member,
+    /// 2-D float32/float64, at least 1 column (per-record features).
+    Features,
 }
 
 impl Want {
     fn expected_dtype(self) -> &'static str {
         match self {
-            Want::Matrix => "float32 or float64 values",
+            Want::Matrix | Want::Features => "float32 or float64 values",
             Want::Ints => "integer values (int8..int64 or uint8..uint64)",
             Want::Member => "bool or integer (0/1) values",
         }
     }
     fn ndim(self) -> usize {
-        if self == Want::Matrix { 2 } else { 1 }
+        if matches!(self, Want::Matrix | Want::Features) { 2 } else { 1 }
     }
 }
 
@@ -436,7 +438,7 @@ fn read_array(path: &Path, want: Want) -> Result<(Loaded, InputFile), DataError>
 
     let kind = h.dtype.map(|(_, k, s)| (k, s));
     let dtype_ok = match want {
-        Want::Matrix => matches!(kind, Some(('f', 4 | 8))),
+        Want::Matrix | Want::Features => matches!(kind, Some(('f', 4 | 8))),
         Want::Ints => matches!(kind, Some(('i' | 'u', 1 | 2 | 4 | 8))),
         Want::Member => matches!(kind, Some(('i' | 'u', 1 | 2 | 4 | 8) | ('b', 1))),
     };
@@ -452,8 +454,16 @@ fn read_array(path: &Path, want: Want) -> Result<(Loaded, InputFile), DataError>
             file,
             expected: match want {
                 Want::Matrix => "a 2-D array (records x classes)".to_string(),
+                Want::Features => "a 2-D array (records x features)".to_string(),
                 _ => "a 1-D array (one value per record)".to_string(),
             },
+            found: h.shape_text(),
+        });
+    }
+    if want == Want::Features && h.shape.get(1).is_some_and(|&c| c < 1) {
+        return Err(DataError::NpyShape {
+            file,
+            expected: "a 2-D array with at least 1 feature (column)".to_string(),
             found: h.shape_text(),
         });
     }
@@ -482,6 +492,27 @@ fn read_array(path: &Path, want: Want) -> Result<(Loaded, InputFile), DataError>
     };
     let input = npy.finish(path)?;
     Ok((loaded, input))
+}
+
+/// Per-record features as a 2-D float `.npy` (records × features, float32 or float64; every
+/// value finite), for the blind check of `mia score --features`. Returned as float32, the
+/// precision the classifiers fit in.
+pub fn load_features(path: &Path) -> Result<(Array2<f32>, InputFile), DataError> {
+    let (loaded, input) = read_array(path, Want::Features)?;
+    let x = match loaded {
+        Loaded::F32(a) => a,
+        Loaded::F64(a) => a.mapv(|v| v as f32),
+        _ => return Err(internal(&input.path)),
+    };
+    if let Some(((r, c), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(DataError::Cell {
+            file: input.path.clone(),
+            at: crate::error::CellLocation { row: r as u64 + 1, line: None, column: Some(c.to_string()) },
+            expected: "a finite number (a feature value)".into(),
+            found: v.to_string(),
+        });
+    }
+    Ok((x, input))
 }
 
 fn internal(file: &str) -> DataError {

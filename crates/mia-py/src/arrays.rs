@@ -163,3 +163,18 @@ pub fn reference_arrays(d: &Bound<'_, PyDict>) -> PyResult<ReferenceInput> {
         population_labels: get("population_labels")?,
     }))
 }
+
+/// Per-record features (records × features, float32 or float64) for the blind check, copied
+/// as float32 (the precision the classifiers fit in).
+pub fn features(obj: &Bound<'_, PyAny>) -> PyResult<ndarray::Array2<f32>> {
+    if let Ok(a) = obj.extract::<PyReadonlyArray2<'_, f32>>() {
+        return Ok(a.as_array().to_owned());
+    }
+    if let Ok(a) = obj.extract::<PyReadonlyArray2<'_, f64>>() {
+        return Ok(a.as_array().mapv(|v| v as f32));
+    }
+    Err(InputError::new_err(format!(
+        "array \"features\": expected a 2-D array (records × features) of float32 or float64 values, found {}",
+        describe(obj)
+    )))
+}

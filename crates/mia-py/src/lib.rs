@@ -184,7 +184,7 @@ fn progress_to(callback: Option<Py<PyAny>>) -> impl Fn(Progress) + Sync {
 
 /// A score audit of arrays in memory (see `mia_audit.score`).
 #[pyfunction]
-#[pyo3(signature = (member, outputs_kind, outputs, labels=None, ids=None, options_json="{}", reference=None))]
+#[pyo3(signature = (member, outputs_kind, outputs, labels=None, ids=None, options_json="{}", reference=None, features=None))]
 #[allow(clippy::too_many_arguments)]
 fn score(
     py: Python<'_>,
@@ -195,14 +195,17 @@ fn score(
     ids: Option<&Bound<'_, PyAny>>,
     options_json: &str,
     reference: Option<&Bound<'_, pyo3::types::PyDict>>,
+    features: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<NativeReport> {
     let opts = options::ScoreOptions::parse(options_json)?;
+    let features = features.map(arrays::features).transpose()?;
     let member = arrays::Ints::extract(member, "member", true)?;
     let outputs = arrays::Floats::extract(outputs, outputs_kind)?;
     let labels = labels.map(|l| arrays::Ints::extract(l, "labels", false)).transpose()?;
     let ids = ids.map(arrays::Ids::extract).transpose()?;
     let reference = reference.map(arrays::reference_arrays).transpose()?;
-    let audit_options = opts.audit_options(reference)?;
+    let mut audit_options = opts.audit_options(reference)?;
+    audit_options.features = features.map(mia_audit::score::FeatureInput::Array);
     let load = mia_data::LoadOptions {
         prob_tolerance: audit_options.prob_tolerance,
         skip_invalid_rows: opts.skip_invalid_rows,
@@ -227,8 +230,9 @@ fn score(
 #[pyo3(signature = (sources_json, options_json="{}"))]
 fn score_files(py: Python<'_>, sources_json: &str, options_json: &str) -> PyResult<NativeReport> {
     let opts = options::ScoreOptions::parse(options_json)?;
-    let (source, reference) = options::score_sources(sources_json)?;
-    let audit_options = opts.audit_options(reference)?;
+    let (source, reference, features) = options::score_sources(sources_json)?;
+    let mut audit_options = opts.audit_options(reference)?;
+    audit_options.features = features.map(mia_audit::score::FeatureInput::File);
     let audit = mia_audit::ScoreAudit::new(source).options(audit_options).skip_invalid_rows(opts.skip_invalid_rows);
     let cancel = Cancel::new();
     let out = interruptible(py, &cancel, || audit.run(&Control::default().with_cancel(cancel.clone())))?;

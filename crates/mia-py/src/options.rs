@@ -143,10 +143,11 @@ struct Sources {
     population_target: Option<PathBuf>,
     population_reference: Option<PathBuf>,
     population_labels: Option<PathBuf>,
+    features: Option<PathBuf>,
 }
 
 /// The score input and reference files of the path form.
-pub fn score_sources(json: &str) -> PyResult<(ScoreSource, Option<ReferenceInput>)> {
+pub fn score_sources(json: &str) -> PyResult<(ScoreSource, Option<ReferenceInput>, Option<PathBuf>)> {
     let s: Sources = parse(json, "inputs")?;
     let source = match (s.file, s.member) {
         (Some(path), _) => ScoreSource::Table { path, columns: s.columns },
@@ -168,7 +169,7 @@ pub fn score_sources(json: &str) -> PyResult<(ScoreSource, Option<ReferenceInput
             population_labels: s.population_labels,
         })
     });
-    Ok((source, reference))
+    Ok((source, reference, s.features))
 }
 
 /// How `mia_audit.audit` and `mia_audit.synth` run besides their config.

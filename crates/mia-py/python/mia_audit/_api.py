@@ -136,6 +136,7 @@ def score(
     population_target: Any = None,
     population_reference: Any = None,
     population_labels: Any = None,
+    features: Any = None,
     **options: Any,
 ) -> Report:
     """Audits a model's outputs on records whose membership you know, as ``mia score``.
@@ -147,6 +148,8 @@ def score(
     reference models' K × N φ or losses, or K × N × C ``reference_signal="logits"`` /
     ``"probs"``) and ``keep`` (K × N, which records each trained on), the reference attacks
     (LiRA, RMIA, Attack-R, ...) run too; ``population_*`` add held-out population records.
+    ``features`` (N × d, one row per record in the same order) runs the blind check: classifiers
+    that see only the features, never the model (the report's ``blind`` section).
 
     Every array may instead be a path to a ``.npy`` file: then the files are read as by
     ``mia score --logits ... --member ...`` (and recorded in the report's inputs).
@@ -169,7 +172,7 @@ def score(
         fpr=[float(f) for f in fpr] if fpr is not None else None,
     )
     arrays = [member, labels, ids, reference, keep, reference_ids, population_target, population_reference,
-              population_labels] + [v for _, v in given]
+              population_labels, features] + [v for _, v in given]
     if _is_path(member):
         if loss is not None:
             raise InputError("loss= as a file: put it in a score table (CSV/Parquet) and use score_file()")
@@ -180,6 +183,7 @@ def score(
             "reference": reference, "reference_signal": reference_signal, "keep": keep,
             "reference_ids": reference_ids, "population_target": population_target,
             "population_reference": population_reference, "population_labels": population_labels,
+            "features": features,
         }
         sources = {k: v for k, v in files.items() if v is not None}
         return _finish(_native.score_files(_to_json(sources, "inputs"), opts), raise_on_fail)
@@ -208,6 +212,7 @@ def score(
         None if ids is None else _ids(ids),
         opts,
         ref,
+        None if features is None else _array(features, "features"),
     )
     return _finish(native, raise_on_fail)
 
