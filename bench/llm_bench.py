@@ -41,11 +41,11 @@ FPR_TARGETS = [1e-3, 1e-2, 1e-1]
 K = 0.2
 
 
-def generate(path: Path, n: int, t: int, seed: int = 0) -> None:
-    """N texts of T tokens with values resampled from the fixture's."""
+def generate(path: Path, n: int, t: int, pool: Path, seed: int = 0) -> None:
+    """N texts of T tokens with values resampled from the pool file's (the fixture)."""
     pools = {f: [] for f in ("logprobs", "mean", "std", "ref_logprobs")}
     texts = []
-    with gzip.open(FIXTURE, "rt") as f:
+    with (gzip.open(pool, "rt") if pool.suffix == ".gz" else open(pool)) as f:
         for line in f:
             o = json.loads(line)
             texts.append(o["text"])
@@ -174,6 +174,7 @@ def main():
     ap.add_argument("--peer-bootstrap", type=int, default=20)
     ap.add_argument("--mia", default=str(ROOT / "target/release/mia"))
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/mia-llm-bench"))
+    ap.add_argument("--pool", type=Path, default=FIXTURE, help="texts whose per-token values are resampled")
     ap.add_argument("--peer", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -183,7 +184,7 @@ def main():
     a.workdir.mkdir(parents=True, exist_ok=True)
     data = a.workdir / f"texts_{a.texts}x{a.tokens}.jsonl"
     if not data.exists():
-        generate(data, a.texts, a.tokens)
+        generate(data, a.texts, a.tokens, a.pool)
     size = data.stat().st_size
     fpr = [x for f in FPR_TARGETS for x in ("--fpr", f)]
     mia_secs, mia_rss = child([a.mia, "llm", data, "-o", a.workdir / "report", "--bootstrap", 1000, "--no-blind", *fpr])

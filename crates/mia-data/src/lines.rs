@@ -69,7 +69,7 @@ impl<R: Read> Read for LineLimit<R> {
         let mut rest = buf.get(..n).unwrap_or_default();
         // Segment by segment between line ends, so a long line costs one scan.
         while !rest.is_empty() {
-            let end = rest.iter().position(|&b| b == b'\n' || b == b'\r');
+            let end = memchr::memchr2(b'\n', b'\r', rest);
             self.run += end.unwrap_or(rest.len()) as u64;
             if self.run > self.limit {
                 let e = LineTooLong { line: self.ends + 1, limit: self.limit };

@@ -32,7 +32,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 use crate::error::{RecordUnit, one_line, quote, show_path};
 use crate::hash::{HashingReader, io_error, open};
@@ -147,15 +147,110 @@ trait TokenList {
     fn show(&self, t: usize) -> String;
 }
 
-impl TokenList for &[Value] {
+/// A JSON per-token list: numbers as read (the common case, one `Number` each, no `Value`
+/// tree), or, when some entry is not a number, every entry as a JSON value.
+enum JsonEntries<'a> {
+    Numbers(&'a [Number]),
+    Values(&'a [Value]),
+}
+
+impl TokenList for JsonEntries<'_> {
     fn len(&self) -> usize {
-        <[Value]>::len(self)
+        match self {
+            JsonEntries::Numbers(v) => v.len(),
+            JsonEntries::Values(v) => v.len(),
+        }
     }
     fn get(&self, t: usize) -> Option<f64> {
-        self[t].as_f64()
+        match self {
+            JsonEntries::Numbers(v) => v[t].as_f64(),
+            JsonEntries::Values(v) => v[t].as_f64(),
+        }
     }
     fn show(&self, t: usize) -> String {
-        show(Some(&self[t]))
+        match self {
+            JsonEntries::Numbers(v) => show(Some(&Value::Number(v[t].clone()))),
+            JsonEntries::Values(v) => show(Some(&v[t])),
+        }
+    }
+}
+
+/// A per-token field of a JSON line, deserialised without building a `Value` per number.
+enum JsonList {
+    Numbers(Vec<Number>),
+    /// Anything but a list of numbers (kept whole for the message; `null` is absent).
+    Other(Value),
+}
+
+impl<'de> Deserialize<'de> for JsonList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<JsonList, D::Error> {
+        d.deserialize_any(JsonListVisitor)
+    }
+}
+
+/// One list entry: a number, or any other JSON value.
+enum Entry {
+    Number(Number),
+    Other(Value),
+}
+
+impl<'de> Deserialize<'de> for Entry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Entry, D::Error> {
+        // A number arrives as a JSON number token; anything else is read as a `Value`.
+        match Value::deserialize(d)? {
+            Value::Number(n) => Ok(Entry::Number(n)),
+            v => Ok(Entry::Other(v)),
+        }
+    }
+}
+
+struct JsonListVisitor;
+
+impl<'de> serde::de::Visitor<'de> for JsonListVisitor {
+    type Value = JsonList;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<JsonList, A::Error> {
+        let mut numbers = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(e) = seq.next_element::<Entry>()? {
+            match e {
+                Entry::Number(n) => numbers.push(n),
+                Entry::Other(v) => {
+                    let mut items: Vec<Value> = numbers.into_iter().map(Value::Number).collect();
+                    items.push(v);
+                    while let Some(v) = seq.next_element::<Value>()? {
+                        items.push(v);
+                    }
+                    return Ok(JsonList::Other(Value::Array(items)));
+                }
+            }
+        }
+        Ok(JsonList::Numbers(numbers))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<JsonList, A::Error> {
+        Value::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(JsonList::Other)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<JsonList, E> {
+        Ok(JsonList::Other(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<JsonList, E> {
+        Ok(JsonList::Other(Value::from(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<JsonList, E> {
+        Ok(JsonList::Other(Value::from(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<JsonList, E> {
+        Ok(JsonList::Other(Value::from(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<JsonList, E> {
+        Ok(JsonList::Other(Value::String(v.to_string())))
+    }
+    fn visit_unit<E>(self) -> Result<JsonList, E> {
+        Ok(JsonList::Other(Value::Null))
     }
 }
 
@@ -168,12 +263,13 @@ enum List<'a, L> {
     Items(L),
 }
 
-impl<'a> List<'a, &'a [Value]> {
-    fn of_json(v: Option<&'a Value>) -> Self {
+impl<'a> List<'a, JsonEntries<'a>> {
+    fn of_json(v: Option<&'a JsonList>) -> Self {
         match v {
-            None | Some(Value::Null) => List::Absent,
-            Some(Value::Array(items)) => List::Items(items.as_slice()),
-            Some(v) => List::Other(v),
+            None | Some(JsonList::Other(Value::Null)) => List::Absent,
+            Some(JsonList::Numbers(n)) => List::Items(JsonEntries::Numbers(n)),
+            Some(JsonList::Other(Value::Array(items))) => List::Items(JsonEntries::Values(items)),
+            Some(JsonList::Other(v)) => List::Other(v),
         }
     }
 }
@@ -513,14 +609,14 @@ struct Line {
     id: Option<Value>,
     member: Option<Value>,
     text: Option<Value>,
-    logprobs: Option<Value>,
-    mean: Option<Value>,
-    std: Option<Value>,
-    ref_logprobs: Option<Value>,
+    logprobs: Option<JsonList>,
+    mean: Option<JsonList>,
+    std: Option<JsonList>,
+    ref_logprobs: Option<JsonList>,
 }
 
 impl Line {
-    fn fields(&self) -> Fields<'_, &[Value]> {
+    fn fields(&self) -> Fields<'_, JsonEntries<'_>> {
         Fields {
             id: Scalar::of_json(self.id.as_ref()),
             member: Scalar::of_json(self.member.as_ref()),
