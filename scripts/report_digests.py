@@ -11,8 +11,9 @@ report byte-identical.
 
 The cases: the Location-30 demo, the Adult demo, the score fixtures (CSV, Parquet, npy arrays,
 probabilities, rounded losses), every bring-your-own-reference variant of fixtures/byo, the
-ONNX target, the built-in logistic learner on Adult, the synthetic-data example, and the Location-30 demo run as plan + two shards +
-merge. The training-command example runs too when python3 has scikit-learn (its numbers depend
+ONNX target, the built-in logistic learner on Adult, the synthetic-data example, the language-model
+audits of the fortunes fixtures, a score audit with the blind check on features, and the Location-30
+demo run as plan + two shards + merge. The training-command example runs too when python3 has scikit-learn (its numbers depend
 on the installed scikit-learn, so it is reported but never part of the committed baseline).
 Only files that hold results are hashed: report.json, records.csv, records.parquet,
 report.html and plan.npz.
@@ -108,6 +109,10 @@ def cases(tmp: Path):
     (onnx.parent / "adult_logistic.toml").write_text(LOGISTIC_CONFIG)
     yield "logistic_adult", [["audit", "target/report_digests/adult_logistic.toml", "-q"]], "logistic_adult"
     yield "synth_adult", [["synth", "examples/adult_synth.toml", "-q"]], "synth_adult"
+    for split in ("random", "shifted"):
+        yield f"llm_fortunes_{split}", [["llm", f"data/llm/fortunes_{split}.jsonl.gz", "-q"]], f"llm_fortunes_{split}"
+    yield "score_digits_features", [["score", "fixtures/scores/digits_logreg.csv", "--features",
+                                     "fixtures/scores/digits_features.npy", "-q"]], "score_digits_features"
     art = str(tmp / "artifacts")
     cfg = "examples/location_mlp.toml"
     yield "sharded_location", [
