@@ -1,5 +1,6 @@
 """`mia_audit.llm`: the same report as `mia llm` on the bundled fortunes fixture, its options
-(Min-K%'s k, the blind check, the gate), and the one-line InputError for bad input.
+(Min-K%'s k, the blind check, the gate), and the one-line InputError for bad input; and the
+blind check of `mia_audit.score(features=...)` against `mia score --features`.
 
 Expected values: the parity test compares with the `mia` binary run on the same file
 (conftest.run_mia); the error tests with the messages the library writes (mia-data's texts
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from conftest import ROOT, assert_same_report_files, attack
 
@@ -52,3 +54,27 @@ def test_bad_input_is_one_line(tmp_path):
     # Skipped texts are counted, not lost.
     report = mia_audit.llm(bad, bootstrap=0, skip_invalid_rows=True, folds=2)
     assert report.json["rows"]["read"] == 6 and report.json["rows"]["kept"] == 5
+
+
+def test_score_features_run_the_blind_check_as_the_command(run_mia, tmp_path):
+    # Expected: `mia score --logits ... --features digits_features.npy` on the same files; the
+    # array form gives the same report but for the inputs it cannot list.
+    from conftest import SCORES, Digits
+
+    f = Digits.files
+    features = SCORES / "digits_features.npy"
+    run_mia("score", "--logits", f["logits"], "--labels", f["labels"], "--member", f["member"], "--ids", f["ids"],
+            "--features", features, "--bootstrap", "100", "-o", tmp_path / "cli")
+    cli = json.loads((tmp_path / "cli" / "report.json").read_text(encoding="utf-8"))
+    by_path = mia_audit.score(str(f["member"]), logits=str(f["logits"]), labels=f["labels"], ids=f["ids"],
+                              features=str(features), bootstrap=100)
+    assert by_path.json_text == (tmp_path / "cli" / "report.json").read_text(encoding="utf-8")
+    d = Digits()
+    by_array = mia_audit.score(d.member, logits=d.logits, labels=d.labels, ids=d.ids, features=np.load(features),
+                               bootstrap=100)
+    assert by_array.json["blind"] == cli["blind"]
+    assert cli["blind"]["distinguishable"] is False
+    with pytest.raises(mia_audit.InputError, match=r'array "features": row 2, column 0: expected a finite number'):
+        bad = np.load(features)
+        bad[1, 0] = np.nan
+        mia_audit.score(d.member, logits=d.logits, labels=d.labels, features=bad, bootstrap=0)
