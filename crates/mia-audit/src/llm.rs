@@ -281,7 +281,7 @@ fn llm_info(t: &TextTable, min_k: f64) -> LlmInfo {
 }
 
 /// Runs every requested attack the texts support, the blind check, and evaluates them.
-pub fn run_llm_audit(table: TextTable, opts: &LlmAuditOptions) -> Result<AuditOutput, AuditError> {
+pub fn run_llm_audit(mut table: TextTable, opts: &LlmAuditOptions) -> Result<AuditOutput, AuditError> {
     check_options(opts)?;
     let rules = parse_gate(&opts.gate)?;
     let n_members = table.member.iter().filter(|&&m| m).count();
@@ -359,8 +359,7 @@ pub fn run_llm_audit(table: TextTable, opts: &LlmAuditOptions) -> Result<AuditOu
         blind,
         llm: Some(llm_info(&table, opts.min_k)),
     };
-    let ids = table.ids.clone();
-    let member = table.member.clone();
+    let (ids, member) = (std::mem::take(&mut table.ids), std::mem::take(&mut table.member));
     let mut out = assemble(assembly, attacks, None, ids, member, None)?;
     out.token_exposure = token_exposure(&table, &out, opts.min_k);
     Ok(out)
@@ -370,7 +369,7 @@ pub fn run_llm_audit(table: TextTable, opts: &LlmAuditOptions) -> Result<AuditOu
 const TOKEN_TEXTS: usize = 10;
 
 /// The most exposed texts by the attack with the highest AUC (the ranking of the page's
-/// most-exposed table), with their tokens.
+/// most-exposed table), with their tokens (`t`'s ids and membership have moved to `out`).
 fn token_exposure(t: &TextTable, out: &AuditOutput, k: f64) -> Vec<mia_report::html::TokenExposure> {
     let name = &out.report.max.auc.attack;
     let Some((_, scores)) = out.scores.iter().find(|(n, _)| n == name) else { return Vec::new() };
@@ -388,8 +387,8 @@ fn token_exposure(t: &TextTable, out: &AuditOutput, k: f64) -> Vec<mia_report::h
             let reference_gap =
                 t.ref_logprobs.as_ref().map(|r| logprobs.iter().zip(&r[range.clone()]).map(|(a, b)| a - b).collect());
             mia_report::html::TokenExposure {
-                id: t.ids[i].clone(),
-                member: t.member[i],
+                id: out.ids[i].clone(),
+                member: out.member[i],
                 score: scores[i],
                 logprobs,
                 lowest,
