@@ -267,24 +267,9 @@ fn member_column_target_trains_on_the_flagged_rows() {
     // The first 600 Location-30 rows with a member column: rows whose index is a multiple
     // of 3 are flagged as the target's training set.
     let tmp = tempfile::tempdir().unwrap();
-    let gz = std::fs::File::open(root().join("data/location/bangkok.csv.gz")).unwrap();
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz), &mut text).unwrap();
-    let rows: Vec<String> =
-        text.lines().take(600).enumerate().map(|(i, l)| format!("{l},{}", u8::from(i % 3 == 0))).collect();
-    let data = tmp.path().join("flagged.csv");
-    std::fs::write(&data, rows.join("\n") + "\n").unwrap();
-    let cfg = tmp.path().join("audit.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "seed = 1\n[data]\npath = \"{}\"\nheader = false\nlabel = \"0\"\nmember = \"447\"\nnumeric = \"rest\"\n\
-             standardize = false\n[plan]\ntarget = \"member_column\"\npopulation_fraction = 0.2\nreference_models = 4\n\
-             [learner]\nkind = \"logistic\"\n[eval]\nbootstrap = 100\n",
-            data.display()
-        ),
-    )
-    .unwrap();
+    let rows = support::location_head(600);
+    let member: Vec<bool> = (0..rows.len()).map(|i| i % 3 == 0).collect();
+    let cfg = support::member_column_config(tmp.path(), "flagged", &rows, &member, 4);
     let out = tmp.path().join("out");
     let o = mia(&["audit", s(&cfg), "-q", "-o", s(&out)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

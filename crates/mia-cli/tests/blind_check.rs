@@ -81,34 +81,15 @@ fn blind_check_on_features() {
 #[test]
 fn model_audit_of_a_given_split() {
     let tmp = tempfile::tempdir().unwrap();
-    let gz = std::fs::File::open(support::root().join("data/location/bangkok.csv.gz")).unwrap();
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz), &mut text).unwrap();
-    let lines: Vec<&str> = text.lines().take(600).collect();
+    let lines = support::location_head(600);
     // The number of the first 40 features set, and its median over the rows.
     let set: Vec<usize> = lines.iter().map(|l| l.split(',').skip(1).take(40).filter(|v| *v == "1").count()).collect();
     let mut sorted = set.clone();
     sorted.sort_unstable();
     let median = sorted[300];
     for (name, flag) in [("shifted", true), ("by_index", false)] {
-        let rows: Vec<String> = lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| format!("{l},{}", u8::from(if flag { set[i] > median } else { i % 3 == 0 })))
-            .collect();
-        let data = tmp.path().join(format!("{name}.csv"));
-        std::fs::write(&data, rows.join("\n") + "\n").unwrap();
-        let cfg = tmp.path().join(format!("{name}.toml"));
-        std::fs::write(
-            &cfg,
-            format!(
-                "seed = 1\n[data]\npath = \"{}\"\nheader = false\nlabel = \"0\"\nmember = \"447\"\nnumeric = \"rest\"\n\
-                 standardize = false\n[plan]\ntarget = \"member_column\"\npopulation_fraction = 0.2\nreference_models = 2\n\
-                 [learner]\nkind = \"logistic\"\n[eval]\nbootstrap = 100\n",
-                data.display()
-            ),
-        )
-        .unwrap();
+        let member: Vec<bool> = (0..lines.len()).map(|i| if flag { set[i] > median } else { i % 3 == 0 }).collect();
+        let cfg = support::member_column_config(tmp.path(), name, &lines, &member, 2);
         let out = tmp.path().join(name);
         let o = mia(&["audit", s(&cfg), "-q", "-o", s(&out)]);
         assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));

@@ -66,6 +66,40 @@ pub fn location_config(dir: &Path, seed: u64, sections: &str) -> PathBuf {
     path
 }
 
+/// The first `n` rows of the bundled Location-30 file (no header; label, then 446 0/1 features).
+pub fn location_head(n: usize) -> Vec<String> {
+    let gz = std::fs::File::open(root().join("data/location/bangkok.csv.gz")).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz), &mut text).unwrap();
+    text.lines().take(n).map(String::from).collect()
+}
+
+/// `dir/NAME.toml`: a model audit of `rows` (Location-30 rows) with a member column appended
+/// from `member` (`plan.target = "member_column"`), `reference_models` logistic references.
+pub fn member_column_config(
+    dir: &Path,
+    name: &str,
+    rows: &[String],
+    member: &[bool],
+    reference_models: usize,
+) -> PathBuf {
+    let flagged: Vec<String> = rows.iter().zip(member).map(|(l, &m)| format!("{l},{}", u8::from(m))).collect();
+    let data = dir.join(format!("{name}.csv"));
+    std::fs::write(&data, flagged.join("\n") + "\n").unwrap();
+    let cfg = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "seed = 1\n[data]\npath = \"{}\"\nheader = false\nlabel = \"0\"\nmember = \"447\"\nnumeric = \"rest\"\n\
+             standardize = false\n[plan]\ntarget = \"member_column\"\npopulation_fraction = 0.2\n\
+             reference_models = {reference_models}\n[learner]\nkind = \"logistic\"\n[eval]\nbootstrap = 100\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
 /// A path as a command-line argument.
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
