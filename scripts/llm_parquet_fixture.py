@@ -7,7 +7,9 @@ TextTable field by field.
 Content (deterministic: Python's random.Random(20240611), no clock, no hash order):
   40 texts; ids "1000".."1039" (strings); member alternating (true for even rows); a short text
   (ASCII and a few non-ASCII words); logprobs of length 1..30 (row i has 1 + 7i mod 30 tokens, so
-  every length 1..30 occurs), mean, std (> 0) and ref_logprobs of the same length. Values are
+  every length 1..30 occurs), mean, std (> 0) and ref_logprobs of the same length, and
+  lowercase_logprobs of its own length 1 + 5i mod 23 (drawn from a second generator,
+  random.Random(20240612), so the other fields are those of the fixture before it had them). Values are
   random doubles at full float64 precision, plus two exact cases: row 2 token 0 is 0.0 and row 3
   token 0 is -0.0 (a log-probability may be 0; the sign of zero must survive).
 
@@ -15,11 +17,13 @@ Output:
   fixtures/llm_parquet/texts.jsonl        one JSON object per text (json.dumps: shortest repr,
                                           so every double round-trips exactly)
   fixtures/llm_parquet/texts.parquet      the same: id string, member bool, text string,
-                                          logprobs/mean/std/ref_logprobs list<double>;
+                                          logprobs/mean/std/ref_logprobs/lowercase_logprobs
+                                          list<double>;
                                           row groups of 16 rows (three groups), snappy
   fixtures/llm_parquet/texts_f32.parquet  the same texts with float32 numbers: id int64, member
                                           int64 (0/1), text large_string, logprobs list<float>,
-                                          mean/std/ref_logprobs large_list<float>; the values
+                                          mean/std/ref_logprobs/lowercase_logprobs
+                                          large_list<float>; the values
                                           are the JSONL's rounded to the nearest float32
   fixtures/llm_parquet/bad_types.parquet  5 rows; logprobs is list<string> (a column-type error)
   fixtures/llm_parquet/bad_value.parquet  5 rows of valid texts except row 3, whose logprobs
@@ -42,6 +46,7 @@ WORDS = ["the", "model", "saw", "this", "sentence", "before", "café", "naïve",
 
 def texts():
     rng = random.Random(20240611)
+    lower_rng = random.Random(20240612)
     rows = []
     for i in range(N):
         n = 1 + (7 * i) % 30
@@ -59,6 +64,7 @@ def texts():
                 "mean": [rng.uniform(-12.0, -2.0) for _ in range(n)],
                 "std": [rng.uniform(0.5, 4.0) for _ in range(n)],
                 "ref_logprobs": [min(lp - rng.gauss(0.0, 0.5), 0.0) for lp in logprobs],
+                "lowercase_logprobs": [-lower_rng.expovariate(0.5) for _ in range(1 + (5 * i) % 23)],
             }
         )
     return rows
@@ -90,6 +96,7 @@ def main():
                 "mean": pa.array(column(rows, "mean"), f64),
                 "std": pa.array(column(rows, "std"), f64),
                 "ref_logprobs": pa.array(column(rows, "ref_logprobs"), f64),
+                "lowercase_logprobs": pa.array(column(rows, "lowercase_logprobs"), f64),
             }
         ),
         "texts.parquet",
@@ -109,6 +116,7 @@ def main():
                 "mean": pa.array(column(rows, "mean"), large32),
                 "std": pa.array(column(rows, "std"), large32),
                 "ref_logprobs": pa.array(column(rows, "ref_logprobs"), large32),
+                "lowercase_logprobs": pa.array(column(rows, "lowercase_logprobs"), large32),
             }
         ),
         "texts_f32.parquet",

@@ -2,7 +2,7 @@
 """Export a Hugging Face causal LM's per-token log-probabilities for a mia-audit language-model audit.
 
     python export_logprobs.py --model PATH_OR_NAME --texts texts.jsonl --out scores.jsonl \\
-        [--reference PATH_OR_NAME] [--max-tokens N] [--device cpu|cuda]
+        [--reference PATH_OR_NAME] [--lowercase] [--max-tokens N] [--device cpu|cuda]
 
 texts.jsonl: one JSON object per line with "id", "member" (1 = in the fine-tuning set, 0 = not) and
 "text". scores.jsonl gets the same objects plus, for every token of the text:
@@ -11,6 +11,8 @@ texts.jsonl: one JSON object per line with "id", "member" (1 = in the fine-tunin
                   at that position (for Min-K%++)
   "ref_logprobs"  the same tokens' log-probabilities under --reference (only with --reference;
                   the reference must use the same tokenizer)
+  "lowercase_logprobs"  ln p of each token of the lowercased text under --model (only with
+                  --lowercase; its own tokenization, so its own length; for the lowercase attack)
 Each text is encoded without special tokens and prefixed with the tokenizer's BOS token (EOS if it
 has none), so every real token gets a log-probability; texts are cut to --max-tokens (default: the
 model's context length). Needs `pip install torch transformers`; one text at a time, float64 softmax.
@@ -48,6 +50,8 @@ def main():
     ap.add_argument("--texts", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--reference")
+    ap.add_argument("--lowercase", action="store_true",
+                    help="also export the log-probabilities of the lowercased text (lowercase attack)")
     ap.add_argument("--max-tokens", type=int)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
@@ -64,10 +68,13 @@ def main():
             if not line.strip():
                 continue
             obj = json.loads(line)
-            ids = ([bos] + tok(obj["text"], add_special_tokens=False)["input_ids"])[:limit]
+            encode = lambda text: ([bos] + tok(text, add_special_tokens=False)["input_ids"])[:limit]
+            ids = encode(obj["text"])
             obj["logprobs"], obj["mean"], obj["std"] = token_stats(model, ids)
             if ref is not None:
                 obj["ref_logprobs"] = token_stats(ref, ids)[0]
+            if args.lowercase:
+                obj["lowercase_logprobs"] = token_stats(model, encode(obj["text"].lower()))[0]
             out.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 

@@ -21,7 +21,12 @@
 //! # [trainer]                 # ... or your own training program (mia_models::trainer)
 //! # command = ["python", "train.py", "--train", "{train}", "--out", "{model}"]
 //! # [target]                  # a given target model, trained on [data]'s member column
-//! # onnx = "model.onnx"
+//! # onnx = "model.onnx"        # ... a file, or a deployed model (mia_models::http):
+//! # http = "http://127.0.0.1:5000/invocations"
+//! # protocol = "mlflow"       # or "open_inference" (KServe v2 / Triton)
+//! # output = "probs"          # or "logits"
+//! # batch_size = 256, concurrency = 4, max_requests_per_s = 50, timeout_s = 30, retries = 3
+//! # token_env = "MIA_TOKEN"   # a bearer token, read from this environment variable
 //! # claimed_epsilon = 8.0     # its DP guarantee, if one is claimed (the report's `privacy`)
 //! # claimed_delta = 1e-5
 //!
@@ -51,6 +56,7 @@ use mia_core::evaluate::EvalConfig;
 use mia_core::reference::ReferenceConfig;
 use mia_data::tabular::TableSchema;
 use mia_models::LearnerSpec;
+use mia_models::http::{HttpOutput, HttpSpec, Protocol};
 use mia_models::trainer::TrainerSpec;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -171,13 +177,42 @@ impl CompareSection {
     }
 }
 
-/// A target model given as a file.
+/// A given target model: a file, or a deployed model behind an HTTP endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetSection {
     /// An ONNX model taking the audit's encoded features (see encoding.json) and giving
     /// probabilities or logits. A relative path resolves against the config's folder.
-    pub onnx: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onnx: Option<PathBuf>,
+    /// The URL of a deployed model taking the encoded features ([`mia_models::http`]); with
+    /// `protocol` and `output`, and optionally the client's limits below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<HttpOutput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests_per_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_s: Option<f64>,
+    /// The environment variable holding the endpoint's bearer token (never the token itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// Open Inference Protocol tensor names (default: `input-0`, and the first output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_name: Option<String>,
     /// The (ε, δ) differential-privacy guarantee claimed for the model (trained with Opacus,
     /// TF Privacy, ...): the report's `privacy` section sets every attack's ε lower bound at
     /// this δ against it. Both or neither.
@@ -187,7 +222,60 @@ pub struct TargetSection {
     pub claimed_delta: Option<f64>,
 }
 
+/// What a `[target]` section names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetSource {
+    Onnx(PathBuf),
+    Http(HttpSpec),
+}
+
 impl TargetSection {
+    /// The model the section names, checked: exactly one of `onnx` and `http`, the endpoint's
+    /// keys only with `http`, `protocol` and `output` with it.
+    pub fn source(&self) -> Result<TargetSource, String> {
+        let http_keys = [
+            ("protocol", self.protocol.is_some()),
+            ("output", self.output.is_some()),
+            ("batch_size", self.batch_size.is_some()),
+            ("concurrency", self.concurrency.is_some()),
+            ("max_requests_per_s", self.max_requests_per_s.is_some()),
+            ("timeout_s", self.timeout_s.is_some()),
+            ("retries", self.retries.is_some()),
+            ("backoff_s", self.backoff_s.is_some()),
+            ("token_env", self.token_env.is_some()),
+            ("input_name", self.input_name.is_some()),
+            ("output_name", self.output_name.is_some()),
+        ];
+        match (&self.onnx, &self.http) {
+            (Some(_), Some(_)) => Err("[target]: name one of onnx (a model file) and http (an endpoint)".into()),
+            (None, None) => Err("[target]: name the model: onnx = \"model.onnx\" or http = \"http://...\"".into()),
+            (Some(path), None) => match http_keys.iter().find(|k| k.1) {
+                Some((key, _)) => Err(format!("[target] {key}: only for a model behind an endpoint (http = \"...\")")),
+                None => Ok(TargetSource::Onnx(path.clone())),
+            },
+            (None, Some(url)) => {
+                let protocol = self
+                    .protocol
+                    .ok_or("[target] protocol: say how to talk to the endpoint: \"mlflow\" or \"open_inference\"")?;
+                let output = self
+                    .output
+                    .ok_or("[target] output: say what the endpoint answers with: \"probs\" or \"logits\"")?;
+                let mut spec = HttpSpec::new(url.clone(), protocol, output);
+                spec.batch_size = self.batch_size.unwrap_or(spec.batch_size);
+                spec.concurrency = self.concurrency.unwrap_or(spec.concurrency);
+                spec.max_requests_per_s = self.max_requests_per_s;
+                spec.timeout_s = self.timeout_s.unwrap_or(spec.timeout_s);
+                spec.retries = self.retries.unwrap_or(spec.retries);
+                spec.backoff_s = self.backoff_s.unwrap_or(spec.backoff_s);
+                spec.token_env.clone_from(&self.token_env);
+                spec.input_name = self.input_name.clone().unwrap_or(spec.input_name);
+                spec.output_name.clone_from(&self.output_name);
+                spec.check().map_err(|e| format!("[target] {e}"))?;
+                Ok(TargetSource::Http(spec))
+            }
+        }
+    }
+
     /// The claimed guarantee, checked: `None` when none is claimed.
     pub fn claim(&self) -> Result<Option<(f64, f64)>, String> {
         match (self.claimed_epsilon, self.claimed_delta) {
@@ -328,19 +416,18 @@ impl AuditConfig {
         let p = &self.plan;
         if let Some(t) = &self.target {
             t.claim().map_err(|e| AuditError::Input(format!("{name}: {e}")))?;
+            t.source().map_err(|e| AuditError::Input(format!("{name}: {e}")))?;
         }
         if self.target.is_some() {
             if self.target_mode() != TargetMode::MemberColumn {
-                return bad("[target] onnx: a given model was trained on the rows of the data's member column; set \
+                return bad("[target]: a given model was trained on the rows of the data's member column; set \
                      plan.target = \"member_column\" or leave it out"
                     .into());
             }
             if self.data.member.is_none() {
-                return bad(
-                    "[target] onnx: name the member column in [data] (member = \"...\"): the rows the model was \
+                return bad("[target]: name the member column in [data] (member = \"...\"): the rows the model was \
                      trained on"
-                        .into(),
-                );
+                    .into());
             }
         }
         match (&self.learner, &self.trainer) {

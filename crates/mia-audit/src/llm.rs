@@ -2,8 +2,8 @@
 //! log-probabilities and known membership in ([`mia_data::texts`]), report out.
 //!
 //! Every score-only attack of [`mia_core::llm`] whose inputs the file gives (`loss` always;
-//! `zlib` with `text`; `min_k`; `min_k_plus_plus` with `mean` and `std`; `reference` with
-//! `ref_logprobs`), the learned attack over their scores (a logistic regression, cross-fitted
+//! `zlib` with `text`; `lowercase` with `lowercase_logprobs`; `min_k`; `min_k_plus_plus` with
+//! `mean` and `std`; `reference` with `ref_logprobs`), the learned attack over their scores (a logistic regression, cross-fitted
 //! as `mia score`'s), and, with the texts, the blind check ([`mia_core::blind`]): a classifier
 //! that reads only the texts, never the model, whose AUC says how much of any attack's figure
 //! the split itself explains.
@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use std::path::PathBuf;
 
 /// Every `mia llm` attack, in report order.
-pub const LLM_ATTACKS: &[&str] = &["loss", "zlib", "min_k", "min_k_plus_plus", "reference", "learned"];
+pub const LLM_ATTACKS: &[&str] = &["loss", "zlib", "lowercase", "min_k", "min_k_plus_plus", "reference", "learned"];
 
 /// Everything a language-model audit can be told.
 #[derive(Debug, Clone)]
@@ -163,6 +163,9 @@ fn missing_field(name: &str, t: &TextTable) -> Option<&'static str> {
             Some("the vocabulary's mean and standard deviation of log p per token (`mean` and `std`)")
         }
         "reference" if t.ref_logprobs.is_none() => Some("a reference model's log-probabilities (`ref_logprobs`)"),
+        "lowercase" if t.lowercase_logprobs.is_none() => {
+            Some("the model's log-probabilities of the lowercased texts (`lowercase_logprobs`)")
+        }
         _ => None,
     }
 }
@@ -181,6 +184,11 @@ fn score_only(t: &TextTable, min_k: f64) -> Vec<(&'static str, String, Vec<f64>)
         let desc =
             "mean token log-probability over the zlib-compressed length of the text in bytes (Carlini et al. 2021)";
         out.push(("zlib", desc.to_string(), llm::zlib_ratio(&tokens, &zlib_lengths(texts))));
+    }
+    if let (Some(values), Some(offsets)) = (&t.lowercase_logprobs, &t.lowercase_offsets) {
+        let lower = TokenLogprobs::new(values, offsets).expect("the reader checks the offsets");
+        let desc = "minus the ratio of the text's mean token loss to the lowercased text's (Carlini et al. 2021)";
+        out.push(("lowercase", desc.to_string(), llm::lowercase_ratio(&tokens, &lower)));
     }
     let desc = format!("mean of the lowest {pct} % token log-probabilities (Min-K%, Shi et al. 2024)");
     out.push(("min_k", desc, llm::min_k(&tokens, min_k)));
@@ -266,6 +274,7 @@ fn llm_info(t: &TextTable, min_k: f64) -> LlmInfo {
         ("mean", t.mean.is_some()),
         ("std", t.std.is_some()),
         ("ref_logprobs", t.ref_logprobs.is_some()),
+        ("lowercase_logprobs", t.lowercase_logprobs.is_some()),
     ];
     LlmInfo {
         tokens: t.logprobs.len(),

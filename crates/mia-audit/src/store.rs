@@ -11,6 +11,10 @@
 //! killed at any instant (even `kill -9`) leaves either the whole file or none; leftover
 //! temporary files are ignored and overwritten. A file that exists but does not load with
 //! the expected shape is treated as missing and rewritten.
+//!
+//! A target behind an HTTP endpoint also leaves its answers, one file per request under
+//! `http/`, named by the SHA-256 of the request (endpoint and body): a run stopped by a
+//! failing server resumes from the batches that were answered.
 
 use ndarray::Array2;
 use sha2::{Digest, Sha256};
@@ -64,11 +68,40 @@ impl ArtifactStore {
         (a.dim() == shape && a.iter().all(|v| v.is_finite())).then_some(a)
     }
 
+    /// The cache of an HTTP target's answers, in `http/` (created now).
+    pub fn answers(&self) -> std::io::Result<AnswerCache> {
+        let dir = self.dir.join("http");
+        std::fs::create_dir_all(&dir)?;
+        Ok(AnswerCache { dir })
+    }
+
     /// Stores `outputs` under `key`, atomically.
     pub fn save(&self, key: &str, outputs: &Array2<f64>) -> std::io::Result<()> {
         let mut bytes = Vec::with_capacity(outputs.len() * 8 + 128);
         ndarray_npy::WriteNpyExt::write_npy(outputs, &mut bytes).map_err(std::io::Error::other)?;
         write_atomic(&self.path(key), &bytes)
+    }
+}
+
+/// An HTTP target's answers by request ([`ArtifactStore::answers`]).
+#[derive(Debug, Clone)]
+pub struct AnswerCache {
+    dir: PathBuf,
+}
+
+impl AnswerCache {
+    fn path(&self, request: &[u8]) -> PathBuf {
+        self.dir.join(format!("{}.json", sha256_hex(request)))
+    }
+}
+
+impl mia_models::http::ResponseCache for AnswerCache {
+    fn get(&self, request: &[u8]) -> Option<Vec<u8>> {
+        std::fs::read(self.path(request)).ok()
+    }
+
+    fn put(&self, request: &[u8], answer: &[u8]) -> std::io::Result<()> {
+        write_atomic(&self.path(request), answer)
     }
 }
 

@@ -295,14 +295,14 @@ struct ScoreArgs {
 struct LlmArgs {
     /// Texts with the model's per-token log-probabilities: JSON Lines (.jsonl, .jsonl.gz, .ndjson), one
     /// object per text, or Parquet (.parquet) with list columns: id, member (0/1), logprobs, and
-    /// optionally text, mean, std, ref_logprobs.
+    /// optionally text, mean, std, ref_logprobs, lowercase_logprobs.
     file: PathBuf,
     /// Report directory (report.json, records.csv, report.html).
     #[arg(short = 'o', long = "out", default_value = "mia-report")]
     out: PathBuf,
     #[command(flatten)]
     eval: EvalArgs,
-    /// Attacks to run, comma-separated (default: all the file supports): loss, zlib, min_k,
+    /// Attacks to run, comma-separated (default: all the file supports): loss, zlib, lowercase, min_k,
     /// min_k_plus_plus, reference, learned.
     #[arg(long, value_delimiter = ',')]
     attacks: Option<Vec<String>>,

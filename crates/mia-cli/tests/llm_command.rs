@@ -119,6 +119,11 @@ fn attacks_follow_the_fields_given() {
 
     let line = error_line(&mia(&["llm", s(&file), "-o", s(&out), "--attacks", "zlib"]));
     assert!(line.contains("attack \"zlib\" needs the texts (`text`)"), "{line}");
+    let line = error_line(&mia(&["llm", s(&file), "-o", s(&out), "--attacks", "lowercase"]));
+    assert!(
+        line.contains("attack \"lowercase\" needs the model's log-probabilities of the lowercased texts"),
+        "{line}"
+    );
     let line = error_line(&mia(&["llm", s(&file), "-o", s(&out), "--fail-if", "blind.auc > 0.6"]));
     assert!(line.contains("no blind check"), "{line}");
     let line = error_line(&mia(&["llm", s(&file), "-o", s(&out), "--min-k", "0"]));
@@ -248,6 +253,8 @@ fn parquet_and_json_lines_give_the_same_report() {
         let o = mia(&["llm", s(&path), "-o", s(&out), "--bootstrap", "100", "--folds", "4", "-q"]);
         assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
         let mut r = report(&out);
+        let names: Vec<&str> = r["attacks"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["loss", "zlib", "lowercase", "min_k", "min_k_plus_plus", "reference", "learned"]);
         r.as_object_mut().unwrap().remove("inputs");
         reports.push(r);
     }

@@ -20,6 +20,10 @@
 //! * `reference` — the target's mean log-probability minus a reference model's on the same
 //!   tokens: likelihood the target has beyond what general language explains (Carlini et al.
 //!   2021, "comparing to other neural language models").
+//! * `lowercase` — minus the ratio of the text's mean negative log-likelihood to that of the
+//!   lowercased text (its own tokens), −NLL(x) / NLL(lower(x)): a memorised text is much likelier
+//!   in its exact casing than lowercased, where an unseen one loses little (Carlini et al. 2021,
+//!   §6, the ratio of log-perplexities before and after lowercasing).
 //!
 //! Every function is pure; the lowest-k selections sort their selected values before summing,
 //! so a score does not depend on the selection algorithm's order.
@@ -112,6 +116,12 @@ pub fn reference_difference(t: &TokenLogprobs<'_>, reference: &[f64]) -> Vec<f64
     mean_logprob(t).into_iter().zip(mean_logprob(&r)).map(|(a, b)| a - b).collect()
 }
 
+/// `lowercase`: −NLL(x) / NLL(lower(x)), each text's mean token log-probability over minus the
+/// lowercased text's (`lowercase`, one text per text of `t`, each with a mean below 0).
+pub fn lowercase_ratio(t: &TokenLogprobs<'_>, lowercase: &TokenLogprobs<'_>) -> Vec<f64> {
+    mean_logprob(t).into_iter().zip(mean_logprob(lowercase)).map(|(a, b)| -(a / b)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +145,11 @@ mod tests {
         assert_eq!(zlib_ratio(&t, &[10.0, 4.0, 8.0]), [-0.3, -0.125, -4.25 / 24.0]);
         let reference = vec![-2.0; 9];
         assert_eq!(reference_difference(&t, &reference), [-1.0, 1.5, 2.0 - 4.25 / 3.0]);
+        // Lowercased texts of 2, 1 and 2 tokens: mean log p −4, −0.25, −1.
+        let (lv, lo) = (vec![-3.0, -5.0, -0.25, -0.5, -1.5], vec![0, 2, 3, 5]);
+        let lower = TokenLogprobs::new(&lv, &lo).unwrap();
+        // −NLL(x)/NLL(lower): 3/4 → −0.75; 0.5/0.25 → −2; (4.25/3)/1.
+        assert_eq!(lowercase_ratio(&t, &lower), [-0.75, -2.0, -4.25 / 3.0]);
     }
 
     #[test]

@@ -9,8 +9,10 @@
 //!   one token);
 //! * optional `text` (for the zlib attack and the blind check), `mean` and `std` (per token:
 //!   the mean and standard deviation of log p over the vocabulary at that position, for
-//!   Min-K%++; σ > 0) and `ref_logprobs` (a reference model's log-probabilities of the same
-//!   tokens). An optional field is given for every text or for none.
+//!   Min-K%++; σ > 0), `ref_logprobs` (a reference model's log-probabilities of the same
+//!   tokens) and `lowercase_logprobs` (the model's log-probabilities of the tokens of the
+//!   lowercased text: its own tokenization, so its own length; not all 0). An optional field
+//!   is given for every text or for none.
 //!
 //! Two formats, chosen by the file name:
 //!
@@ -54,6 +56,10 @@ pub struct TextTable {
     pub mean: Option<Vec<f64>>,
     pub std: Option<Vec<f64>>,
     pub ref_logprobs: Option<Vec<f64>>,
+    /// The lowercased texts' log-probabilities, with their own offsets (text `i`'s are
+    /// `lowercase_offsets[i]..lowercase_offsets[i + 1]`); both or neither.
+    pub lowercase_logprobs: Option<Vec<f64>>,
+    pub lowercase_offsets: Option<Vec<usize>>,
     pub inputs: Vec<InputFile>,
     /// Texts seen (kept + skipped).
     pub rows_read: usize,
@@ -254,7 +260,8 @@ impl<'de> serde::de::Visitor<'de> for JsonListVisitor {
     }
 }
 
-/// A record's per-token field (`logprobs`, `mean`, `std`, `ref_logprobs`).
+/// A record's per-token field (`logprobs`, `mean`, `std`, `ref_logprobs`,
+/// `lowercase_logprobs`).
 enum List<'a, L> {
     /// Absent or null.
     Absent,
@@ -283,6 +290,7 @@ struct Fields<'a, L> {
     mean: List<'a, L>,
     std: List<'a, L>,
     ref_logprobs: List<'a, L>,
+    lowercase_logprobs: List<'a, L>,
 }
 
 /// The check of each entry of a per-token field, and how messages name the values it allows.
@@ -335,18 +343,20 @@ struct Tokens {
     mean: Vec<f64>,
     std: Vec<f64>,
     reference: Vec<f64>,
+    lowercase: Vec<f64>,
 }
 
 impl Tokens {
-    fn lens(&self) -> [usize; 4] {
-        [self.logprobs.len(), self.mean.len(), self.std.len(), self.reference.len()]
+    fn lens(&self) -> [usize; 5] {
+        [self.logprobs.len(), self.mean.len(), self.std.len(), self.reference.len(), self.lowercase.len()]
     }
 
-    fn truncate(&mut self, to: [usize; 4]) {
+    fn truncate(&mut self, to: [usize; 5]) {
         self.logprobs.truncate(to[0]);
         self.mean.truncate(to[1]);
         self.std.truncate(to[2]);
         self.reference.truncate(to[3]);
+        self.lowercase.truncate(to[4]);
     }
 }
 
@@ -387,7 +397,20 @@ fn parse<L: TokenList>(f: &Fields<'_, L>, out: &mut Tokens) -> Result<Parsed, Fi
     let mean = opt("mean", &f.mean, ANY, &mut out.mean)?;
     let std = opt("std", &f.std, POSITIVE, &mut out.std)?;
     let reference = opt("ref_logprobs", &f.ref_logprobs, LOGPROB, &mut out.reference)?;
-    let shape = Shape { id: id.is_some(), text: text.is_some(), mean, std, reference };
+    let lowercase = match &f.lowercase_logprobs {
+        List::Absent => false,
+        list => {
+            let from = out.lowercase.len();
+            numbers("lowercase_logprobs", list, None, LOGPROB, &mut out.lowercase)?;
+            // The lowercase attack divides by their mean.
+            if out.lowercase[from..].iter().all(|&v| v == 0.0) {
+                let expected = "at least one log-probability < 0 (the lowercase attack divides by their mean)";
+                return Err(field_err("lowercase_logprobs", expected, "only zeros", "invalid per-token value"));
+            }
+            true
+        }
+    };
+    let shape = Shape { id: id.is_some(), text: text.is_some(), mean, std, reference, lowercase };
     Ok(Parsed { id, member, text, shape })
 }
 
@@ -399,6 +422,7 @@ struct Shape {
     mean: bool,
     std: bool,
     reference: bool,
+    lowercase: bool,
 }
 
 impl Shape {
@@ -410,6 +434,7 @@ impl Shape {
             ("mean", self.mean, other.mean),
             ("std", self.std, other.std),
             ("ref_logprobs", self.reference, other.reference),
+            ("lowercase_logprobs", self.lowercase, other.lowercase),
         ]
         .into_iter()
         .find(|(_, a, b)| a != b)
@@ -428,6 +453,7 @@ struct Builder<'f> {
     ids: Vec<String>,
     member: Vec<bool>,
     offsets: Vec<usize>,
+    lowercase_offsets: Vec<usize>,
     texts: Vec<String>,
     tokens: Tokens,
     rows_read: usize,
@@ -446,6 +472,7 @@ impl<'f> Builder<'f> {
             ids: Vec::new(),
             member: Vec::new(),
             offsets: vec![0],
+            lowercase_offsets: vec![0],
             texts: Vec::new(),
             tokens: Tokens::default(),
             rows_read: 0,
@@ -504,6 +531,7 @@ impl<'f> Builder<'f> {
         self.ids.push(id);
         self.member.push(p.member);
         self.offsets.push(self.tokens.logprobs.len());
+        self.lowercase_offsets.push(self.tokens.lowercase.len());
         self.texts.extend(p.text);
         Ok(())
     }
@@ -539,7 +567,8 @@ impl<'f> Builder<'f> {
                 RecordUnit::Row => "no \"id\" column: record ids are the 1-based data row numbers".to_string(),
             });
         }
-        let Tokens { logprobs, mean, std, reference } = self.tokens;
+        let Tokens { logprobs, mean, std, reference, lowercase } = self.tokens;
+        let lowercase_on = has(|s| s.lowercase);
         Ok(TextTable {
             ids: self.ids,
             member: self.member,
@@ -549,6 +578,8 @@ impl<'f> Builder<'f> {
             mean: keep(has(|s| s.mean), mean),
             std: keep(has(|s| s.std), std),
             ref_logprobs: keep(has(|s| s.reference), reference),
+            lowercase_logprobs: keep(lowercase_on, lowercase),
+            lowercase_offsets: lowercase_on.then_some(self.lowercase_offsets),
             inputs: Vec::new(),
             rows_read: self.rows_read,
             skipped,
@@ -613,6 +644,7 @@ struct Line {
     mean: Option<JsonList>,
     std: Option<JsonList>,
     ref_logprobs: Option<JsonList>,
+    lowercase_logprobs: Option<JsonList>,
 }
 
 impl Line {
@@ -625,6 +657,7 @@ impl Line {
             mean: List::of_json(self.mean.as_ref()),
             std: List::of_json(self.std.as_ref()),
             ref_logprobs: List::of_json(self.ref_logprobs.as_ref()),
+            lowercase_logprobs: List::of_json(self.lowercase_logprobs.as_ref()),
         }
     }
 }
@@ -684,8 +717,22 @@ mod tests {
         assert_eq!(t.offsets, [0, 2, 3]);
         assert_eq!(t.texts.as_deref(), Some(&["a b".to_string(), "c".to_string()][..]));
         assert!(t.mean.is_none() && t.std.is_none() && t.ref_logprobs.is_none());
+        assert!(t.lowercase_logprobs.is_none() && t.lowercase_offsets.is_none());
         assert_eq!(t.rows_read, 2, "the blank line is not a text");
         assert_eq!(t.inputs.len(), 1);
+    }
+
+    /// The lowercased texts' log-probabilities have their own lengths and offsets.
+    #[test]
+    fn reads_lowercase_logprobs_with_their_own_offsets() {
+        let t = load(
+            "{\"member\": 1, \"logprobs\": [-0.5, -1.5], \"lowercase_logprobs\": [-1, 0, -2]}\n\
+             {\"member\": 0, \"logprobs\": [-2.0], \"lowercase_logprobs\": [-4]}\n",
+        )
+        .unwrap();
+        assert_eq!(t.lowercase_logprobs.as_deref(), Some(&[-1.0, 0.0, -2.0, -4.0][..]));
+        assert_eq!(t.lowercase_offsets.as_deref(), Some(&[0, 3, 4][..]));
+        assert_eq!(t.offsets, [0, 2, 3]);
     }
 
     #[test]
@@ -721,6 +768,18 @@ mod tests {
             (
                 "{\"member\": 1, \"logprobs\": [-1]}\n{\"member\": 1, \"logprobs\": [-2]}\n",
                 "found 2 member(s) and 0 non-member(s)",
+            ),
+            (
+                "{\"member\": 1, \"logprobs\": [-1], \"lowercase_logprobs\": [0, 0]}\n",
+                "F: line 1, field \"lowercase_logprobs\": expected at least one log-probability < 0",
+            ),
+            (
+                "{\"member\": 1, \"logprobs\": [-1], \"lowercase_logprobs\": [-1, 0.5]}\n",
+                "F: line 1, field \"lowercase_logprobs\": expected log-probabilities ≤ 0 at token 1, found 0.5",
+            ),
+            (
+                "{\"member\": 1, \"logprobs\": [-1], \"lowercase_logprobs\": [-1]}\n{\"member\": 0, \"logprobs\": [-1]}\n",
+                "F: line 2, field \"lowercase_logprobs\": expected a value as on line 1",
             ),
             ("\n\n", "no texts"),
         ];

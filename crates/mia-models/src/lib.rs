@@ -2,7 +2,8 @@
 //!
 //! One trait pair at the seam, as linfa's `Fit`/`Predict`: a [`Learner`] fits a [`Model`]
 //! on chosen rows of an encoded feature matrix with a seed; a [`Model`] returns outputs
-//! (logits where it has them) for any rows. ONNX models (feature `onnx`, on by default)
+//! (logits where it has them) for any rows. ONNX models (feature `onnx`, on by default) and
+//! models behind an HTTP endpoint (feature `http`, [`http`])
 //! implement [`Model`] too. Built-in learners are chosen by a serde-tagged [`LearnerSpec`] so an audit
 //! config can name one with its hyper-parameters.
 //!
@@ -14,6 +15,7 @@
 //! byte-identical report whatever the thread count.
 
 pub use dp::{DpGuarantee, DpSgd};
+pub use gbt::{GbtQuantileModel, fit_quantile_gbt};
 pub use mia_core::signals::ModelOutputs;
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
@@ -65,6 +67,10 @@ pub enum ModelError {
     /// An ONNX model that cannot be loaded or run; the message is one line.
     #[error("{path}: {message}")]
     Onnx { path: String, message: String },
+    /// A model behind an HTTP endpoint that could not be queried; the message is one line
+    /// naming the batch.
+    #[error("{endpoint}: {message}")]
+    Http { endpoint: String, message: String },
 }
 
 /// A built-in learner and its hyper-parameters, as written in an audit config
@@ -148,6 +154,8 @@ mod dense;
 pub mod dp;
 pub mod external;
 pub mod gbt;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod interrupt;
 pub mod logistic;
 pub mod mlp;

@@ -3,7 +3,7 @@
 //! user's training command), a given ONNX target, and every model's seed and artifact key.
 
 use super::ModelAudit;
-use crate::config::AuditConfig;
+use crate::config::{AuditConfig, TargetSource};
 use crate::plan::{Plan, make_plan};
 use crate::store::{ArtifactStore, sha256_hex};
 use crate::{AuditError, Control};
@@ -20,10 +20,35 @@ const MODEL_STREAM: u64 = 0x4d4f_4445_4c00_0000;
 /// Version of the stored outputs' layout; part of every key.
 const ARTIFACT_FORMAT: u32 = 1;
 
-/// A target model given as an ONNX file, and the file's fingerprint.
-pub(crate) struct TargetModel {
-    pub model: mia_models::onnx::OnnxModel,
-    pub file: mia_data::InputFile,
+/// A given target model: an ONNX file (with its fingerprint) or a deployed model.
+pub(crate) enum TargetModel {
+    Onnx { model: mia_models::onnx::OnnxModel, file: mia_data::InputFile },
+    Http(Box<mia_models::http::HttpModel>),
+}
+
+impl TargetModel {
+    pub fn model(&self) -> &dyn mia_models::Model {
+        match self {
+            TargetModel::Onnx { model, .. } => model,
+            TargetModel::Http(model) => model.as_ref(),
+        }
+    }
+
+    /// What the target's outputs depend on, for the artifact keys: the file's digest, or the
+    /// endpoint and what it is asked (not the token or the client's limits).
+    fn identity(&self) -> String {
+        match self {
+            TargetModel::Onnx { file, .. } => file.sha256.clone(),
+            TargetModel::Http(m) => {
+                let s = m.spec();
+                let doc = serde_json::json!({
+                    "http": s.url, "protocol": s.protocol, "output": s.output,
+                    "input_name": s.input_name, "output_name": s.output_name,
+                });
+                sha256_hex(doc.to_string().as_bytes())
+            }
+        }
+    }
 }
 
 /// One model of the plan: its training rows (table rows), fit seed and artifact key.
@@ -86,13 +111,23 @@ pub(crate) fn prepare<'a>(
     let encoding = Encoding::fit(&table, &cfg.data, &fit_rows)?;
     let x = encoding.transform(&table)?;
     let learner = learner(audit, &encoding, ctl)?;
-    let target = match &cfg.target {
-        Some(t) => Some(load_target(&audit.base_dir.join(&t.onnx), x.ncols())?),
-        None => None,
-    };
     let store = ArtifactStore::open(artifacts)
         .map_err(|e| AuditError::Write { path: artifacts.display().to_string(), source: e })?;
-    let base = base_key(cfg, &table, &encoding, target.as_ref().map(|t| t.file.sha256.as_str()))?;
+    let target = match cfg.target.as_ref().map(|t| t.source()) {
+        None => None,
+        Some(Err(e)) => return Err(AuditError::Input(e)),
+        Some(Ok(TargetSource::Onnx(path))) => Some(load_target(&audit.base_dir.join(path), x.ncols())?),
+        Some(Ok(TargetSource::Http(spec))) => {
+            let classes = table.classes.len().max(2);
+            let answers =
+                store.answers().map_err(|e| AuditError::Write { path: artifacts.display().to_string(), source: e })?;
+            let model = mia_models::http::HttpModel::new(spec, encoding.feature_names(), classes)
+                .map_err(|e| AuditError::Input(format!("[target] {e}")))?
+                .with_cache(std::sync::Arc::new(answers));
+            Some(TargetModel::Http(Box::new(model)))
+        }
+    };
+    let base = base_key(cfg, &table, &encoding, target.as_ref().map(TargetModel::identity).as_deref())?;
     let models = (0..1 + plan.keep.nrows())
         .map(|m| {
             let rows = plan.training_rows(m);
@@ -142,7 +177,7 @@ fn load_target(path: &Path, width: usize) -> Result<TargetModel, AuditError> {
     let model = mia_models::onnx::OnnxModel::from_bytes(&bytes, &file.path)
         .and_then(|m| m.check_width(width).map(|()| m))
         .map_err(|e| AuditError::Input(format!("[target] onnx: {e}")))?;
-    Ok(TargetModel { model, file })
+    Ok(TargetModel::Onnx { model, file })
 }
 
 /// Everything the models' outputs depend on but the training rows and seed: hashed into

@@ -2,7 +2,7 @@
 //! the rows it never saw, the notes and caveats that say how to read the attacks, and the
 //! files beside the report (`plan.npz`, `encoding.json`).
 
-use super::prepare::Prepared;
+use super::prepare::{Prepared, TargetModel};
 use super::train::Trained;
 use crate::AuditError;
 use crate::assemble::{Assembly, AuditOutput, Evaluated, assemble_evaluated};
@@ -81,17 +81,38 @@ fn models_info(prep: &Prepared<'_>, outputs: &[Array2<f64>]) -> Result<ModelsInf
 fn notes(prep: &Prepared<'_>) -> Vec<String> {
     let (cfg, p, n) = (prep.cfg, prep.plan.population.len(), prep.plan.audit.len());
     let mut notes = Vec::new();
-    if let Some(t) = &prep.target {
-        notes.push(format!(
+    match &prep.target {
+        Some(TargetModel::Onnx { model, file }) => notes.push(format!(
             "Target: the ONNX model {} (sha256 {}), read for {}; its training rows are those of the data's member \
              column.",
-            t.file.path,
-            &t.file.sha256[..16],
-            match t.model.output_kind() {
+            file.path,
+            &file.sha256[..16],
+            match model.output_kind() {
                 mia_models::onnx::OnnxOutputKind::Logits => "logits (the input of its final softmax/sigmoid)",
                 mia_models::onnx::OnnxOutputKind::Probabilities => "probabilities (it exposes no logits)",
             }
-        ));
+        )),
+        Some(TargetModel::Http(model)) => {
+            let s = model.spec();
+            notes.push(format!(
+                "Target: the model behind {} ({} protocol), asked for {} of the {} table rows' encoded features in \
+                 batches of at most {} rows; its training rows are those of the data's member column. Its answers \
+                 are kept in the artifacts folder: a rerun sends no request already answered (use another folder \
+                 after redeploying the model).",
+                s.url,
+                match s.protocol {
+                    mia_models::http::Protocol::Mlflow => "MLflow scoring",
+                    mia_models::http::Protocol::OpenInference => "Open Inference",
+                },
+                match s.output {
+                    mia_models::http::HttpOutput::Probs => "class probabilities",
+                    mia_models::http::HttpOutput::Logits => "logits",
+                },
+                prep.table.len(),
+                s.batch_size
+            ));
+        }
+        None => {}
     }
     if cfg.target_mode() == TargetMode::NullCheck {
         notes.push(
@@ -184,7 +205,9 @@ pub(crate) fn report(
     let (cfg, plan, table) = (prep.cfg, &prep.plan, &prep.table);
     let k = plan.keep.nrows();
     let mut inputs = table.inputs.clone();
-    inputs.extend(prep.target.as_ref().map(|t| t.file.clone()));
+    if let Some(TargetModel::Onnx { file, .. }) = &prep.target {
+        inputs.push(file.clone());
+    }
     let assembly = Assembly {
         command: "audit",
         eval: cfg.eval.with_seed(cfg.seed),

@@ -8,7 +8,7 @@ use super::prepare::Prepared;
 use super::{ModelTask, Selection};
 use crate::{AuditError, Control, Progress};
 use mia_core::signals::ModelOutputs;
-use mia_models::{Model, TrainSet};
+use mia_models::TrainSet;
 use ndarray::Array2;
 use rayon::prelude::*;
 
@@ -34,7 +34,7 @@ impl Prepared<'_> {
     fn run_target(&self, needed: bool) -> Result<Option<ModelOutputs>, AuditError> {
         match &self.target {
             Some(t) if needed => Ok(Some(
-                t.model.outputs(self.x.view()).map_err(|e| AuditError::Input(format!("model 0 (target): {e}")))?,
+                t.model().outputs(self.x.view()).map_err(|e| AuditError::Input(format!("model 0 (target): {e}")))?,
             )),
             _ => Ok(None),
         }

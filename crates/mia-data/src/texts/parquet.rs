@@ -38,7 +38,7 @@ enum Kind {
 
 /// The columns read, in the order of the JSON fields, with their kinds and, for the ones
 /// the file must have, what they hold. Indexed by [`ID`], [`MEMBER`], ...
-const COLUMNS: [(&str, Kind, Option<&str>); 7] = [
+const COLUMNS: [(&str, Kind, Option<&str>); 8] = [
     ("id", Kind::Id, None),
     ("member", Kind::Member, Some("1 or true for members, 0 or false for non-members")),
     ("text", Kind::Text, None),
@@ -46,6 +46,7 @@ const COLUMNS: [(&str, Kind, Option<&str>); 7] = [
     ("mean", Kind::Tokens, None),
     ("std", Kind::Tokens, None),
     ("ref_logprobs", Kind::Tokens, None),
+    ("lowercase_logprobs", Kind::Tokens, None),
 ];
 
 const ID: usize = 0;
@@ -55,6 +56,7 @@ const LOGPROBS: usize = 3;
 const MEAN: usize = 4;
 const STD: usize = 5;
 const REF_LOGPROBS: usize = 6;
+const LOWERCASE_LOGPROBS: usize = 7;
 
 /// A list column's type: a list or large_list of float64 or float32.
 fn is_float_list(t: &DataType) -> bool {
@@ -90,7 +92,7 @@ impl Kind {
 /// The position in the file of each of [`COLUMNS`] (`None`: not in the file), after
 /// checking that the required ones are there, none is there twice and each has a type
 /// that can hold it.
-fn resolve(schema: &SchemaRef, file: &str, names: &[String]) -> Result<[Option<usize>; 7], DataError> {
+fn resolve(schema: &SchemaRef, file: &str, names: &[String]) -> Result<[Option<usize>; 8], DataError> {
     let mut at: HashMap<&str, usize> = HashMap::new();
     for (i, n) in names.iter().enumerate() {
         if !COLUMNS.iter().any(|(c, ..)| c == n) {
@@ -106,7 +108,7 @@ fn resolve(schema: &SchemaRef, file: &str, names: &[String]) -> Result<[Option<u
         }
         at.insert(n, i);
     }
-    let mut cols = [None; 7];
+    let mut cols = [None; 8];
     for (k, &(name, kind, required)) in COLUMNS.iter().enumerate() {
         let Some(&i) = at.get(name) else {
             if let Some(why) = required {
@@ -159,6 +161,7 @@ fn read(f: File, file: &str, opts: &LoadOptions) -> Result<TextTable, DataError>
         let (id, member, text) = (scalar(ID)?, scalar(MEMBER)?, scalar(TEXT)?);
         let list = |k| array(k).and_then(|a| ListColumn::new(a).map_err(bad));
         let (logprobs, mean, std, reference) = (list(LOGPROBS)?, list(MEAN)?, list(STD)?, list(REF_LOGPROBS)?);
+        let lowercase = list(LOWERCASE_LOGPROBS)?;
         for i in 0..batch.num_rows() {
             row += 1;
             let fields = Fields {
@@ -169,6 +172,7 @@ fn read(f: File, file: &str, opts: &LoadOptions) -> Result<TextTable, DataError>
                 mean: mean.get(i).map_err(bad)?,
                 std: std.get(i).map_err(bad)?,
                 ref_logprobs: reference.get(i).map_err(bad)?,
+                lowercase_logprobs: lowercase.get(i).map_err(bad)?,
             };
             b.push(row, Ok(fields))?;
         }
@@ -406,6 +410,8 @@ mod tests {
         assert_eq!(bits_opt(&a.mean), bits_opt(&b.mean));
         assert_eq!(bits_opt(&a.std), bits_opt(&b.std));
         assert_eq!(bits_opt(&a.ref_logprobs), bits_opt(&b.ref_logprobs));
+        assert_eq!(bits_opt(&a.lowercase_logprobs), bits_opt(&b.lowercase_logprobs));
+        assert_eq!(a.lowercase_offsets, b.lowercase_offsets);
         assert_eq!(a.rows_read, b.rows_read);
         assert_eq!(a.skipped, b.skipped);
     }
@@ -416,6 +422,9 @@ mod tests {
         let pq = load_texts(&fixture("texts.parquet"), &strict()).unwrap();
         assert_eq!(json.len(), 40);
         assert!(json.mean.is_some() && json.std.is_some() && json.ref_logprobs.is_some() && json.texts.is_some());
+        // Row i's lowercased text has 1 + 5i mod 23 tokens (scripts/llm_parquet_fixture.py).
+        let lower = json.lowercase_offsets.as_deref().unwrap();
+        assert!(lower.windows(2).enumerate().all(|(i, w)| w[1] - w[0] == 1 + (5 * i) % 23));
         assert_same(&json, &pq);
         assert_eq!(pq.ids[0], "1000");
         assert_eq!(pq.logprobs[pq.offsets[3]].to_bits(), (-0.0f64).to_bits(), "the sign of zero survives");
@@ -441,6 +450,7 @@ mod tests {
             mean: json.mean.as_deref().map(round),
             std: json.std.as_deref().map(round),
             ref_logprobs: json.ref_logprobs.as_deref().map(round),
+            lowercase_logprobs: json.lowercase_logprobs.as_deref().map(round),
             ..json.clone()
         };
         assert_same(&rounded, &f32s);

@@ -264,8 +264,9 @@ def llm(
     ``path``: JSON Lines (``.jsonl``, ``.jsonl.gz``), one object per text with ``id``,
     ``member`` (0/1), ``logprobs`` (the model's log-probability of each actual token) and
     optionally ``text``, ``mean`` and ``std`` (per token, over the vocabulary: Min-K%++) and
-    ``ref_logprobs`` (a reference model's); ``examples/llm/export_logprobs.py`` writes it from
-    a Hugging Face model. Attacks: ``loss``, ``zlib``, ``min_k`` (the lowest ``min_k`` share of
+    ``ref_logprobs`` (a reference model's) and ``lowercase_logprobs`` (the model's, of the
+    lowercased text's own tokens); ``examples/llm/export_logprobs.py`` writes it from a Hugging
+    Face model. Attacks: ``loss``, ``zlib``, ``lowercase``, ``min_k`` (the lowest ``min_k`` share of
     tokens), ``min_k_plus_plus``, ``reference``, ``learned``; with the texts, the blind check
     (``blind=False`` skips it). Further options as :func:`score`'s evaluation options
     (``confidence``, ``folds``, ``baseline``, ``claimed_epsilon``, ``skip_invalid_rows``, ...).
