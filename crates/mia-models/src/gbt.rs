@@ -1,12 +1,18 @@
 //! Histogram gradient-boosted trees for classification (log-loss), with the semantics of
-//! scikit-learn's `HistGradientBoostingClassifier`.
+//! scikit-learn's `HistGradientBoostingClassifier`, and for quantile regression (pinball loss),
+//! with the semantics of its `HistGradientBoostingRegressor(loss="quantile")`.
 //!
 //! # What this module owns
 //!
 //! [`GbtParams`] (the hyper-parameters, named as scikit-learn names them), [`GbtLearner`] (the
 //! [`Learner`] that fits on the chosen rows of a [`TrainSet`]) and [`GbtModel`] (the fitted
-//! ensemble, a [`Model`] that returns raw scores as logits). Everything from binning to prediction
-//! is here; nothing else in the crate depends on its internals.
+//! ensemble, a [`Model`] that returns raw scores as logits); [`fit_quantile_gbt`] and
+//! [`GbtQuantileModel`] (the quantile regressor, for the quantile-regression membership attack of
+//! Bertran et al. 2023, "Scalable membership inference attacks via quantile regression",
+//! NeurIPS 36). Everything from binning to prediction is here, and both fits share it: the same
+//! binning, histograms, split search, tree growth and prediction; only the loss (gradients,
+//! hessians, baseline) and the final leaf values differ. Nothing else in the crate depends on its
+//! internals.
 //!
 //! # The method
 //!
@@ -37,6 +43,41 @@
 //! (the log class prior made symmetric, as scikit-learn's `fit_intercept_only`; a class absent from
 //! the training rows gets prior `f64::EPSILON`). Gradients and hessians are stored as f32, sums and
 //! scores as f64, as in scikit-learn.
+//!
+//! # Quantile regression
+//!
+//! To predict the α-quantile (0 < α < 1) of a real target `y` given the features, the ensemble
+//! minimises the pinball ("check") loss of Koenker & Bassett (1978, "Regression quantiles",
+//! Econometrica 46(1)) of the residual `u = y − F`:
+//!
+//! `ρ_α(u) = α·u` for `u ≥ 0`, `(α − 1)·u` for `u < 0`,
+//!
+//! whose expected value over `y` is smallest at the α-quantile of `y`. It is boosted as Friedman
+//! (2001, the paper above; its least-absolute-deviation algorithm LAD_TreeBoost is the case α = ½)
+//! boosts a loss with no useful second derivative: trees are grown on the gradient, and each leaf's
+//! value is then found by a line search on the loss itself. Exactly as scikit-learn (its
+//! `PinballLoss` and `_update_leaves_values`):
+//!
+//! - **Baseline.** `F₀` = the α-quantile of the training targets, computed as
+//!   `numpy.percentile(y, 100·α)` (scikit-learn's `fit_intercept_only` without sample weights): the
+//!   level goes through the percentile scale, `q = (100·α)/100`; with the targets sorted
+//!   `v₀ ≤ … ≤ v_{n−1}` and `h = (n − 1)·q`, the value is the linear interpolation (Hyndman & Fan
+//!   type 7) between `v_⌊h⌋` and `v_⌊h⌋+1` with weight `γ = h − ⌊h⌋`, written as numpy writes it
+//!   (`a + (b − a)·γ` for `γ < ½`, else `b − (b − a)·(1 − γ)`), or `v_{n−1}` when `h ≥ n − 1`.
+//!   This is *not* scikit-learn's `_weighted_percentile` (the lower weighted percentile), which it
+//!   uses only with sample weights; no sample weights are offered here.
+//! - **Gradients.** `g = ∂ρ_α(y − F)/∂F = −α` where `y ≥ F`, `1 − α` where `y < F` (stored as
+//!   f32), and every hessian is taken as 1 (the true one is 0 almost everywhere). A tree is grown
+//!   from them exactly as above: with `H` = the row count, its split gains are
+//!   `G_L²/(n_L+λ) + G_R²/(n_R+λ) − G²/(n+λ)`, and because the gradients take only two values,
+//!   every gradient sum is exact in f64 whatever the order of summation.
+//! - **Leaf values.** Once the tree is grown, the Newton values are discarded: each leaf gets
+//!   `learning_rate ×` the α-quantile (same percentile as the baseline) of the residuals
+//!   `y − F` of its training rows at the scores before this tree, the exact minimiser of the leaf's
+//!   pinball loss. λ plays no part here (scikit-learn ignores it too). A tree that cannot split its
+//!   root is one leaf, which also gets this value.
+//!
+//! [`GbtQuantileModel::predict`] returns `F(x)`, the baseline plus the trees' leaf values.
 //!
 //! The histogram method and leaf-wise growth follow LightGBM (Ke et al. 2017, "LightGBM: a highly
 //! efficient gradient boosting decision tree", NeurIPS 30):
@@ -84,6 +125,12 @@
 //! and the raw scores of the first 50 test rows agree with scikit-learn 1.9.1's to the fixture's
 //! 6 decimals.
 //!
+//! The quantile regressor is checked in this module's tests against
+//! `fixtures/gbt_quantile/sklearn_quantile.json` (`scripts/sklearn_gbt_quantile.py`, scikit-learn
+//! 1.9.1): Location-30 features → a target model's hinge score, and Adult → hours-per-week, each for
+//! α = 0.05, 0.5, 0.95. The baselines are bit-identical, every tree has the same leaf count, and the
+//! predictions on the training and held-out rows are equal (largest difference 0).
+//!
 //! # Determinism and threads
 //!
 //! A fit is single-threaded and uses no randomness (no parameter subsamples rows or features, so
@@ -106,12 +153,14 @@ const MIN_HESSIAN_TO_SPLIT: f64 = 1e-3;
 /// Added to every leaf's hessian sum, as scikit-learn does, so that an empty sum cannot divide by 0.
 const HESSIAN_EPS: f64 = 1e-15;
 
-/// Hyper-parameters of [`GbtLearner`], named and defaulted as in scikit-learn's
-/// `HistGradientBoostingClassifier`, except that early stopping is always off.
+/// Hyper-parameters of [`GbtLearner`] and [`fit_quantile_gbt`], named and defaulted as in
+/// scikit-learn's `HistGradientBoostingClassifier` and `HistGradientBoostingRegressor`, except that
+/// early stopping is always off.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GbtParams {
-    /// Boosting iterations: trees per class (one tree per iteration for two classes).
+    /// Boosting iterations: trees per class (one tree per iteration for two classes and for
+    /// quantile regression).
     pub max_iter: usize,
     /// Shrinkage applied to every leaf value (> 0).
     pub learning_rate: f64,
@@ -377,8 +426,13 @@ struct Binned {
 
 impl Binned {
     fn new(data: &TrainSet<'_>, max_bins: usize) -> Binned {
-        let n = data.rows.len();
-        let d = data.x.ncols();
+        Binned::from_rows(data.x, data.rows, max_bins)
+    }
+
+    /// Bins the rows `rows` of `x` (position `i` is row `rows[i]`).
+    fn from_rows(x: ArrayView2<'_, f32>, rows: &[usize], max_bins: usize) -> Binned {
+        let n = rows.len();
+        let d = x.ncols();
         let mut edges = Vec::with_capacity(d);
         let mut offset = Vec::with_capacity(d + 1);
         let mut default_bin = Vec::with_capacity(d);
@@ -387,14 +441,14 @@ impl Binned {
         let mut counts = [0usize; 256];
         let mut total = 0usize;
         for f in 0..d {
-            let col = data.x.column(f);
-            for (c, &r) in column.iter_mut().zip(data.rows) {
+            let col = x.column(f);
+            for (c, &r) in column.iter_mut().zip(rows) {
                 *c = f64::from(col[r]);
             }
             let e = bin_edges(&mut column, max_bins);
             counts.fill(0);
             let out = &mut bins[f * n..(f + 1) * n];
-            for (b, &r) in out.iter_mut().zip(data.rows) {
+            for (b, &r) in out.iter_mut().zip(rows) {
                 let bin = bin_of(&e, f64::from(col[r]));
                 *b = bin;
                 counts[bin as usize] += 1;
@@ -681,19 +735,46 @@ impl Workspace {
     }
 }
 
-/// Grows one tree on the gradients `grad`, `hess` (one per training position), adds its shrunk
-/// leaf values to `raw[i * stride + k]`, and returns it.
-#[allow(clippy::too_many_arguments)]
-fn grow_tree(
-    b: &Binned,
-    p: &GbtParams,
-    grad: &[f32],
-    hess: &[f32],
-    raw: &mut [f64],
-    stride: usize,
-    k: usize,
-    ws: &mut Workspace,
-) -> Tree {
+/// A leaf of a [`GrownTree`]: its node and the training positions it holds,
+/// `ws.partition[start..stop]`.
+#[derive(Debug, Clone, Copy)]
+struct GrownLeaf {
+    node: usize,
+    start: usize,
+    stop: usize,
+    /// The unshrunk Newton value `−G/(H + λ)` (0 for a root that could not be split).
+    newton_value: f64,
+}
+
+/// A tree's structure as grown from gradients, before its leaves get their final values: the
+/// classifier keeps the Newton values, the quantile regressor re-estimates them from residuals.
+struct GrownTree {
+    nodes: Vec<Node>,
+    leaves: Vec<GrownLeaf>,
+    /// Most edges from the root to a leaf.
+    depth: usize,
+}
+
+impl GrownTree {
+    /// The fitted tree with leaf `leaves[j]` worth `leaf_values[j]` (already shrunk); also adds each
+    /// leaf's value to the raw scores `raw[i * stride + k]` of its training positions `i`, which
+    /// `partition` (the workspace's partition after growing this tree) lists.
+    fn into_tree(self, leaf_values: &[f64], partition: &[u32], raw: &mut [f64], stride: usize, k: usize) -> Tree {
+        debug_assert_eq!(leaf_values.len(), self.leaves.len());
+        let mut values = vec![0.0; self.nodes.len()];
+        for (leaf, &v) in self.leaves.iter().zip(leaf_values) {
+            values[leaf.node] = v;
+            for &i in &partition[leaf.start..leaf.stop] {
+                raw[i as usize * stride + k] += v;
+            }
+        }
+        Tree { nodes: self.nodes, values, depth: self.depth }
+    }
+}
+
+/// Grows one tree on the gradients `grad`, `hess` (one per training position). On return,
+/// `ws.partition` holds each leaf's training positions in the range the leaf names.
+fn grow_tree(b: &Binned, p: &GbtParams, grad: &[f32], hess: &[f32], ws: &mut Workspace) -> GrownTree {
     let n = b.n;
     let total_bins = b.total_bins();
     let msl = p.min_samples_leaf;
@@ -836,21 +917,12 @@ fn grow_tree(
         }
     }
 
-    // Shrink the leaves and add them to the raw scores of their rows.
-    let mut values = vec![0.0; nodes.len()];
-    for &leaf in &leaves {
-        let v = grow[leaf].value * p.learning_rate;
-        values[leaf] = v;
-        for &i in &ws.partition[grow[leaf].start..grow[leaf].stop] {
-            raw[i as usize * stride + k] += v;
-        }
-    }
-    let mut depth_of = vec![0usize; nodes.len()];
-    for (i, g) in grow.iter().enumerate() {
-        depth_of[i] = g.depth;
-    }
-    let depth = leaves.iter().map(|&l| depth_of[l]).max().unwrap_or(0);
-    Tree { nodes, values, depth }
+    let depth = leaves.iter().map(|&l| grow[l].depth).max().unwrap_or(0);
+    let leaves = leaves
+        .iter()
+        .map(|&l| GrownLeaf { node: l, start: grow[l].start, stop: grow[l].stop, newton_value: grow[l].value })
+        .collect();
+    GrownTree { nodes, leaves, depth }
 }
 
 fn two_mut<T>(v: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
@@ -922,7 +994,9 @@ fn boost(p: &GbtParams, data: &TrainSet<'_>, b: &Binned) -> (GbtModel, Vec<f64>)
         }
         for k in 0..k_trees {
             let (g, h) = (&grad[k * n..(k + 1) * n], &hess[k * n..(k + 1) * n]);
-            trees.push(grow_tree(b, p, g, h, &mut raw, k_trees, k, &mut ws));
+            let grown = grow_tree(b, p, g, h, &mut ws);
+            let values: Vec<f64> = grown.leaves.iter().map(|l| l.newton_value * p.learning_rate).collect();
+            trees.push(grown.into_tree(&values, &ws.partition, &mut raw, k_trees, k));
         }
     }
     (GbtModel { n_classes, n_features: b.n_features(), baseline, trees }, raw)
@@ -985,39 +1059,49 @@ impl GbtModel {
     /// missing column reads as a missing value (NaN) instead of panicking, and extra columns are
     /// ignored.
     pub fn raw_scores(&self, x: ArrayView2<'_, f32>) -> Array2<f64> {
-        const LANES: usize = 8;
-        const BLOCK: usize = 8 * LANES;
         let k = self.trees_per_iteration();
-        let n = x.nrows();
-        let f = self.n_features.max(1);
-        let mut out_flat: Vec<f64> = (0..n).flat_map(|_| self.baseline.iter().copied()).collect();
-        // Rows are copied in blocks into one contiguous buffer (columns the input lacks read as
-        // NaN); then each tree walks the block's rows, LANES at a time in lockstep. Each row still
-        // adds the trees in fit order, so its sum is the same as one row at a time.
-        let mut buf = vec![f32::NAN; BLOCK * f];
-        let width = self.n_features.min(x.ncols());
-        for start in (0..n).step_by(BLOCK) {
-            let rows = BLOCK.min(n - start);
-            for r in 0..rows {
-                let dst = &mut buf[r * f..r * f + width];
-                for (d, &v) in dst.iter_mut().zip(x.row(start + r).iter()) {
-                    *d = v;
-                }
-            }
-            let full = rows / LANES * LANES;
-            for (t, tree) in self.trees.iter().enumerate() {
-                let c = t % k;
-                for lane0 in (0..full).step_by(LANES) {
-                    let o = &mut out_flat[(start + lane0) * k + c..];
-                    tree.add_lanes::<LANES>(&buf[lane0 * f..], f, o, k);
-                }
-                for r in full..rows {
-                    tree.add_lanes::<1>(&buf[r * f..], f, &mut out_flat[(start + r) * k + c..], k);
-                }
+        let out_flat = ensemble_raw_scores(&self.baseline, &self.trees, self.n_features, x);
+        Array2::from_shape_fn((x.nrows(), k), |(i, c)| out_flat[i * k + c])
+    }
+}
+
+/// Raw scores of an ensemble whose iteration `it` is `trees[it * k..(it + 1) * k]` (one tree per
+/// score column, `k = baseline.len()`), row-major: `out[i * k + c]`. Each row starts from the
+/// baseline and adds the trees in fit order, in f64. A column `x` lacks reads as NaN; extra columns
+/// are ignored.
+fn ensemble_raw_scores(baseline: &[f64], trees: &[Tree], n_features: usize, x: ArrayView2<'_, f32>) -> Vec<f64> {
+    const LANES: usize = 8;
+    const BLOCK: usize = 8 * LANES;
+    let k = baseline.len();
+    let n = x.nrows();
+    let f = n_features.max(1);
+    let mut out_flat: Vec<f64> = (0..n).flat_map(|_| baseline.iter().copied()).collect();
+    // Rows are copied in blocks into one contiguous buffer (columns the input lacks read as
+    // NaN); then each tree walks the block's rows, LANES at a time in lockstep. Each row still
+    // adds the trees in fit order, so its sum is the same as one row at a time.
+    let mut buf = vec![f32::NAN; BLOCK * f];
+    let width = n_features.min(x.ncols());
+    for start in (0..n).step_by(BLOCK) {
+        let rows = BLOCK.min(n - start);
+        for r in 0..rows {
+            let dst = &mut buf[r * f..r * f + width];
+            for (d, &v) in dst.iter_mut().zip(x.row(start + r).iter()) {
+                *d = v;
             }
         }
-        Array2::from_shape_fn((n, k), |(i, c)| out_flat[i * k + c])
+        let full = rows / LANES * LANES;
+        for (t, tree) in trees.iter().enumerate() {
+            let c = t % k;
+            for lane0 in (0..full).step_by(LANES) {
+                let o = &mut out_flat[(start + lane0) * k + c..];
+                tree.add_lanes::<LANES>(&buf[lane0 * f..], f, o, k);
+            }
+            for r in full..rows {
+                tree.add_lanes::<1>(&buf[r * f..], f, &mut out_flat[(start + r) * k + c..], k);
+            }
+        }
     }
+    out_flat
 }
 
 impl GbtModel {
@@ -1039,6 +1123,167 @@ impl Model for GbtModel {
     /// Always [`ModelOutputs::Logits`]; see [`GbtModel::logits`].
     fn outputs(&self, x: ArrayView2<'_, f32>) -> Result<ModelOutputs, ModelError> {
         Ok(ModelOutputs::Logits(self.logits(x)))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quantile regression
+
+/// Fits gradient-boosted trees that predict the `alpha`-quantile of the target given the features,
+/// by boosting on the pinball loss as scikit-learn's
+/// `HistGradientBoostingRegressor(loss="quantile", quantile=alpha)` does (see the module
+/// documentation). Every row of `x` is a training row and `y[i]` is row `i`'s target.
+///
+/// `params` have the classifier's meaning and checks (`max_iter` is the number of trees; early
+/// stopping and DP are refused). The fit is single-threaded and draws no random numbers.
+///
+/// # Errors
+///
+/// [`ModelError::Param`] for bad `params`, or with param `"alpha"` for an `alpha` outside the open
+/// interval (0, 1) (NaN included); [`ModelError::Data`] for no rows, a target count other than the
+/// row count, a target or a feature that is not finite.
+pub fn fit_quantile_gbt(
+    x: ArrayView2<'_, f32>,
+    y: &[f64],
+    alpha: f64,
+    params: &GbtParams,
+) -> Result<GbtQuantileModel, ModelError> {
+    check_quantile_inputs(x, y, alpha, params)?;
+    let rows: Vec<usize> = (0..x.nrows()).collect();
+    let binned = Binned::from_rows(x, &rows, params.max_bins);
+    Ok(boost_quantile(params, alpha, &binned, y).0)
+}
+
+fn check_quantile_inputs(x: ArrayView2<'_, f32>, y: &[f64], alpha: f64, params: &GbtParams) -> Result<(), ModelError> {
+    params.validate()?;
+    if !(alpha > 0.0 && alpha < 1.0) {
+        return Err(ModelError::Param {
+            param: "alpha",
+            message: format!("the quantile level must be strictly between 0 and 1, got {alpha}"),
+        });
+    }
+    let (n, d) = x.dim();
+    if y.len() != n {
+        return Err(ModelError::Data(format!("{} targets for {n} feature rows", y.len())));
+    }
+    if n == 0 {
+        return Err(ModelError::Data("no training rows".into()));
+    }
+    if n > u32::MAX as usize {
+        return Err(ModelError::Data(format!("{n} training rows; at most {} are supported", u32::MAX)));
+    }
+    if d > u32::MAX as usize {
+        return Err(ModelError::Data(format!("{d} features; at most {} are supported", u32::MAX)));
+    }
+    if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+        return Err(ModelError::Data(format!("row {i}: target {} is not finite", y[i])));
+    }
+    for (i, row) in x.rows().into_iter().enumerate() {
+        if let Some(j) = row.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::Data(format!("row {i}, feature {j}: value {} is not finite", row[j])));
+        }
+    }
+    Ok(())
+}
+
+/// Fits the quantile ensemble on the binned rows (targets `y`, one per training position); also
+/// returns the training rows' final raw scores.
+fn boost_quantile(p: &GbtParams, alpha: f64, b: &Binned, y: &[f64]) -> (GbtQuantileModel, Vec<f64>) {
+    let n = b.n;
+    let mut residuals = y.to_vec();
+    let baseline = linear_quantile(&mut residuals, alpha);
+    let mut raw = vec![baseline; n];
+    // Pinball-loss gradients with respect to the raw score, stored as f32 (as scikit-learn):
+    // −α where the score is at or below the target, 1 − α where it is above; hessians all 1.
+    let (grad_at_or_below, grad_above) = ((-alpha) as f32, (1.0 - alpha) as f32);
+    let hess = vec![1.0f32; n];
+    let mut grad = vec![0.0f32; n];
+    let mut ws = Workspace::new(n);
+    let mut trees = Vec::with_capacity(p.max_iter);
+    for _ in 0..p.max_iter {
+        for ((g, &yi), &ri) in grad.iter_mut().zip(y).zip(&raw) {
+            *g = if yi >= ri { grad_at_or_below } else { grad_above };
+        }
+        let grown = grow_tree(b, p, &grad, &hess, &mut ws);
+        // Each leaf's value: the α-quantile of its rows' residuals at the scores before this tree.
+        let mut values = Vec::with_capacity(grown.leaves.len());
+        for leaf in &grown.leaves {
+            residuals.clear();
+            residuals.extend(ws.partition[leaf.start..leaf.stop].iter().map(|&i| y[i as usize] - raw[i as usize]));
+            values.push(p.learning_rate * linear_quantile(&mut residuals, alpha));
+        }
+        trees.push(grown.into_tree(&values, &ws.partition, &mut raw, 1, 0));
+    }
+    (GbtQuantileModel { alpha, n_features: b.n_features(), baseline, trees }, raw)
+}
+
+/// The `alpha`-quantile of `values` exactly as `numpy.percentile(values, 100 * alpha)` computes it
+/// (scikit-learn's `PinballLoss.fit_intercept_only` without sample weights): numpy's default
+/// "linear" method (Hyndman & Fan 1996, type 7), with the level taken through the percentile scale,
+/// `q = (100·α)/100`, the virtual index `h = (n − 1)·q`, and numpy's two-sided linear interpolation
+/// between the order statistics `v₍⌊h⌋₎` and `v₍⌊h⌋+1₎`. `values` is non-empty, without NaN, and is
+/// reordered.
+fn linear_quantile(values: &mut [f64], alpha: f64) -> f64 {
+    let last = values.len() - 1;
+    let q = (100.0 * alpha) / 100.0;
+    let h = last as f64 * q;
+    // At or beyond the last index numpy takes the maximum twice (with weight h + 1 ≥ 1).
+    let (lo, hi, gamma) = if h >= last as f64 {
+        (last, last, h + 1.0)
+    } else {
+        let below = h.max(0.0).floor();
+        (below as usize, below as usize + 1, h - below)
+    };
+    let (_, &mut a, right) = values.select_nth_unstable_by(lo, f64::total_cmp);
+    let b = if hi == lo { a } else { right.iter().copied().fold(f64::INFINITY, f64::min) };
+    // numpy's `_lerp`: from the nearer end, so that γ = 1 gives exactly `b`.
+    let diff = b - a;
+    if gamma >= 0.5 { b - diff * (1.0 - gamma) } else { a + diff * gamma }
+}
+
+/// A fitted gradient-boosted quantile regressor: predicts the `alpha`-quantile of the target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GbtQuantileModel {
+    alpha: f64,
+    n_features: usize,
+    /// The initial prediction: the α-quantile of the training targets.
+    baseline: f64,
+    /// One tree per iteration, in fit order.
+    trees: Vec<Tree>,
+}
+
+impl GbtQuantileModel {
+    /// The quantile level α the model predicts.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    /// Number of features seen in training.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// The initial prediction: the α-quantile of the training targets (scikit-learn's
+    /// `_baseline_prediction`).
+    pub fn baseline(&self) -> f64 {
+        self.baseline
+    }
+
+    /// Boosting iterations fitted (one tree each).
+    pub fn n_iter(&self) -> usize {
+        self.trees.len()
+    }
+
+    /// Leaves of every tree, in fit order.
+    pub fn n_leaves(&self) -> Vec<usize> {
+        self.trees.iter().map(Tree::n_leaves).collect()
+    }
+
+    /// The predicted α-quantile for every row of `x` (scikit-learn's `predict`): the baseline plus
+    /// every tree's leaf value, summed in fit order in f64. As for [`GbtModel::raw_scores`], a NaN
+    /// or missing column follows the larger child and extra columns are ignored.
+    pub fn predict(&self, x: ArrayView2<'_, f32>) -> Vec<f64> {
+        ensemble_raw_scores(&[self.baseline], &self.trees, self.n_features, x)
     }
 }
 
@@ -1413,5 +1658,256 @@ mod tests {
         // Transposed (non-standard layout) input gives the same logits.
         let t = x.t().to_owned();
         assert_eq!(model.logits(t.t()), model.logits(x.view()));
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Quantile regression
+
+    #[test]
+    fn linear_quantile_matches_numpy_percentile() {
+        // numpy 2.4.6: np.percentile(v, 100 * a) for the v and a below.
+        let v = [3.0, -1.0, 2.5, 7.0, 0.0, 2.5, 10.0];
+        let cases: [(f64, f64); 6] = [
+            (0.05, -0.7),
+            (0.1, -0.3999999999999999),
+            (0.5, 2.5),
+            (0.95, 9.099999999999998),
+            (0.99, 9.819999999999999),
+            // 100 * (1/3) / 100 = 0.33333333333333326, so the virtual index falls just below 2.
+            (1.0 / 3.0, 2.499999999999999),
+        ];
+        for (a, want) in cases {
+            let got = linear_quantile(&mut v.clone(), a);
+            assert_eq!(got.to_bits(), want.to_bits(), "alpha {a}: {got} vs numpy {want}");
+        }
+        assert_eq!(linear_quantile(&mut [4.0], 0.05), 4.0);
+        assert_eq!(linear_quantile(&mut [2.0, 1.0], 0.95), 1.95);
+        let mut ramp: Vec<f64> = (0..=100).rev().map(f64::from).collect();
+        assert_eq!(linear_quantile(&mut ramp, 0.07), 7.000000000000001);
+        assert_eq!(linear_quantile(&mut [0.7, 0.1, 0.2], 0.3), 0.16);
+    }
+
+    /// The fixture of `scripts/sklearn_gbt_quantile.py`: real data, scikit-learn's predictions.
+    fn quantile_fixture() -> serde_json::Value {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/gbt_quantile/sklearn_quantile.json");
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn f64s(v: &serde_json::Value) -> Vec<f64> {
+        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    }
+
+    /// A case's feature rows (`x_train_ones` / `x_test_ones`: indices of the ones; `x_train` /
+    /// `x_test`: dense integers) as f32.
+    fn fixture_rows(case: &serde_json::Value, part: &str) -> Array2<f32> {
+        let d = case["n_features"].as_u64().unwrap() as usize;
+        let (rows, ones) = match case.get(format!("x_{part}_ones")) {
+            Some(r) => (r.as_array().unwrap(), true),
+            None => (case[format!("x_{part}")].as_array().unwrap(), false),
+        };
+        let mut x = Array2::zeros((rows.len(), d));
+        for (i, row) in rows.iter().enumerate() {
+            for (j, v) in row.as_array().unwrap().iter().enumerate() {
+                let v = v.as_i64().unwrap();
+                if ones {
+                    x[[i, v as usize]] = 1.0;
+                } else {
+                    x[[i, j]] = v as f32;
+                }
+            }
+        }
+        x
+    }
+
+    fn fixture_params(case: &serde_json::Value) -> GbtParams {
+        let p = &case["params"];
+        let n = |k: &str| p[k].as_u64().unwrap() as usize;
+        GbtParams {
+            max_iter: n("max_iter"),
+            learning_rate: p["learning_rate"].as_f64().unwrap(),
+            max_leaf_nodes: Some(n("max_leaf_nodes")),
+            min_samples_leaf: n("min_samples_leaf"),
+            l2_regularization: p["l2_regularization"].as_f64().unwrap(),
+            max_bins: n("max_bins"),
+            ..Default::default()
+        }
+    }
+
+    /// Location-30 features → an MLP's hinge score (the quantile-regression attack's setting) and
+    /// Adult → hours-per-week, α = 0.05, 0.5, 0.95: the same baseline, the same trees (leaf counts)
+    /// and the same predictions as scikit-learn's HistGradientBoostingRegressor(loss="quantile").
+    ///
+    /// The match is exact up to rounding: the pinball gradients take two values (−α, 1 − α as
+    /// f32) and the hessians are all 1, so every histogram and node sum is exact in f64 whatever
+    /// the order of summation; the bins, the splits and the leaves' rows are then the same, and
+    /// each leaf value is numpy's percentile of the same residuals. The tolerance only allows for
+    /// the JSON round trip of scikit-learn's predictions.
+    #[test]
+    fn gbt_quantile_matches_sklearn_on_real_data() {
+        let fixture = quantile_fixture();
+        let mut worst = 0.0f64;
+        for case in fixture["cases"].as_array().unwrap() {
+            let name = case["name"].as_str().unwrap();
+            let (x_train, x_test) = (fixture_rows(case, "train"), fixture_rows(case, "test"));
+            let y_train = f64s(&case["y_train"]);
+            let params = fixture_params(case);
+            for fit in case["fits"].as_array().unwrap() {
+                let alpha = fit["alpha"].as_f64().unwrap();
+                let model = fit_quantile_gbt(x_train.view(), &y_train, alpha, &params).unwrap();
+                let sk_baseline = fit["baseline"].as_f64().unwrap();
+                assert_eq!(model.baseline().to_bits(), sk_baseline.to_bits(), "{name} alpha {alpha}: baseline");
+                let sk_leaves: Vec<usize> =
+                    fit["n_leaves"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+                assert_eq!(model.n_leaves(), sk_leaves, "{name} alpha {alpha}: leaves per tree");
+                for (part, x) in [("train", &x_train), ("test", &x_test)] {
+                    let ours = model.predict(x.view());
+                    let theirs = f64s(&fit[format!("{part}_pred")]);
+                    assert_eq!(ours.len(), theirs.len());
+                    let diff = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+                    eprintln!("{name} alpha {alpha} {part}: max |ours - sklearn| = {diff:e}");
+                    assert!(diff <= 1e-12, "{name} alpha {alpha} {part}: max difference {diff}");
+                    worst = worst.max(diff);
+                }
+                let ours_cov = {
+                    let pred = model.predict(x_train.view());
+                    y_train.iter().zip(&pred).filter(|(y, q)| y <= q).count() as f64 / y_train.len() as f64
+                };
+                assert_eq!(ours_cov, fit["train_coverage"].as_f64().unwrap(), "{name} alpha {alpha}: coverage");
+            }
+        }
+        eprintln!("largest difference from scikit-learn: {worst:e}");
+    }
+
+    /// Shares of `y` strictly below and at or below the predictions `q`.
+    fn coverage(y: &[f64], q: &[f64]) -> (f64, f64) {
+        let n = y.len() as f64;
+        let below = y.iter().zip(q).filter(|(t, q)| t < q).count() as f64 / n;
+        let at_or_below = y.iter().zip(q).filter(|(t, q)| t <= q).count() as f64 / n;
+        (below, at_or_below)
+    }
+
+    /// The fitted α-quantile covers about a fraction α of the training targets. On the attack's
+    /// setting (Location-30 features → the target model's hinge score, continuous) the share at or
+    /// below the prediction is within 0.03 of α. With ties in the target (integers, as Adult's
+    /// hours-per-week) a quantile can only bracket α: the share strictly below is at most about α
+    /// and the share at or below at least about α. (Boosting stops after `max_iter` shrunk steps,
+    /// so the coverage is near α, not equal to it; scikit-learn's is the same, see the fixture's
+    /// `train_coverage`.)
+    #[test]
+    fn gbt_quantile_training_coverage_is_near_alpha() {
+        let fixture = quantile_fixture();
+        let case = &fixture["cases"][0];
+        assert_eq!(case["name"], "location_mlp_hinge");
+        let x = fixture_rows(case, "train");
+        let y = f64s(&case["y_train"]);
+        let params = GbtParams { max_iter: 100, min_samples_leaf: 20, ..fixture_params(case) };
+        for alpha in [0.05, 0.2, 0.5, 0.8, 0.95] {
+            let pred = fit_quantile_gbt(x.view(), &y, alpha, &params).unwrap().predict(x.view());
+            let (below, at_or_below) = coverage(&y, &pred);
+            eprintln!("hinge alpha {alpha}: share below {below:.4}, at or below {at_or_below:.4}");
+            assert_eq!(below, at_or_below, "no ties expected");
+            assert!((at_or_below - alpha).abs() <= 0.03, "hinge alpha {alpha}: coverage {at_or_below}");
+        }
+
+        let (x, _) = synthetic(3000, 2);
+        let y: Vec<f64> = (0..3000)
+            .map(|i| {
+                let noise = ((i * 7919) % 1000) as f64 / 1000.0;
+                (f64::from(x[[i, 3]]) * 4.0 + f64::from(x[[i, 0]]) * 3.0 + noise * (2.0 + f64::from(x[[i, 1]]) * 6.0))
+                    .round()
+            })
+            .collect();
+        let params = GbtParams { max_iter: 100, min_samples_leaf: 20, ..Default::default() };
+        for alpha in [0.05, 0.2, 0.5, 0.8, 0.95] {
+            let pred = fit_quantile_gbt(x.view(), &y, alpha, &params).unwrap().predict(x.view());
+            let (below, at_or_below) = coverage(&y, &pred);
+            eprintln!("integer target alpha {alpha}: share below {below:.4}, at or below {at_or_below:.4}");
+            assert!(below <= alpha + 0.03 && at_or_below >= alpha - 0.03, "integer target alpha {alpha}");
+        }
+    }
+
+    /// With one iteration and learning rate 1, each leaf's prediction is the α-quantile of its own
+    /// rows' targets (baseline + quantile of the residuals about the baseline), not the Newton step.
+    #[test]
+    fn gbt_quantile_leaves_are_residual_quantiles() {
+        let (x, _) = synthetic(400, 2);
+        let y: Vec<f64> = (0..400).map(|i| f64::from(x[[i, 3]]) * 3.0 + ((i * 37) % 11) as f64).collect();
+        for alpha in [0.1, 0.5, 0.9] {
+            let p = GbtParams { max_iter: 1, learning_rate: 1.0, max_leaf_nodes: Some(4), ..Default::default() };
+            let model = fit_quantile_gbt(x.view(), &y, alpha, &p).unwrap();
+            assert_eq!(model.n_leaves(), vec![4]);
+            let pred = model.predict(x.view());
+            // Group the rows by prediction (one group per leaf).
+            let mut groups: Vec<(f64, Vec<f64>)> = Vec::new();
+            for (&q, &t) in pred.iter().zip(&y) {
+                match groups.iter_mut().find(|g| g.0 == q) {
+                    Some(g) => g.1.push(t),
+                    None => groups.push((q, vec![t])),
+                }
+            }
+            assert_eq!(groups.len(), 4);
+            for (q, mut ys) in groups {
+                let want = linear_quantile(&mut ys, alpha);
+                assert!((q - want).abs() < 1e-12, "alpha {alpha}: leaf {q} vs quantile {want}");
+            }
+        }
+    }
+
+    /// Prediction from raw features reproduces the training scores the fit accumulated, bit for bit.
+    #[test]
+    fn gbt_quantile_predictions_reproduce_the_training_scores() {
+        let (mut x, y) = synthetic(500, 3);
+        for (i, v) in x.column_mut(3).iter_mut().enumerate() {
+            *v += (i as f32 * 0.618_034).fract() * 1e-3;
+        }
+        let target: Vec<f64> = y.iter().enumerate().map(|(i, &c)| c as f64 + (i % 7) as f64 * 0.1).collect();
+        let p = GbtParams { max_iter: 15, max_bins: 32, min_samples_leaf: 5, ..Default::default() };
+        let rows: Vec<usize> = (0..500).collect();
+        let b = Binned::from_rows(x.view(), &rows, p.max_bins);
+        let (model, raw) = boost_quantile(&p, 0.3, &b, &target);
+        let pred = model.predict(x.view());
+        assert!(pred.iter().zip(&raw).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert_eq!(fit_quantile_gbt(x.view(), &target, 0.3, &p).unwrap(), model);
+        assert_eq!((model.alpha(), model.n_iter(), model.n_features()), (0.3, 15, 6));
+    }
+
+    #[test]
+    fn gbt_quantile_degenerate_inputs() {
+        let (x, _) = synthetic(200, 2);
+        let p = GbtParams { max_iter: 10, ..Default::default() };
+        // A constant target: every residual is 0, so every leaf is 0 and the prediction is the constant.
+        let model = fit_quantile_gbt(x.view(), &[2.5; 200], 0.9, &p).unwrap();
+        assert_eq!(model.baseline(), 2.5);
+        assert!(model.predict(x.view()).iter().all(|&q| q == 2.5));
+        // One row: the prediction is its target, everywhere.
+        let one = x.slice(ndarray::s![0..1, ..]);
+        let model = fit_quantile_gbt(one, &[-4.0], 0.05, &p).unwrap();
+        assert_eq!(model.n_leaves(), vec![1; 10]);
+        assert!(model.predict(x.view()).iter().all(|&q| q == -4.0));
+        // No features at all: the model is the baseline.
+        let empty = Array2::<f32>::zeros((3, 0));
+        let model = fit_quantile_gbt(empty.view(), &[1.0, 2.0, 3.0], 0.5, &p).unwrap();
+        assert_eq!(model.predict(empty.view()), vec![2.0; 3]);
+
+        let y: Vec<f64> = (0..200).map(f64::from).collect();
+        let is_alpha =
+            |r: Result<GbtQuantileModel, ModelError>| matches!(r, Err(ModelError::Param { param: "alpha", .. }));
+        for alpha in [0.0, 1.0, -0.1, 1.5, f64::NAN, f64::INFINITY] {
+            assert!(is_alpha(fit_quantile_gbt(x.view(), &y, alpha, &p)), "alpha {alpha}");
+        }
+        let is_data = |r: Result<GbtQuantileModel, ModelError>| matches!(r, Err(ModelError::Data(_)));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let mut yb = y.clone();
+            yb[17] = bad;
+            assert!(is_data(fit_quantile_gbt(x.view(), &yb, 0.5, &p)), "target {bad}");
+        }
+        assert!(is_data(fit_quantile_gbt(x.view(), &y[..199], 0.5, &p)), "target count");
+        assert!(is_data(fit_quantile_gbt(Array2::<f32>::zeros((0, 6)).view(), &[], 0.5, &p)), "no rows");
+        let mut xb = x.clone();
+        xb[[5, 2]] = f32::NAN;
+        assert!(is_data(fit_quantile_gbt(xb.view(), &y, 0.5, &p)), "NaN feature");
+        let bad = GbtParams { max_iter: 0, ..Default::default() };
+        assert!(matches!(fit_quantile_gbt(x.view(), &y, 0.5, &bad), Err(ModelError::Param { param: "max_iter", .. })));
     }
 }
