@@ -17,6 +17,8 @@ lp = "logprobs", m = max(1, floor(0.2 * n)):
   min_k_plus_plus  mean of the m smallest z, z_t = (lp[t] - mean[t]) / std[t]
                    (Min-K%++, Zhang et al. 2024, k = 0.2)
   reference        mean(lp) - mean(ref_logprobs)              (target vs reference model)
+  lowercase        -(mean(lp) / mean(lowercase_logprobs))     (-NLL(text) / NLL(lowercased text);
+                   after Carlini et al. 2021's ratio of log-perplexities)
 Metrics per attack: auc = sklearn.metrics.roc_auc_score(member, score); tpr_at_fpr = a list of
 {"fpr": target, "tpr": ...} for targets 0.01 and 0.1, tpr = the largest TPR among the points of sklearn.metrics.roc_curve(member, score) with
 FPR <= the target (roc_curve with its default drop_intermediate=True: dropping collinear points never
@@ -37,7 +39,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 ROOT = Path(__file__).resolve().parent.parent
 K = 0.2
-ATTACKS = ["loss", "zlib", "min_k", "min_k_plus_plus", "reference"]
+ATTACKS = ["loss", "zlib", "lowercase", "min_k", "min_k_plus_plus", "reference"]
 FPR_TARGETS = [0.01, 0.1]
 
 
@@ -46,6 +48,7 @@ def scores(obj):
     mu = np.asarray(obj["mean"], dtype=np.float64)
     sd = np.asarray(obj["std"], dtype=np.float64)
     ref = np.asarray(obj["ref_logprobs"], dtype=np.float64)
+    lower = np.asarray(obj["lowercase_logprobs"], dtype=np.float64)
     n = lp.size
     m = max(1, int(np.floor(K * n)))
     z = (lp - mu) / sd
@@ -55,6 +58,7 @@ def scores(obj):
         "min_k": float(np.sort(lp)[:m].mean()),
         "min_k_plus_plus": float(np.sort(z)[:m].mean()),
         "reference": float(lp.mean() - ref.mean()),
+        "lowercase": float(-(lp.mean() / lower.mean())),
     }
 
 
@@ -83,6 +87,7 @@ def main():
                 "min_k": "mean of the m smallest logprobs",
                 "min_k_plus_plus": "mean of the m smallest (logprobs - mean) / std",
                 "reference": "mean(logprobs) - mean(ref_logprobs)",
+                "lowercase": "-(mean(logprobs) / mean(lowercase_logprobs))",
                 "higher": "more likely member, for every score",
                 "auc": "sklearn.metrics.roc_auc_score(member, score)",
                 "mean_nll": "mean over texts of -loss (the rounded logprobs in the file)",

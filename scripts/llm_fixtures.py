@@ -12,7 +12,9 @@ Each .jsonl.gz has one JSON object per audited text, in a seeded shuffled order:
    "logprobs": [...],      target model, ln p(token t | BOS, tokens < t), one per real token (<= 0)
    "mean": [...],          target model, sum_v p(v) ln p(v) at that position   (Min-K%++ mu)
    "std": [...],           target model, sqrt(sum_v p(v) (ln p(v) - mean)^2)    (Min-K%++ sigma, > 0)
-   "ref_logprobs": [...]}  reference model, ln p of the same tokens
+   "ref_logprobs": [...],  reference model, ln p of the same tokens
+   "lowercase_logprobs": [...]}  target model, ln p of each token of the lowercased text (its own
+                           tokenization, so its own length; for the lowercase attack)
 Floats are rounded to 7 significant digits; the gzip header has mtime 0 and no file name.
 
 Recipe (everything local; nothing is downloaded from the Hugging Face hub):
@@ -229,13 +231,15 @@ def export(path, rows, entries, tok, target, ref, n_positions):
             ids = encode(tok, text, n_positions)
             lp, mu, sd = token_stats(target, ids)
             rlp, _, _ = token_stats(ref, ids)
+            llp, _, _ = token_stats(target, encode(tok, text.lower(), n_positions))
             sd = [r7(s) for s in sd]
             if min(sd) <= 0:
                 raise ValueError(f"{ident}: std rounds to 0")
             obj = {"id": ident, "member": m, "text": text,
                    "logprobs": [r7_logprob(v) for v in lp],
                    "mean": [r7(v) for v in mu], "std": sd,
-                   "ref_logprobs": [r7_logprob(v) for v in rlp]}
+                   "ref_logprobs": [r7_logprob(v) for v in rlp],
+                   "lowercase_logprobs": [r7_logprob(v) for v in llp]}
             nll[m].append(-float(np.mean(lp)))
             ref_nll[m].append(-float(np.mean(rlp)))
             gz.write((json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8"))
@@ -335,7 +339,7 @@ JSON Lines, gzip-compressed (header mtime 0, no file name), one object per audit
 
 ```
 {{"id": "<fortune file>:<entry index>", "member": 0|1, "text": "...", "logprobs": [...],
- "mean": [...], "std": [...], "ref_logprobs": [...]}}
+ "mean": [...], "std": [...], "ref_logprobs": [...], "lowercase_logprobs": [...]}}
 ```
 
 - `id`: the fortune file's name and the 0-based index of the entry in it (entries split on lines `%`).
@@ -345,6 +349,8 @@ JSON Lines, gzip-compressed (header mtime 0, no file name), one object per audit
 - `mean[t]`, `std[t]`: the mean and standard deviation of ln p(v) under the target model's
   next-token distribution p at that position (Min-K%++, Zhang et al. 2024); `std` > 0.
 - `ref_logprobs[t]`: the reference model's log-probability of the same token.
+- `lowercase_logprobs`: the target model's log-probability of each token of `text.lower()` (Python's
+  lowercasing), encoded the same way; its own tokenization, so its length may differ from `logprobs`.
 - Every float is rounded to 7 significant digits (`float(f"{{x:.7g}}")`); a log-probability that rounds
   to -0.0 is written 0.0.
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use support::{mia, report, s, validate};
 
-const ATTACKS: [&str; 5] = ["loss", "zlib", "min_k", "min_k_plus_plus", "reference"];
+const ATTACKS: [&str; 6] = ["loss", "zlib", "lowercase", "min_k", "min_k_plus_plus", "reference"];
 
 /// Runs `mia llm` on one split and returns (report, per-text scores by attack and id).
 fn audit(split: &str, dir: &std::path::Path) -> (Value, HashMap<String, HashMap<String, f64>>) {

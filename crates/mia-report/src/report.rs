@@ -11,7 +11,7 @@ use mia_core::reference::ReferenceConfig;
 use serde::Serialize;
 
 /// Bumped on any change to the document's shape.
-pub const SCHEMA_VERSION: &str = "1.2.0";
+pub const SCHEMA_VERSION: &str = "1.3.0";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
