@@ -2,7 +2,7 @@
 """A small Open Inference Protocol (KServe v2 / Triton) server for a pickled scikit-learn classifier.
 
     python3 examples/http/oip_server.py --model models/model.pkl [--name location] [--port 8080]
-        [--output probs|logits] [--token-env VAR] [--port-file FILE] [--log FILE]
+        [--output probs|logits|label] [--token-env VAR] [--port-file FILE] [--log FILE]
 
 Endpoints (the protocol's REST form):
   GET  /v2/health/live, /v2/health/ready     200 when up
@@ -10,7 +10,8 @@ Endpoints (the protocol's REST form):
   POST /v2/models/NAME/infer                 {"inputs": [{"name", "shape": [n, d], "datatype": "FP64"|"FP32",
                                              "data": [...]}]} -> {"model_name", "outputs": [{"name", "shape": [n, c],
                                              "datatype": "FP64", "data": [... row-major]}]}
-The output is predict_proba ("probabilities") or, with --output logits, decision_function ("logits").
+The output is predict_proba ("probabilities"), with --output logits decision_function ("logits"), or
+with --output label predict ("label": the predicted class, shape [n]).
 With --token-env VAR every request must carry "Authorization: Bearer <the value of VAR>" (else 401).
 --port 0 takes a free port; --port-file writes the port once the server listens. --log appends one
 line per infer request (its number of rows), for counting what a client sent.
@@ -42,7 +43,7 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--port-file")
-    ap.add_argument("--output", choices=["probs", "logits"], default="probs")
+    ap.add_argument("--output", choices=["probs", "logits", "label"], default="probs")
     ap.add_argument("--token-env")
     ap.add_argument("--log")
     ap.add_argument("--fault", choices=["none", "500", "slow", "malformed", "shape", "redirect"], default="none")
@@ -53,7 +54,7 @@ def main():
     with open(args.model, "rb") as f:
         model = pickle.load(f)
     token = os.environ[args.token_env] if args.token_env else None
-    out_name = "probabilities" if args.output == "probs" else "logits"
+    out_name = {"probs": "probabilities", "logits": "logits", "label": "label"}[args.output]
     served = {"n": 0}
     lock = threading.Lock()
 
@@ -111,6 +112,13 @@ def main():
                 return
             if faulty and args.fault == "malformed":
                 return self.answer(200, b"<html>not json</html>", "text/html")
+            if args.output == "label":
+                y = model.predict(x)
+                if faulty and args.fault == "shape":
+                    y = y[:-1]
+                return self.answer(200, {"model_name": args.name, "id": req.get("id", ""),
+                                         "outputs": [{"name": out_name, "shape": [len(y)], "datatype": "INT64",
+                                                      "data": [int(v) for v in y]}]})
             y = model.predict_proba(x) if args.output == "probs" else model.decision_function(x)
             y = np.atleast_2d(np.asarray(y, dtype=np.float64))
             if y.shape[0] != x.shape[0]:

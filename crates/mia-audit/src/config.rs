@@ -24,7 +24,7 @@
 //! # onnx = "model.onnx"        # ... a file, or a deployed model (mia_models::http):
 //! # http = "http://127.0.0.1:5000/invocations"
 //! # protocol = "mlflow"       # or "open_inference" (KServe v2 / Triton)
-//! # output = "probs"          # or "logits"
+//! # output = "probs"          # or "logits", or "label": seen through its labels (label_noise.rs)
 //! # batch_size = 256, concurrency = 4, max_requests_per_s = 50, timeout_s = 30, retries = 3
 //! # token_env = "MIA_TOKEN"   # a bearer token, read from this environment variable
 //! # claimed_epsilon = 8.0     # its DP guarantee, if one is claimed (the report's `privacy`)
@@ -229,13 +229,22 @@ pub enum TargetSource {
     Http(HttpSpec),
 }
 
+/// A `[target]` section, read: the given model (`None`: the tool trains the target) and
+/// whether the audit sees only its labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetChoice {
+    pub given: Option<TargetSource>,
+    pub label_only: bool,
+}
+
 impl TargetSection {
-    /// The model the section names, checked: exactly one of `onnx` and `http`, the endpoint's
-    /// keys only with `http`, `protocol` and `output` with it.
-    pub fn source(&self) -> Result<TargetSource, String> {
+    /// The model the section names, checked: at most one of `onnx` and `http`, the endpoint's
+    /// keys only with `http`, `protocol` and `output` with it. `output = "label"` alone (the
+    /// tool trains the target) or with `onnx` audits the model from its predicted labels only.
+    pub fn source(&self) -> Result<TargetChoice, String> {
+        let label_only = self.output == Some(HttpOutput::Label);
         let http_keys = [
             ("protocol", self.protocol.is_some()),
-            ("output", self.output.is_some()),
             ("batch_size", self.batch_size.is_some()),
             ("concurrency", self.concurrency.is_some()),
             ("max_requests_per_s", self.max_requests_per_s.is_some()),
@@ -246,20 +255,31 @@ impl TargetSection {
             ("input_name", self.input_name.is_some()),
             ("output_name", self.output_name.is_some()),
         ];
+        let local = |given: Option<TargetSource>| {
+            if let Some((key, _)) = http_keys.iter().find(|k| k.1) {
+                return Err(format!("[target] {key}: only for a model behind an endpoint (http = \"...\")"));
+            }
+            if self.output.is_some() && !label_only {
+                return Err("[target] output: only \"label\" here (the audit reads a model file's or a trained \
+                     model's outputs itself); \"probs\" and \"logits\" describe an endpoint's answers"
+                    .into());
+            }
+            Ok(TargetChoice { given, label_only })
+        };
         match (&self.onnx, &self.http) {
             (Some(_), Some(_)) => Err("[target]: name one of onnx (a model file) and http (an endpoint)".into()),
-            (None, None) => Err("[target]: name the model: onnx = \"model.onnx\" or http = \"http://...\"".into()),
-            (Some(path), None) => match http_keys.iter().find(|k| k.1) {
-                Some((key, _)) => Err(format!("[target] {key}: only for a model behind an endpoint (http = \"...\")")),
-                None => Ok(TargetSource::Onnx(path.clone())),
-            },
+            (None, None) if !label_only => Err("[target]: name the model: onnx = \"model.onnx\" or http = \
+                 \"http://...\" (or output = \"label\" alone: the trained target, seen through its labels)"
+                .into()),
+            (None, None) => local(None),
+            (Some(path), None) => local(Some(TargetSource::Onnx(path.clone()))),
             (None, Some(url)) => {
                 let protocol = self
                     .protocol
                     .ok_or("[target] protocol: say how to talk to the endpoint: \"mlflow\" or \"open_inference\"")?;
                 let output = self
                     .output
-                    .ok_or("[target] output: say what the endpoint answers with: \"probs\" or \"logits\"")?;
+                    .ok_or("[target] output: say what the endpoint answers with: \"probs\", \"logits\" or \"label\"")?;
                 let mut spec = HttpSpec::new(url.clone(), protocol, output);
                 spec.batch_size = self.batch_size.unwrap_or(spec.batch_size);
                 spec.concurrency = self.concurrency.unwrap_or(spec.concurrency);
@@ -271,7 +291,7 @@ impl TargetSection {
                 spec.input_name = self.input_name.clone().unwrap_or(spec.input_name);
                 spec.output_name.clone_from(&self.output_name);
                 spec.check().map_err(|e| format!("[target] {e}"))?;
-                Ok(TargetSource::Http(spec))
+                Ok(TargetChoice { given: Some(TargetSource::Http(spec)), label_only })
             }
         }
     }
@@ -344,16 +364,32 @@ pub struct AttacksConfig {
     pub rmia: mia_core::reference::RmiaConfig,
     pub attack_r: mia_core::reference::AttackRConfig,
     pub shokri: mia_core::reference::ShokriConfig,
+    /// The noise-robustness attack of a label-only target.
+    #[serde(skip_serializing_if = "crate::label_noise::LabelNoiseConfig::is_default")]
+    pub label_noise: crate::label_noise::LabelNoiseConfig,
 }
 
 impl Default for AttacksConfig {
     fn default() -> Self {
         let r = ReferenceConfig::default();
-        AttacksConfig { run: None, folds: 5, lira: r.lira, rmia: r.rmia, attack_r: r.attack_r, shokri: r.shokri }
+        AttacksConfig {
+            run: None,
+            folds: 5,
+            lira: r.lira,
+            rmia: r.rmia,
+            attack_r: r.attack_r,
+            shokri: r.shokri,
+            label_noise: Default::default(),
+        }
     }
 }
 
 impl AttacksConfig {
+    /// The attacks to run among `known` (`None`: all of them).
+    pub fn wanted<'a>(&self, known: &[&'a str]) -> Vec<&'a str> {
+        known.iter().copied().filter(|k| self.run.as_ref().is_none_or(|r| r.iter().any(|n| n == k))).collect()
+    }
+
     pub fn reference(&self) -> ReferenceConfig {
         ReferenceConfig {
             lira: self.lira.clone(),
@@ -399,7 +435,17 @@ impl AuditConfig {
     /// Who trains the target: as configured, else `member_column` for a given model and
     /// `train` otherwise.
     pub fn target_mode(&self) -> TargetMode {
-        self.plan.target.unwrap_or(if self.target.is_some() { TargetMode::MemberColumn } else { TargetMode::Train })
+        self.plan.target.unwrap_or(if self.given_target() { TargetMode::MemberColumn } else { TargetMode::Train })
+    }
+
+    /// Whether `[target]` names a model (a file or an endpoint) rather than the tool training it.
+    pub fn given_target(&self) -> bool {
+        self.target.as_ref().is_some_and(|t| t.onnx.is_some() || t.http.is_some())
+    }
+
+    /// Whether the audit sees only the target's predicted labels (`[target] output = "label"`).
+    pub fn label_only(&self) -> bool {
+        self.target.as_ref().is_some_and(|t| t.output == Some(HttpOutput::Label))
     }
 
     /// The share of rows held out as a population: `plan.population_fraction` when an attack
@@ -407,7 +453,9 @@ impl AuditConfig {
     /// 0, so that no rows leave the audit for nothing.
     pub fn population_fraction(&self) -> f64 {
         let wanted = |n: &String| mia_core::reference::POPULATION_ATTACKS.contains(&n.as_str());
-        let used = self.plan.reference_models > 0 && self.attacks.run.as_ref().is_none_or(|r| r.iter().any(wanted));
+        let runs = |name: &str| self.attacks.run.as_ref().is_none_or(|r| r.iter().any(|n| n == name));
+        let used = (self.plan.reference_models > 0 && self.attacks.run.as_ref().is_none_or(|r| r.iter().any(wanted)))
+            || (self.label_only() && runs("label_noise"));
         if used { self.plan.population_fraction } else { 0.0 }
     }
 
@@ -418,7 +466,7 @@ impl AuditConfig {
             t.claim().map_err(|e| AuditError::Input(format!("{name}: {e}")))?;
             t.source().map_err(|e| AuditError::Input(format!("{name}: {e}")))?;
         }
-        if self.target.is_some() {
+        if self.given_target() {
             if self.target_mode() != TargetMode::MemberColumn {
                 return bad("[target]: a given model was trained on the rows of the data's member column; set \
                      plan.target = \"member_column\" or leave it out"
@@ -434,7 +482,7 @@ impl AuditConfig {
             (Some(_), Some(_)) => {
                 return bad("name one of [learner] and [trainer]: both train the reference models".into());
             }
-            (None, None) if !(self.target.is_some() && p.reference_models == 0) => {
+            (None, None) if !(self.given_target() && p.reference_models == 0) => {
                 return bad(
                     "name a [learner] (a built-in learner) or a [trainer] (your training command) to train the \
                      reference models"
@@ -478,8 +526,10 @@ impl AuditConfig {
         let known: Vec<&str> = mia_core::attacks::SCORE_ONLY_ATTACKS
             .iter()
             .chain(mia_core::reference::REFERENCE_ATTACKS)
+            .chain(crate::label_noise::LABEL_ONLY_ATTACKS)
             .copied()
             .collect();
+        self.check_label_only(name)?;
         if let Some(list) = &self.report.slices {
             crate::score::check_slices(list, &known, "report.slices", "[]")
                 .map_err(|e| AuditError::Input(format!("{name}: {e}")))?;
@@ -522,6 +572,43 @@ impl AuditConfig {
     }
 
     /// The learner as each run trains it: the config's, or each `[compare]` setting's.
+    /// A label-only target runs only the attacks that need nothing but labels.
+    fn check_label_only(&self, name: &str) -> Result<(), AuditError> {
+        let bad = |m: String| Err(AuditError::Input(format!("{name}: {m}")));
+        let labels = crate::label_noise::LABEL_ONLY_ATTACKS;
+        if !self.label_only() {
+            if let Some(n) = self.attacks.run.iter().flatten().find(|n| n.as_str() == "label_noise") {
+                return bad(format!(
+                    "attacks.run: \"{n}\" queries a label-only target; set [target] output = \"label\" to audit the \
+                     model from its labels"
+                ));
+            }
+            if !self.attacks.label_noise.is_default() {
+                return bad("[attacks.label_noise] is for a label-only target ([target] output = \"label\")".into());
+            }
+            return Ok(());
+        }
+        if self.plan.reference_models > 0 {
+            return bad(format!(
+                "[target] output = \"label\": plan.reference_models = {}, but the reference attacks need the target's \
+                 confidences; a label-only target runs {} (set plan.reference_models = 0)",
+                self.plan.reference_models,
+                labels.join(" and ")
+            ));
+        }
+        if let Some(n) = self.attacks.run.iter().flatten().find(|n| !labels.contains(&n.as_str())) {
+            return bad(format!(
+                "attacks.run: \"{n}\" needs the target's confidences; a label-only target ([target] output = \
+                 \"label\") runs {}",
+                labels.join(", ")
+            ));
+        }
+        if let Some(n) = self.report.slices.iter().flatten().find(|n| !labels.contains(&n.as_str())) {
+            return bad(format!("report.slices: \"{n}\" does not run on a label-only target"));
+        }
+        self.attacks.label_noise.check().map_err(|e| AuditError::Input(format!("{name}: [attacks.label_noise] {e}")))
+    }
+
     fn check_learners(&self, name: &str) -> Result<(), AuditError> {
         if let Some(c) = &self.compare {
             c.check(self.learner.as_ref()).map_err(|e| AuditError::Input(format!("{name}: {e}")))?;

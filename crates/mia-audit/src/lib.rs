@@ -69,6 +69,7 @@ pub mod assemble;
 pub mod baseline;
 mod blind;
 pub mod config;
+pub mod label_noise;
 pub mod llm;
 pub mod model_audit;
 mod one_run;

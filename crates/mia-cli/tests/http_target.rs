@@ -359,3 +359,38 @@ fn target_keys_are_checked_before_any_request() {
         assert!(line.contains(want), "{target:?}: {line}");
     }
 }
+
+/// An endpoint that answers with the predicted class only: the label-only attacks, with the
+/// figures of the same model's ONNX export read through its labels.
+#[test]
+fn a_label_only_endpoint_gives_the_onnx_exports_label_attacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let server = oip_server(&log, &["--output", "label"], &[]);
+    let noise = "\n[attacks.label_noise]\ncopies = 4\nlevels = [0.1, 0.4]\n";
+    let http = http_target(&oip_url(server.port), "open_inference", "label", "batch_size = 1000")
+        .replace("batch_size = 200\n", "");
+    let onnx = format!("onnx = \"{}\"\noutput = \"label\"", models().join("model.onnx").display());
+    let mut reports = Vec::new();
+    for (name, target) in [("http", http), ("onnx", onnx)] {
+        let text = std::fs::read_to_string(config(dir.path(), "base.toml", &target)).unwrap();
+        let plan = format!("[plan]\nreference_models = 0\npopulation_fraction = 0.2\n{noise}\n");
+        let text = text.replace("[plan]\nreference_models = 0\n", &plan);
+        let cfg = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&cfg, text).unwrap();
+        let out = dir.path().join(name);
+        let o = audit(&cfg, &out);
+        assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        reports.push(report(&out));
+    }
+    let (h, o) = (&reports[0], &reports[1]);
+    assert_eq!(h["outputs"]["kind"], "labels");
+    let names: Vec<&str> = h["attacks"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["correctness", "label_noise"]);
+    for (a, b) in h["attacks"].as_array().unwrap().iter().zip(o["attacks"].as_array().unwrap()) {
+        let (p, q) = (a["auc"]["value"].as_f64().unwrap(), b["auc"]["value"].as_f64().unwrap());
+        assert!((p - q).abs() < 2e-3, "{}: AUC {p} (endpoint) vs {q} (ONNX)", a["name"]);
+    }
+    // 2,000 table rows, then 2 levels × 2,000 records × 4 copies, 1,000 rows a request.
+    assert_eq!(requests(&log), 2 + 16);
+}

@@ -266,17 +266,23 @@ impl PoissonSampler {
 }
 
 /// Standard normal draws (Box–Muller, both values of each pair used).
-pub(crate) struct Gaussian {
+pub struct Gaussian {
     rng: Xoshiro256PlusPlus,
     spare: Option<f64>,
 }
 
 impl Gaussian {
-    pub(crate) fn new(rng: Xoshiro256PlusPlus) -> Self {
+    pub fn new(rng: Xoshiro256PlusPlus) -> Self {
         Gaussian { rng, spare: None }
     }
 
-    pub(crate) fn next(&mut self) -> f64 {
+    /// A uniform draw in [0, 1) from the same stream.
+    pub fn uniform(&mut self) -> f64 {
+        uniform(&mut self.rng)
+    }
+
+    /// The next draw.
+    pub fn sample(&mut self) -> f64 {
         if let Some(v) = self.spare.take() {
             return v;
         }
@@ -466,7 +472,7 @@ impl<'a> DpTrainer<'a> {
     pub(crate) fn add_noise(&mut self, noise: &mut Gaussian, std: f64) {
         for (gw, gb) in self.gw.iter_mut().zip(self.gb.iter_mut()) {
             for g in gw.iter_mut().chain(gb.iter_mut()) {
-                *g += (std * noise.next()) as f32;
+                *g += (std * noise.sample()) as f32;
             }
         }
     }
@@ -718,7 +724,7 @@ mod tests {
         // The noise stream: standard normal moments.
         let (_, _, nz) = streams(3);
         let mut g = Gaussian::new(nz);
-        let v: Vec<f64> = (0..100_000).map(|_| g.next()).collect();
+        let v: Vec<f64> = (0..100_000).map(|_| g.sample()).collect();
         let m = v.iter().sum::<f64>() / v.len() as f64;
         let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / v.len() as f64;
         assert!(m.abs() < 0.02 && (var - 1.0).abs() < 0.02, "mean {m}, variance {var}");

@@ -19,6 +19,11 @@
 //!   `outputs` tensor named `output_name` (default the first) has shape `[rows, classes]` (or
 //!   `[rows]` for a binary model's class-1 value), its `data` flat or nested.
 //!
+//! With `output = "label"` the answer holds one predicted class per record (`predictions` a
+//! list of labels, or an output tensor of shape `[rows]` or `[rows, 1]`, numbers or BYTES
+//! strings), named as the data names its classes (`3`, `3.0` and `"3"` all name class `3`); a
+//! label the data does not have is an error. The outputs are then one-hot class probabilities.
+//!
 //! Features are sent as the f64 values of the f32 features every model of the audit sees, so
 //! the server computes on exactly the numbers an ONNX export of the same model reads.
 //!
@@ -61,6 +66,8 @@ pub enum HttpOutput {
     Probs,
     /// Unnormalised class scores (the input of the final softmax).
     Logits,
+    /// The predicted class alone, as the data names it (a label-only target).
+    Label,
 }
 
 /// A deployed model's endpoint and the client's limits.
@@ -185,6 +192,8 @@ pub struct HttpModel {
     spec: HttpSpec,
     columns: Vec<String>,
     classes: usize,
+    /// Class index by the data's class name (for `output = "label"`).
+    class_index: std::collections::HashMap<String, usize>,
     agent: ureq::Agent,
     token: Option<String>,
     cache: Option<Arc<dyn ResponseCache>>,
@@ -203,9 +212,9 @@ const MAX_ANSWER_BYTES: u64 = 1 << 30;
 
 impl HttpModel {
     /// A client for `spec`'s endpoint, sending `columns` (the encoded features' names) and
-    /// expecting `classes` outputs per record. Reads the token now: an unset variable is an
-    /// error before any request.
-    pub fn new(spec: HttpSpec, columns: Vec<String>, classes: usize) -> Result<HttpModel, ModelError> {
+    /// expecting one output per class of `class_names` (the data's classes, in class-index
+    /// order). Reads the token now: an unset variable is an error before any request.
+    pub fn new(spec: HttpSpec, columns: Vec<String>, class_names: &[String]) -> Result<HttpModel, ModelError> {
         spec.check()?;
         let token = match &spec.token_env {
             None => None,
@@ -224,7 +233,9 @@ impl HttpModel {
             .user_agent(concat!("mia-audit/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
-        Ok(HttpModel { spec, columns, classes: classes.max(2), agent, token, cache: None, stats: Mutex::default() })
+        let class_index = class_names.iter().enumerate().map(|(i, c)| (c.clone(), i)).collect();
+        let classes = class_names.len().max(2);
+        Ok(HttpModel { spec, columns, classes, class_index, agent, token, cache: None, stats: Mutex::default() })
     }
 
     /// Keeps answers in `cache` and reads them from it.
@@ -290,6 +301,9 @@ impl HttpModel {
     /// The outputs of one batch of `rows` records from its answer, row-major `rows × classes`.
     fn parse(&self, answer: &[u8], rows: usize) -> Result<Vec<f64>, String> {
         let v: Value = serde_json::from_slice(answer).map_err(|e| format!("answer is not JSON ({e})"))?;
+        if self.spec.output == HttpOutput::Label {
+            return self.one_hot(&v, rows);
+        }
         let (data, shape) = match self.spec.protocol {
             Protocol::Mlflow => mlflow_predictions(&v)?,
             Protocol::OpenInference => oip_output(&v, self.spec.output_name.as_deref())?,
@@ -306,11 +320,57 @@ impl HttpModel {
         if cols == 1 && c == 2 {
             // A binary model's class-1 value alone.
             return Ok(match self.spec.output {
-                HttpOutput::Probs => data.iter().flat_map(|&p| [1.0 - p, p]).collect(),
                 HttpOutput::Logits => data.iter().flat_map(|&z| [0.0, z]).collect(),
+                _ => data.iter().flat_map(|&p| [1.0 - p, p]).collect(),
             });
         }
         Err(format!("answer has {cols} outputs per record; the data has {c} classes"))
+    }
+
+    /// One-hot rows of the labels in an answer (`output = "label"`).
+    fn one_hot(&self, v: &Value, rows: usize) -> Result<Vec<f64>, String> {
+        let labels: &[Value] = match self.spec.protocol {
+            Protocol::Mlflow => {
+                v.get("predictions").and_then(Value::as_array).ok_or("answer has no \"predictions\" list")?
+            }
+            Protocol::OpenInference => {
+                let outputs = v.get("outputs").and_then(Value::as_array).ok_or("answer has no \"outputs\" list")?;
+                let name = self.spec.output_name.as_deref();
+                let out = match name {
+                    Some(n) => outputs.iter().find(|o| o.get("name").and_then(Value::as_str) == Some(n)),
+                    None => outputs.first(),
+                }
+                .ok_or_else(|| {
+                    format!("answer has no output{}", name.map(|n| format!(" named {n:?}")).unwrap_or_default())
+                })?;
+                out.get("data").and_then(Value::as_array).ok_or("output has no \"data\" list")?
+            }
+        };
+        if labels.len() != rows {
+            return Err(format!("answer has {} labels for {rows} rows", labels.len()));
+        }
+        let mut out = vec![0.0; rows * self.classes];
+        for (i, l) in labels.iter().enumerate() {
+            // A row of one label (`[[3], [1]]`, a `[rows, 1]` tensor nested) is that label.
+            let l = match l.as_array().map(Vec::as_slice) {
+                Some([one]) => one,
+                _ => l,
+            };
+            let name = label_name(l).ok_or_else(|| format!("record {}: {l} is not a class label", i + 1))?;
+            let k = *self.class_index.get(&name).ok_or_else(|| {
+                let mut known: Vec<(&String, &usize)> = self.class_index.iter().collect();
+                known.sort_by_key(|(_, k)| **k);
+                let shown: Vec<&str> = known.iter().take(5).map(|(c, _)| c.as_str()).collect();
+                let more = if known.len() > 5 { ", ..." } else { "" };
+                format!(
+                    "record {}: label {name:?} is not one of the data's classes ({}{more})",
+                    i + 1,
+                    shown.join(", ")
+                )
+            })?;
+            out[i * self.classes + k] = 1.0;
+        }
+        Ok(out)
     }
 
     /// Waits for the rate limit's next slot.
@@ -373,6 +433,23 @@ impl HttpModel {
             return Err((format!("HTTP {status}{detail}"), retry));
         }
         read.map_err(|e| transport_error(&e, https))
+    }
+}
+
+/// The class name a JSON label stands for: a string as it is, an integer (or a float with
+/// no fraction) in decimal, a boolean as `true`/`false`.
+fn label_name(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => Some(i.to_string()),
+            (_, Some(u), _) => Some(u.to_string()),
+            (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => Some(format!("{}", f as i64)),
+            (_, _, Some(f)) => Some(f.to_string()),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -547,7 +624,7 @@ impl Model for HttpModel {
             return Err(self.error(format!("row {}, class {j}: non-finite output {v}", i + 1)));
         }
         Ok(match self.spec.output {
-            HttpOutput::Probs => ModelOutputs::Probabilities(out),
+            HttpOutput::Probs | HttpOutput::Label => ModelOutputs::Probabilities(out),
             HttpOutput::Logits => ModelOutputs::Logits(out),
         })
     }
@@ -559,7 +636,8 @@ mod tests {
 
     fn model(protocol: Protocol, output: HttpOutput, classes: usize) -> HttpModel {
         let spec = HttpSpec::new("http://127.0.0.1:9/x", protocol, output);
-        HttpModel::new(spec, vec!["a".into(), "b\"q".into()], classes).unwrap()
+        let names: Vec<String> = (0..classes).map(|c| (c + 1).to_string()).collect();
+        HttpModel::new(spec, vec!["a".into(), "b\"q".into()], &names).unwrap()
     }
 
     /// Request bodies as the protocols define them; each f32 is sent as its exact value.
@@ -605,12 +683,34 @@ mod tests {
         // A named output, and a binary model's class-1 column alone.
         let mut spec = HttpSpec::new("http://h/x", Protocol::OpenInference, HttpOutput::Logits);
         spec.output_name = Some("logits".into());
-        let m = HttpModel::new(spec, vec!["a".into()], 2).unwrap();
+        let m = HttpModel::new(spec, vec!["a".into()], &["0".into(), "1".into()]).unwrap();
         let two = br#"{"outputs": [{"name": "label", "shape": [2], "data": [1, 0]},
                                     {"name": "logits", "shape": [2, 1], "data": [1.5, -2]}]}"#;
         assert_eq!(m.parse(two, 2).unwrap(), [0.0, 1.5, 0.0, -2.0]);
         let none = br#"{"outputs": [{"name": "label", "shape": [1], "data": [1]}]}"#;
         assert!(m.parse(none, 1).unwrap_err().contains("no output named \"logits\""));
+    }
+
+    /// Labels as the data names its classes, in either protocol, become one-hot rows.
+    #[test]
+    fn label_answers() {
+        let names = [">50K".to_string(), "<=50K".into()];
+        let spec = HttpSpec::new("http://h/x", Protocol::Mlflow, HttpOutput::Label);
+        let m = HttpModel::new(spec, vec![], &names).unwrap();
+        assert_eq!(m.parse(br#"{"predictions": ["<=50K", ">50K"]}"#, 2).unwrap(), [0.0, 1.0, 1.0, 0.0]);
+        let e = m.parse(br#"{"predictions": ["<=50K", "50K"]}"#, 2).unwrap_err();
+        assert_eq!(e, "record 2: label \"50K\" is not one of the data's classes (>50K, <=50K)");
+        let spec = HttpSpec::new("http://h/x", Protocol::OpenInference, HttpOutput::Label);
+        let numbered: Vec<String> = (1..=3).map(|c| c.to_string()).collect();
+        let m = HttpModel::new(spec, vec![], &numbered).unwrap();
+        let flat = br#"{"outputs": [{"name": "label", "shape": [3], "datatype": "INT64", "data": [3, 1, 2.0]}]}"#;
+        assert_eq!(m.parse(flat, 3).unwrap(), [0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+        let nested = br#"{"outputs": [{"name": "label", "shape": [2, 1], "data": [[3], [1]]}]}"#;
+        assert_eq!(m.parse(nested, 2).unwrap(), [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+        let e = m.parse(br#"{"outputs": [{"data": [4]}]}"#, 1).unwrap_err();
+        assert!(e.starts_with("record 1: label \"4\" is not one of the data's classes (1, 2, 3)"), "{e}");
+        assert!(m.parse(br#"{"outputs": [{"data": [1, 2]}]}"#, 3).unwrap_err().contains("2 labels for 3 rows"));
+        assert!(m.parse(br#"{"outputs": [{"data": [0.5]}]}"#, 1).unwrap_err().contains("\"0.5\" is not one"));
     }
 
     #[test]
@@ -634,7 +734,7 @@ mod tests {
         }
         let mut s = base.clone();
         s.token_env = Some("MIA_HTTP_TEST_SURELY_UNSET".into());
-        let e = HttpModel::new(s, vec![], 2).unwrap_err().to_string();
+        let e = HttpModel::new(s, vec![], &[]).unwrap_err().to_string();
         assert_eq!(e, "token_env: environment variable MIA_HTTP_TEST_SURELY_UNSET is not set");
     }
 
@@ -643,7 +743,7 @@ mod tests {
     fn the_rate_limit_spaces_requests() {
         let mut spec = HttpSpec::new("http://h/x", Protocol::Mlflow, HttpOutput::Probs);
         spec.max_requests_per_s = Some(50.0);
-        let m = HttpModel::new(spec, vec![], 2).unwrap();
+        let m = HttpModel::new(spec, vec![], &[]).unwrap();
         let next = Mutex::new(Instant::now());
         let start = Instant::now();
         std::thread::scope(|s| {

@@ -6,8 +6,9 @@
 use super::prepare::Prepared;
 use super::train::Trained;
 use crate::assemble::{Evaluated, evaluate_part};
+use crate::label_noise::{NoisyCopies, choose_level, keep_rates};
 use crate::{AuditError, Control, Progress};
-use mia_core::attacks::{AttackConfig, AttackScores, SCORE_ONLY_ATTACKS, score_only_attacks};
+use mia_core::attacks::{AttackConfig, AttackScores, Fitting, SCORE_ONLY_ATTACKS, score_only_attacks};
 use mia_core::reference::{FullOutputs, Population, REFERENCE_ATTACKS, ReferenceInputs};
 use mia_core::signals::{ModelOutputs, Signals, compute_signals};
 use ndarray::{Array2, Axis};
@@ -29,11 +30,13 @@ fn requested(prep: &Prepared<'_>, known: &[&str]) -> Option<Vec<String>> {
     prep.cfg.attacks.run.as_ref().map(|r| r.iter().filter(|n| known.contains(&n.as_str())).cloned().collect())
 }
 
-/// The target's signals and its score-only attacks, evaluated.
+/// The target's signals and its score-only attacks (a label-only target's: `correctness`
+/// and, from the classes it predicts for the noisy copies, `label_noise`), evaluated.
 pub(crate) fn target_stage(
     prep: &Prepared<'_>,
     logits: Array2<f64>,
     target_raw: Option<&ModelOutputs>,
+    noise_labels: Option<&Array2<f64>>,
 ) -> Result<TargetStage, AuditError> {
     let cfg = prep.cfg;
     let (audit, labels, member) = (&prep.plan.audit, &prep.labels_audit, &prep.plan.target_member);
@@ -42,16 +45,67 @@ pub(crate) fn target_stage(
         _ => ModelOutputs::Logits(logits.select(Axis(0), audit)),
     };
     let signals = compute_signals(&outputs, Some(labels));
-    let names = requested(prep, SCORE_ONLY_ATTACKS);
+    let names = if cfg.label_only() {
+        // Only what a label gives: correctness (from the predicted class alone).
+        Some(cfg.attacks.wanted(&["correctness"]).into_iter().map(String::from).collect())
+    } else {
+        requested(prep, SCORE_ONLY_ATTACKS)
+    };
     let attack_cfg = AttackConfig { folds: cfg.attacks.folds, seed: cfg.seed, ..AttackConfig::default() };
-    let scores = if names.as_ref().is_none_or(|s| !s.is_empty()) {
+    let mut scores = if names.as_ref().is_none_or(|s: &Vec<String>| !s.is_empty()) {
         score_only_attacks(&signals, Some(labels), member, names.as_deref(), &attack_cfg)
     } else {
         Vec::new()
     };
+    if let (Some((noise, _)), Some(predicted)) = (&prep.noise, noise_labels) {
+        scores.push(label_noise_attack(prep, noise, predicted));
+    }
     let eval = cfg.eval.with_seed(cfg.seed);
     let score_only = evaluate_part(scores, member, Some(labels), &eval, cfg.report.slices.as_deref())?;
     Ok(TargetStage { logits, outputs, signals, score_only })
+}
+
+/// `label_noise`: each audited record's share of noisy copies that kept its true class, at the
+/// noise level chosen on the population records ([`crate::label_noise`]).
+fn label_noise_attack(prep: &Prepared<'_>, noise: &NoisyCopies, predicted: &Array2<f64>) -> AttackScores {
+    let labels: Vec<usize> = noise.rows.iter().map(|&r| prep.table.labels[r]).collect();
+    let rates = keep_rates(predicted, &labels, noise.config.copies);
+    let (level, pop_rate) = choose_level(&rates, noise.audited);
+    let l = noise.config.levels[level];
+    let per_level: Vec<String> = (0..rates.nrows())
+        .map(|k| {
+            let pop = &rates.row(k).to_vec()[noise.audited..];
+            format!("{}: {:.3}", noise.config.levels[k], pop.iter().sum::<f64>() / pop.len() as f64)
+        })
+        .collect();
+    AttackScores {
+        name: "label_noise".into(),
+        description: format!(
+            "share of {} noisy copies (Gaussian noise of {l} standard deviations on numeric columns, flips with \
+             probability {} on binary and categorical ones) for which the target keeps the true class \
+             (Choquette-Choo et al. 2021)",
+            noise.config.copies,
+            l / 2.0
+        ),
+        scores: rates.row(level).iter().take(noise.audited).copied().collect(),
+        fitting: Some(Fitting {
+            method: "noise level chosen on the population records (their mean keep rate nearest 1/2); no audited \
+                     record's answers enter the choice"
+                .into(),
+            folds: 0,
+            seed: prep.cfg.seed,
+            notes: vec![
+                format!("population mean keep rate by level: {}; chosen {l} ({pop_rate:.3})", per_level.join(", ")),
+                format!(
+                    "{} queries to the target: {} levels × {} records (audited and population) × {} copies",
+                    noise.queries(),
+                    noise.config.levels.len(),
+                    noise.rows.len(),
+                    noise.config.copies
+                ),
+            ],
+        }),
+    }
 }
 
 /// φ of every model in `outputs` on `rows`, as a models × rows array.

@@ -4,6 +4,7 @@
 
 use super::ModelAudit;
 use crate::config::{AuditConfig, TargetSource};
+use crate::label_noise::{LABEL_ONLY_ATTACKS, NoisyCopies};
 use crate::plan::{Plan, make_plan};
 use crate::store::{ArtifactStore, sha256_hex};
 use crate::{AuditError, Control};
@@ -17,6 +18,8 @@ use std::path::Path;
 
 /// Stream offset of the model fit seeds (model m uses `mix_seed(seed, MODEL_STREAM + m)`).
 const MODEL_STREAM: u64 = 0x4d4f_4445_4c00_0000;
+/// Stream of the label-noise seed.
+const NOISE_STREAM: u64 = 0x4e4f_4953_4500_0000;
 /// Version of the stored outputs' layout; part of every key.
 const ARTIFACT_FORMAT: u32 = 1;
 
@@ -81,6 +84,9 @@ pub(crate) struct Prepared<'a> {
     pub labels_population: Vec<usize>,
     /// An earlier report to compare with (the run settings' `baseline`).
     pub baseline: Option<&'a crate::baseline::BaselineInput>,
+    /// A label-only target's noisy copies of the audited and population records, and the
+    /// artifact key of the classes it predicts for them.
+    pub noise: Option<(NoisyCopies, String)>,
 }
 
 impl Prepared<'_> {
@@ -113,22 +119,25 @@ pub(crate) fn prepare<'a>(
     let learner = learner(audit, &encoding, ctl)?;
     let store = ArtifactStore::open(artifacts)
         .map_err(|e| AuditError::Write { path: artifacts.display().to_string(), source: e })?;
-    let target = match cfg.target.as_ref().map(|t| t.source()) {
-        None => None,
+    let given = match cfg.target.as_ref().map(|t| t.source()) {
         Some(Err(e)) => return Err(AuditError::Input(e)),
-        Some(Ok(TargetSource::Onnx(path))) => Some(load_target(&audit.base_dir.join(path), x.ncols())?),
-        Some(Ok(TargetSource::Http(spec))) => {
-            let classes = table.classes.len().max(2);
+        Some(Ok(choice)) => choice.given,
+        None => None,
+    };
+    let target = match given {
+        None => None,
+        Some(TargetSource::Onnx(path)) => Some(load_target(&audit.base_dir.join(path), x.ncols())?),
+        Some(TargetSource::Http(spec)) => {
             let answers =
                 store.answers().map_err(|e| AuditError::Write { path: artifacts.display().to_string(), source: e })?;
-            let model = mia_models::http::HttpModel::new(spec, encoding.feature_names(), classes)
+            let model = mia_models::http::HttpModel::new(spec, encoding.feature_names(), &table.classes)
                 .map_err(|e| AuditError::Input(format!("[target] {e}")))?
                 .with_cache(std::sync::Arc::new(answers));
             Some(TargetModel::Http(Box::new(model)))
         }
     };
     let base = base_key(cfg, &table, &encoding, target.as_ref().map(TargetModel::identity).as_deref())?;
-    let models = (0..1 + plan.keep.nrows())
+    let models: Vec<ModelSpec> = (0..1 + plan.keep.nrows())
         .map(|m| {
             let rows = plan.training_rows(m);
             let seed = mix_seed(cfg.seed, MODEL_STREAM + m as u64);
@@ -137,6 +146,7 @@ pub(crate) fn prepare<'a>(
         })
         .collect();
     let shape = (table.len(), table.classes.len().max(2));
+    let noise = noisy_copies(cfg, &plan, &encoding, &x, &models)?;
     let labels_audit = plan.audit.iter().map(|&r| table.labels[r]).collect();
     let labels_population = plan.population.iter().map(|&r| table.labels[r]).collect();
     Ok(Prepared {
@@ -154,6 +164,7 @@ pub(crate) fn prepare<'a>(
         labels_audit,
         labels_population,
         baseline: audit.settings.baseline.as_ref(),
+        noise,
     })
 }
 
@@ -178,6 +189,25 @@ fn load_target(path: &Path, width: usize) -> Result<TargetModel, AuditError> {
         .and_then(|m| m.check_width(width).map(|()| m))
         .map_err(|e| AuditError::Input(format!("[target] onnx: {e}")))?;
     Ok(TargetModel::Onnx { model, file })
+}
+
+/// A label-only target's noisy copies (when `label_noise` runs) and their answers' key: the
+/// target's own key, the copied rows, the settings and the seed.
+fn noisy_copies(
+    cfg: &AuditConfig,
+    plan: &Plan,
+    encoding: &Encoding,
+    x: &Array2<f32>,
+    models: &[ModelSpec],
+) -> Result<Option<(NoisyCopies, String)>, AuditError> {
+    if !cfg.label_only() || !cfg.attacks.wanted(LABEL_ONLY_ATTACKS).contains(&"label_noise") {
+        return Ok(None);
+    }
+    let seed = mix_seed(cfg.seed, NOISE_STREAM);
+    let noise = NoisyCopies::new(x.view(), encoding, &plan.audit, &plan.population, &cfg.attacks.label_noise, seed)?;
+    let doc = serde_json::json!({"target": models[0].key, "rows": noise.rows, "noise": cfg.attacks.label_noise, "seed": seed});
+    let key = sha256_hex(doc.to_string().as_bytes());
+    Ok(Some((noise, key)))
 }
 
 /// Everything the models' outputs depend on but the training rows and seed: hashed into

@@ -107,6 +107,7 @@ fn notes(prep: &Prepared<'_>) -> Vec<String> {
                 match s.output {
                     mia_models::http::HttpOutput::Probs => "class probabilities",
                     mia_models::http::HttpOutput::Logits => "logits",
+                    mia_models::http::HttpOutput::Label => "the predicted class",
                 },
                 prep.table.len(),
                 s.batch_size
@@ -170,7 +171,12 @@ fn dp_notes(dp: &mia_models::DpSgd, target_rows: usize) -> Vec<String> {
 fn claim(prep: &Prepared<'_>) -> Result<Option<Claim>, AuditError> {
     let cfg = prep.cfg;
     if let Some(t) = &cfg.target {
-        return Ok(t.claim().map_err(AuditError::Input)?.map(|(e, d)| Claim::stated(e, d)));
+        if let Some((e, d)) = t.claim().map_err(AuditError::Input)? {
+            return Ok(Some(Claim::stated(e, d)));
+        }
+        if cfg.given_target() {
+            return Ok(None);
+        }
     }
     let (Some(learner), Some(target)) = (&cfg.learner, prep.models.first()) else {
         return Ok(None);
@@ -222,7 +228,7 @@ pub(crate) fn report(
         notes: notes(prep),
         extra_caveats: caveats(k),
         models: Some(models_info(prep, &trained.outputs)?),
-        outputs_kind: "logits",
+        outputs_kind: if cfg.label_only() { "labels" } else { "logits" },
         n_classes: Some(table.classes.len()),
         claim: claim(prep)?,
         one_run: cfg.target_mode() == TargetMode::OneRun,

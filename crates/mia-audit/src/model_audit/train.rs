@@ -40,6 +40,59 @@ impl Prepared<'_> {
         }
     }
 
+    /// A label-only target's predicted class for every noisy copy (levels × records·copies),
+    /// stored or queried now: from the given target, or from the target refitted with its own
+    /// rows and seed (the fit is deterministic, so it is the model the audit trained). `None`
+    /// when `label_noise` does not run; an error when `query` is false and they are not stored.
+    fn noise_labels(&self, query: bool, ctl: &Control<'_>) -> Result<Option<Array2<f64>>, AuditError> {
+        let Some((noise, key)) = &self.noise else { return Ok(None) };
+        let shape = (noise.config.levels.len(), noise.rows.len() * noise.config.copies);
+        if let Some(a) = self.store.load(key, shape) {
+            return Ok(Some(a));
+        }
+        if !query {
+            return Err(AuditError::Input(format!(
+                "merge: the target's answers to the label-noise copies are not in {} (run the shard of model 0)",
+                self.store.dir().display()
+            )));
+        }
+        ctl.check()?;
+        let failed = |e: String| AuditError::Input(format!("model 0 (target), label-noise copies: {e}"));
+        let refitted;
+        let model: &dyn mia_models::Model = match (&self.target, &self.learner) {
+            (Some(t), _) => t.model(),
+            (None, Some(l)) => {
+                let spec = &self.models[0];
+                let data =
+                    TrainSet { x: self.x.view(), y: &self.table.labels, n_classes: self.shape.1, rows: &spec.rows };
+                refitted = l.fit(&data, spec.seed).map_err(|e| failed(e.to_string()))?;
+                refitted.as_ref()
+            }
+            (None, None) => unreachable!("validated: a learner or trainer trains a target the tool trains"),
+        };
+        // Chunks of records, so the copies in memory stay small whatever the copy count.
+        let per_chunk = (65_536 / noise.config.copies).max(1);
+        let mut out = Array2::zeros(shape);
+        for level in 0..shape.0 {
+            for start in (0..noise.rows.len()).step_by(per_chunk) {
+                ctl.check()?;
+                let records = start..(start + per_chunk).min(noise.rows.len());
+                let copies = noise.copies(self.x.view(), level, records.clone());
+                let outputs = model.outputs(copies.view()).map_err(|e| failed(e.to_string()))?;
+                let logits = as_logits(outputs, (copies.nrows(), self.shape.1)).map_err(failed)?;
+                let classes = crate::label_noise::predicted(logits.view());
+                let at = records.start * noise.config.copies;
+                for (j, c) in classes.into_iter().enumerate() {
+                    out[[level, at + j]] = c as f64;
+                }
+            }
+        }
+        self.store
+            .save(key, &out)
+            .map_err(|e| AuditError::Write { path: self.store.dir().display().to_string(), source: e })?;
+        Ok(Some(out))
+    }
+
     /// Tells the progress callback how many models there are and which were already stored.
     fn announce(&self, selected: &[usize], stored: &[Option<Array2<f64>>], will_train: bool, ctl: &Control<'_>) {
         let to_train = if will_train { selected.iter().filter(|&&m| stored[m].is_none()).count() } else { 0 };
@@ -125,6 +178,9 @@ pub(crate) fn train(
         let trained = t?;
         tasks.push(prep.task(m, trained, trained || stored[m].is_some()));
     }
+    if train && selection.contains(0) {
+        prep.noise_labels(true, ctl)?;
+    }
     Ok(tasks)
 }
 
@@ -148,7 +204,8 @@ pub(crate) fn all_models(prep: &Prepared<'_>, require_stored: bool, ctl: &Contro
         || -> Result<TargetStage, AuditError> {
             let logits = prep.obtain(0, target_stored, target_raw.as_ref(), ctl)?;
             ctl.check()?;
-            target_stage(prep, logits, target_raw.as_ref())
+            let noise = prep.noise_labels(!require_stored, ctl)?;
+            target_stage(prep, logits, target_raw.as_ref(), noise.as_ref())
         },
     );
     let mut target = target?;
