@@ -367,6 +367,13 @@ pub struct AttacksConfig {
     /// The noise-robustness attack of a label-only target.
     #[serde(skip_serializing_if = "crate::label_noise::LabelNoiseConfig::is_default")]
     pub label_noise: crate::label_noise::LabelNoiseConfig,
+    /// The quantile-regression attack (fitted on the population records).
+    #[serde(skip_serializing_if = "is_default_quantile")]
+    pub quantile: crate::quantile::QuantileConfig,
+}
+
+fn is_default_quantile(q: &crate::quantile::QuantileConfig) -> bool {
+    *q == crate::quantile::QuantileConfig::default()
 }
 
 impl Default for AttacksConfig {
@@ -380,6 +387,7 @@ impl Default for AttacksConfig {
             attack_r: r.attack_r,
             shokri: r.shokri,
             label_noise: Default::default(),
+            quantile: Default::default(),
         }
     }
 }
@@ -449,13 +457,16 @@ impl AuditConfig {
     }
 
     /// The share of rows held out as a population: `plan.population_fraction` when an attack
-    /// that uses a population can run (RMIA or Attack-P, which need reference models), else
-    /// 0, so that no rows leave the audit for nothing.
+    /// that uses a population can run (RMIA or Attack-P, which need reference models; a
+    /// label-only target's `label_noise`; `quantile` when `attacks.run` names it), else 0, so
+    /// that no rows leave the audit for nothing. (`quantile` also runs, unnamed, whenever a
+    /// population is held out for the others.)
     pub fn population_fraction(&self) -> f64 {
         let wanted = |n: &String| mia_core::reference::POPULATION_ATTACKS.contains(&n.as_str());
         let runs = |name: &str| self.attacks.run.as_ref().is_none_or(|r| r.iter().any(|n| n == name));
         let used = (self.plan.reference_models > 0 && self.attacks.run.as_ref().is_none_or(|r| r.iter().any(wanted)))
-            || (self.label_only() && runs("label_noise"));
+            || (self.label_only() && runs("label_noise"))
+            || self.attacks.run.as_ref().is_some_and(|r| r.iter().any(|n| n == crate::quantile::QUANTILE_ATTACK));
         if used { self.plan.population_fraction } else { 0.0 }
     }
 
@@ -526,9 +537,10 @@ impl AuditConfig {
         let known: Vec<&str> = mia_core::attacks::SCORE_ONLY_ATTACKS
             .iter()
             .chain(mia_core::reference::REFERENCE_ATTACKS)
-            .chain(crate::label_noise::LABEL_ONLY_ATTACKS)
+            .chain(&["label_noise", crate::quantile::QUANTILE_ATTACK])
             .copied()
             .collect();
+        self.attacks.quantile.check().map_err(|e| AuditError::Input(format!("{name}: [attacks.quantile] {e}")))?;
         self.check_label_only(name)?;
         if let Some(list) = &self.report.slices {
             crate::score::check_slices(list, &known, "report.slices", "[]")

@@ -76,6 +76,7 @@ mod one_run;
 pub mod outdir;
 pub mod plan;
 mod privacy;
+pub mod quantile;
 pub mod score;
 pub mod store;
 pub mod synth;
@@ -152,6 +153,9 @@ pub enum Progress {
     Stage(&'static str),
     /// Users' programs work in this folder, which is kept after the run (`keep_work`).
     WorkKept(std::path::PathBuf),
+    /// A target behind an endpoint was queried: what it took so far (timings vary between
+    /// runs, so they are shown, never written to the report).
+    Queried { endpoint: String, stats: mia_models::http::HttpStats },
 }
 
 fn no_progress(_: Progress) {}

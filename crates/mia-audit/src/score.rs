@@ -7,8 +7,13 @@
 //! [`mia_core::reference`] whose inputs exist (LiRA, RMIA, Attack P/R, difficulty
 //! calibration, the Shokri shadow attack) next to the score-only attacks, configured by
 //! [`ScoreAuditOptions::reference_config`] (recorded in the report's `settings.reference`).
+//!
+//! With [`ScoreAuditOptions::features`] (the records' own features) it also runs the blind check
+//! and the quantile-regression attack ([`crate::quantile`]), cross-fitted on the non-members of
+//! the other folds, at the target FPR [`ScoreAuditOptions::quantile`]`.alpha`.
 
 use crate::assemble::{Assembly, AuditOutput, assemble};
+use crate::quantile::{QUANTILE_ATTACK, QuantileConfig, QuantileRecords, cross_fitted_quantile_attack};
 use crate::{AuditError, Control};
 use mia_core::attacks::{AttackConfig, AttackScores, SCORE_ONLY_ATTACKS, score_only_attacks};
 use mia_core::evaluate::EvalConfig;
@@ -54,11 +59,14 @@ pub struct ScoreAuditOptions {
     /// How messages name the settings: as the command's flags or as keyword arguments.
     pub names: SettingNames,
     /// The audited records' features, one row per record in the score input's order
-    /// (`--features`): the blind check runs on them.
+    /// (`--features`): the blind check and the quantile attack run on them.
     pub features: Option<FeatureInput>,
+    /// Settings of the quantile-regression attack (run with `features`): its target FPR α
+    /// (`--quantile-alpha`) and regressor.
+    pub quantile: QuantileConfig,
 }
 
-/// Per-record features for a score audit's blind check.
+/// Per-record features for a score audit's blind check and quantile attack.
 #[derive(Debug, Clone)]
 pub enum FeatureInput {
     /// A 2-D float `.npy` file ([`mia_data::load_features`]).
@@ -119,6 +127,8 @@ pub struct ScoreSettings {
     pub claimed_epsilon: Option<f64>,
     pub claimed_delta: Option<f64>,
     pub one_run: bool,
+    /// The quantile attack's target false-positive rate α (`None`: its default, 0.01).
+    pub quantile_alpha: Option<f64>,
 }
 
 impl Default for ScoreSettings {
@@ -144,18 +154,19 @@ impl Default for ScoreSettings {
             claimed_epsilon: None,
             claimed_delta: None,
             one_run: false,
+            quantile_alpha: None,
         }
     }
 }
 
 impl ScoreSettings {
     /// The audit's options: these settings, with reference outputs (if any), the reference
-    /// attacks' config and the settings given explicitly ([`ReferenceOverrides::apply`]), and
-    /// an earlier report to compare with.
+    /// attacks' config and the settings given explicitly ([`ReferenceOverrides::apply`]; an
+    /// explicit `quantile_alpha` is added to them), and an earlier report to compare with.
     pub fn options(
         &self,
         reference: Option<ReferenceInput>,
-        (reference_config, given_settings): (ReferenceConfig, Vec<GivenSetting>),
+        (reference_config, mut given_settings): (ReferenceConfig, Vec<GivenSetting>),
         baseline: Option<crate::baseline::BaselineInput>,
     ) -> Result<ScoreAuditOptions, AuditError> {
         let claimed = match (self.claimed_epsilon, self.claimed_delta) {
@@ -163,6 +174,11 @@ impl ScoreSettings {
             (None, None) => None,
             _ => return Err(AuditError::Input("a claimed epsilon and delta go together: give both".into())),
         };
+        let mut quantile = QuantileConfig::default();
+        if let Some(a) = self.quantile_alpha {
+            quantile.alpha = a;
+            given_settings.push(GivenSetting { setting: format!("--quantile-alpha {a}"), attacks: &[QUANTILE_ATTACK] });
+        }
         Ok(ScoreAuditOptions {
             eval: EvalConfig {
                 fpr_targets: self.fpr.clone(),
@@ -190,6 +206,7 @@ impl ScoreSettings {
             baseline,
             names: SettingNames::Flags,
             features: None,
+            quantile,
         })
     }
 }
@@ -220,6 +237,7 @@ impl Default for ScoreAuditOptions {
             baseline: None,
             names: SettingNames::Flags,
             features: None,
+            quantile: QuantileConfig::default(),
         }
     }
 }
@@ -381,7 +399,8 @@ fn check_options(o: &ScoreAuditOptions) -> Result<(), AuditError> {
     let bad = |m: String| Err(AuditError::Input(m));
     let named = o.names;
     check_eval(&o.eval, o.attack.folds, |n| named.of(n))?;
-    let known: Vec<&str> = SCORE_ONLY_ATTACKS.iter().chain(REFERENCE_ATTACKS).copied().collect();
+    let known: Vec<&str> =
+        SCORE_ONLY_ATTACKS.iter().chain(&[QUANTILE_ATTACK]).chain(REFERENCE_ATTACKS).copied().collect();
     if let Some(list) = &o.slice_attacks {
         check_slices(list, &known, &named.of("slices"), "`none` alone")?;
     }
@@ -405,6 +424,40 @@ fn check_options(o: &ScoreAuditOptions) -> Result<(), AuditError> {
                 named.input("keep")
             ));
         }
+    }
+    check_quantile(o)
+}
+
+/// The quantile attack's settings: α in (0, 0.5], and the attack (or its α) asked for only with
+/// the records' features, which it reads.
+fn check_quantile(o: &ScoreAuditOptions) -> Result<(), AuditError> {
+    let named = o.names;
+    let alpha = o.quantile.alpha;
+    if !(alpha > 0.0 && alpha <= 0.5) {
+        return Err(AuditError::Input(format!(
+            "{} must be in (0, 0.5] (the quantile attack's target false-positive rate), got {alpha}",
+            named.of("quantile_alpha")
+        )));
+    }
+    o.quantile.check()?;
+    if o.features.is_some() {
+        return Ok(());
+    }
+    let why = "it fits a quantile regression from each record's features to its signal";
+    if o.attacks.as_ref().is_some_and(|a| a.iter().any(|n| n == QUANTILE_ATTACK)) {
+        return Err(AuditError::Input(format!(
+            "attack \"{QUANTILE_ATTACK}\" needs the records' features: give them with {} (one row per record, in the \
+             score input's order); {why}",
+            named.input("features")
+        )));
+    }
+    if let Some(g) = o.given_settings.iter().find(|g| g.attacks == [QUANTILE_ATTACK]) {
+        return Err(AuditError::Input(format!(
+            "{} applies to the quantile attack, which needs the records' features ({}); leave the setting out or \
+             give the features",
+            g.setting,
+            named.input("features")
+        )));
     }
     Ok(())
 }
@@ -520,20 +573,29 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
         }
     }
     if score_only_names.as_ref().is_none_or(|s| !s.is_empty()) {
-        let attack_cfg = AttackConfig { seed: opts.eval.seed, ..opts.attack.clone() };
-        let ran = score_only_attacks(&signals, labels.as_deref(), &member, score_only_names.as_deref(), &attack_cfg);
-        if let Some(n) = score_only_names.iter().flatten().find(|n| !ran.iter().any(|a| &a.name == *n)) {
-            return Err(AuditError::Input(format!(
-                "attack \"{n}\" needs {} which the input ({}) does not provide",
-                if n.ends_with("_per_class") { "labels" } else { "full logits or probabilities" },
-                table.outputs.kind()
-            )));
-        }
-        attacks.extend(ran);
+        let names = score_only_names.as_deref();
+        attacks.extend(score_only_step(&signals, labels.as_deref(), &member, names, opts, table.outputs.kind())?);
     }
-    check_given_settings(&opts.given_settings, &attacks, ref_names.as_deref(), reference.is_some(), opts.names)?;
-    let blind = match &opts.features {
-        Some(f) => Some(blind_on_features(f, &member, table.rows_read, opts, &mut inputs)?),
+    let features = match &opts.features {
+        Some(f) => Some(feature_rows(f, &member, table.rows_read, opts, &mut inputs)?),
+        None => None,
+    };
+    let mut quantile_skipped = None;
+    if let Some(x) = &features {
+        let n_classes = table.outputs.n_classes();
+        match quantile_step(x.view(), &signals.phi, labels.as_deref(), n_classes, &member, &table.ids, opts)? {
+            Some(Ok(a)) => attacks.push(a),
+            Some(Err(why)) => {
+                notes.push(format!("The quantile attack did not run: {why}."));
+                quantile_skipped = Some(why);
+            }
+            None => {}
+        }
+    }
+    let ran = Ran { attacks: &attacks, requested: ref_names.as_deref(), reference: reference.is_some() };
+    check_given_settings(&opts.given_settings, &ran, quantile_skipped.as_deref(), opts.names)?;
+    let blind = match &features {
+        Some(x) => Some(crate::blind::blind_features(x.view(), &member, opts.attack.folds, opts.eval.seed)?),
         None => None,
     };
     let assembly = Assembly {
@@ -565,15 +627,15 @@ pub fn run_score_audit(table: ScoreTable, opts: &ScoreAuditOptions) -> Result<Au
     Ok(out)
 }
 
-/// The blind check on the records' features, given one row per record in the score input's
-/// order (so every row must have been kept).
-fn blind_on_features(
-    f: &FeatureInput,
+/// The records' features (for the blind check and the quantile attack), given one row per record
+/// in the score input's order (so every row must have been kept); a file is added to `inputs`.
+fn feature_rows<'a>(
+    f: &'a FeatureInput,
     member: &[bool],
     rows_read: usize,
     opts: &ScoreAuditOptions,
     inputs: &mut Vec<mia_report::report::InputFile>,
-) -> Result<crate::blind::BlindInput, AuditError> {
+) -> Result<std::borrow::Cow<'a, ndarray::Array2<f32>>, AuditError> {
     let (x, name) = match f {
         FeatureInput::File(path) => {
             let (x, input) = mia_data::load_features(path)?;
@@ -607,23 +669,95 @@ fn blind_on_features(
             member.len()
         )));
     }
-    crate::blind::blind_features(x.view(), member, opts.attack.folds, opts.eval.seed)
+    Ok(x)
+}
+
+/// The score-only attacks named in `names` (all the outputs support when `None`); one asked for
+/// by name that the input (`kind`) cannot support is an error.
+fn score_only_step(
+    signals: &mia_core::signals::Signals,
+    labels: Option<&[usize]>,
+    member: &[bool],
+    names: Option<&[String]>,
+    opts: &ScoreAuditOptions,
+    kind: &str,
+) -> Result<Vec<AttackScores>, AuditError> {
+    let attack_cfg = AttackConfig { seed: opts.eval.seed, ..opts.attack.clone() };
+    let ran = score_only_attacks(signals, labels, member, names, &attack_cfg);
+    if let Some(n) = names.iter().copied().flatten().find(|n| !ran.iter().any(|a| &a.name == *n)) {
+        return Err(AuditError::Input(format!(
+            "attack \"{n}\" needs {} which the input ({kind}) does not provide",
+            if n.ends_with("_per_class") { "labels" } else { "full logits or probabilities" },
+        )));
+    }
+    Ok(ran)
+}
+
+/// The quantile attack on the records' features `x` ([`cross_fitted_quantile_attack`], the folds
+/// and seed of the other cross-fitted attacks), unless `--attacks` leaves it out (`None`). It reads
+/// φ from the outputs as every score-only attack does — from a loss-only input too, where φ is the
+/// loss's exact transform and the regressor gets no class columns unless the input has labels.
+/// When it cannot run (too few non-members, a φ that is not finite) that is an error if it was
+/// asked for by name, and otherwise the reason (`Some(Err(why))`), for a note.
+fn quantile_step(
+    x: ndarray::ArrayView2<'_, f32>,
+    phi: &[f64],
+    labels: Option<&[usize]>,
+    n_classes: Option<usize>,
+    member: &[bool],
+    ids: &[String],
+    opts: &ScoreAuditOptions,
+) -> Result<Option<Result<AttackScores, String>>, AuditError> {
+    let named = opts.attacks.as_ref().is_some_and(|a| a.iter().any(|n| n == QUANTILE_ATTACK));
+    if opts.attacks.is_some() && !named {
+        return Ok(None);
+    }
+    let n_classes = n_classes.or_else(|| labels.and_then(|l| l.iter().max()).map(|m| m + 1)).unwrap_or(0);
+    let result = match phi.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(AuditError::Input(format!(
+            "quantile attack: record {}: the target's outputs give φ = {}, which a regression cannot fit",
+            ids[i], phi[i]
+        ))),
+        None => {
+            let records = QuantileRecords { x, labels, phi };
+            let (folds, seed) = (opts.attack.folds, opts.eval.seed);
+            cross_fitted_quantile_attack(records, member, n_classes, folds, seed, &opts.quantile)
+        }
+    };
+    match result {
+        Ok(a) => Ok(Some(Ok(a))),
+        Err(e) if named => Err(e),
+        Err(e) => Ok(Some(Err(e.to_string().trim_start_matches("quantile attack: ").to_string()))),
+    }
+}
+
+/// The attacks that ran, for [`check_given_settings`]: the reference attacks requested by name
+/// (`None`: all) and whether reference outputs were given.
+struct Ran<'a> {
+    attacks: &'a [AttackScores],
+    requested: Option<&'a [String]>,
+    reference: bool,
 }
 
 /// An explicitly given setting whose attacks all did not run is an error: the report would
 /// record it as if it had shaped a result.
 fn check_given_settings(
     given: &[GivenSetting],
-    ran: &[AttackScores],
-    requested: Option<&[String]>,
-    have_reference: bool,
+    ran: &Ran<'_>,
+    quantile_skipped: Option<&str>,
     names: SettingNames,
 ) -> Result<(), AuditError> {
+    let (requested, have_reference) = (ran.requested, ran.reference);
     for g in given {
-        if ran.iter().any(|a| g.attacks.contains(&a.name.as_str())) {
+        if ran.attacks.iter().any(|a| g.attacks.contains(&a.name.as_str())) {
             continue;
         }
-        let why = if !have_reference {
+        let why = if g.attacks == [QUANTILE_ATTACK] {
+            match quantile_skipped {
+                Some(why) => why.to_string(),
+                None => format!("{} leaves it out", names.of("attacks")),
+            }
+        } else if !have_reference {
             format!("they need reference models ({})", names.of("reference"))
         } else if requested.is_some_and(|r| !r.iter().any(|n| g.attacks.contains(&n.as_str()))) {
             format!("{} leaves them out", names.of("attacks"))
@@ -635,9 +769,10 @@ fn check_given_settings(
             )
         };
         return Err(AuditError::Input(format!(
-            "{} applies to {}, and none of them ran ({why}); leave the setting out or run the attack",
+            "{} applies to {}, and {} ({why}); leave the setting out or run the attack",
             g.setting,
-            g.attacks.join(" and ")
+            g.attacks.join(" and "),
+            if g.attacks.len() == 1 { "it did not run" } else { "none of them ran" }
         )));
     }
     Ok(())

@@ -266,9 +266,14 @@ struct ScoreArgs {
     ids: Option<PathBuf>,
     /// The audited records' features: an N x d float .npy, one row per record in the score input's
     /// order. Runs the blind check (logistic regression and gradient-boosted trees that see only
-    /// these features, never the model): is the split itself distinguishable?
+    /// these features, never the model): is the split itself distinguishable? And the quantile
+    /// attack: each record's phi against a quantile regression of non-members' phi on the features.
     #[arg(long, value_name = "FILE")]
     features: Option<PathBuf>,
+    /// The quantile attack's target false-positive rate alpha, in (0, 0.5] (default 0.01): its
+    /// regressor predicts the (1 - alpha) quantile of non-members' phi. Needs --features.
+    #[arg(long, value_name = "ALPHA")]
+    quantile_alpha: Option<f64>,
     #[command(flatten)]
     eval: EvalArgs,
     /// Attacks to run, comma-separated (default: all the input supports).
@@ -547,6 +552,7 @@ impl ScoreArgs {
             claimed_epsilon: self.privacy.claimed_epsilon,
             claimed_delta: self.privacy.claimed_delta,
             one_run: self.privacy.one_run,
+            quantile_alpha: self.quantile_alpha,
         };
         let reference = r.reference.as_ref().map(|path| {
             mia_data::reference::ReferenceInput::Files(mia_data::reference::ReferenceSources {

@@ -51,6 +51,16 @@ impl Bars {
                 self.models.suspend(|| eprintln!("work files kept in {} (--keep-work)", dir.display()))
             }
             Progress::WorkKept(_) => {}
+            Progress::Queried { endpoint, stats: s } if !self.quiet => self.models.suspend(|| {
+                let rate = if s.wall_s > 0.0 { s.requests as f64 / s.wall_s } else { 0.0 };
+                let latency = if s.requests > 0 { 1e3 * s.latency_s / s.requests as f64 } else { 0.0 };
+                eprintln!(
+                    "target {endpoint}: {} batches, {} answered from the cache; {} requests ({} retries) in {:.1} s, \
+                     {rate:.1} requests/s, mean latency {latency:.0} ms",
+                    s.batches, s.cached, s.requests, s.retries, s.wall_s
+                )
+            }),
+            Progress::Queried { .. } => {}
         }
     }
 

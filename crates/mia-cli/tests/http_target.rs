@@ -81,7 +81,11 @@ fn mlflow_server() -> Server {
 
 /// examples/http/oip_server.py with `extra` arguments; it logs one line per request to `log`.
 fn oip_server(log: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Server {
-    let port = free_port();
+    oip_server_at(free_port(), log, extra, envs)
+}
+
+/// The same on a given port (a restart of a server that was there).
+fn oip_server_at(port: u16, log: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Server {
     let mut child = Command::new("python3")
         .arg(root().join("examples/http/oip_server.py"))
         .args(["--model", s(&models().join("model.pkl")), "--name", "location", "--log", s(log), "--port"])
@@ -231,35 +235,17 @@ fn a_failing_server_is_one_line_and_a_rerun_resumes_from_the_cache() {
     assert_eq!(requests(&log), 3 + 3, "three answers, then the failing batch three times");
     assert_eq!(std::fs::read_dir(out.join("models/http")).unwrap().count(), 3);
     assert!(!out.join("report.json").exists(), "nothing written half");
+    let port = server.port;
     drop(server);
 
     // The same endpoint (the cache is keyed by it), now working.
     let log2 = dir.path().join("server2.log");
-    let port = server_port_of(&url);
-    let server = oip_server_on(port, &log2);
+    let server = oip_server_at(port, &log2, &[], &[]);
     let o = audit(&cfg, &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(requests(&log2), 7, "only the seven batches not answered before");
     assert_same_figures(&report(&out), "resumed");
     drop(server);
-}
-
-fn server_port_of(url: &str) -> u16 {
-    url.trim_start_matches("http://127.0.0.1:").split('/').next().unwrap().parse().unwrap()
-}
-
-/// oip_server.py on a given port (a restart of a server that was there).
-fn oip_server_on(port: u16, log: &Path) -> Server {
-    let mut child = Command::new("python3")
-        .arg(root().join("examples/http/oip_server.py"))
-        .args(["--model", s(&models().join("model.pkl")), "--name", "location", "--log", s(log), "--port"])
-        .arg(port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for(&mut child, port);
-    Server { child, port }
 }
 
 #[test]

@@ -248,7 +248,7 @@ impl HttpModel {
         &self.spec
     }
 
-    /// What the last [`Model::outputs`] call took.
+    /// What every [`Model::outputs`] call so far took, summed.
     pub fn stats(&self) -> HttpStats {
         *self.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -595,9 +595,16 @@ impl Model for HttpModel {
                 s.spawn(work);
             }
         });
-        let mut s = stats.into_inner().unwrap_or_else(|e| e.into_inner());
-        s.wall_s = start.elapsed().as_secs_f64();
-        *self.stats.lock().unwrap_or_else(|e| e.into_inner()) = s;
+        let s = stats.into_inner().unwrap_or_else(|e| e.into_inner());
+        {
+            let mut total = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+            total.batches += s.batches;
+            total.cached += s.cached;
+            total.requests += s.requests;
+            total.retries += s.retries;
+            total.latency_s += s.latency_s;
+            total.wall_s += start.elapsed().as_secs_f64();
+        }
         let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
         // The first failed batch in order (not the first to fail in time): the same error
         // whatever the timing.

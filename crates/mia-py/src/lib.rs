@@ -163,7 +163,9 @@ fn interruptible<T: Send>(
 }
 
 /// Calls `callback(kind, a, b)` for each progress event: `("planned", total, to_train)`,
-/// `("model", index, trained)`, `("stage", name, 0)`.
+/// `("model", index, trained)`, `("stage", name, 0)`, `("work_kept", folder, 0)`,
+/// `("queried", requests, cached)` (a target behind an endpoint: requests sent so far, batches
+/// answered from the cache).
 fn progress_to(callback: Option<Py<PyAny>>) -> impl Fn(Progress) + Sync {
     move |p: Progress| {
         let Some(cb) = &callback else { return };
@@ -173,6 +175,7 @@ fn progress_to(callback: Option<Py<PyAny>>) -> impl Fn(Progress) + Sync {
                 Progress::ModelDone { index, trained } => cb.call1(py, ("model", index, trained)),
                 Progress::Stage(name) => cb.call1(py, ("stage", name, 0)),
                 Progress::WorkKept(dir) => cb.call1(py, ("work_kept", dir.display().to_string(), 0)),
+                Progress::Queried { stats, .. } => cb.call1(py, ("queried", stats.requests, stats.cached)),
             };
             // A failing progress callback must not fail the audit: say so and go on.
             if let Err(e) = r {

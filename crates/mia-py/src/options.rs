@@ -106,7 +106,7 @@ pub struct LlmOptions;
 impl LlmOptions {
     pub fn parse(json: &str) -> PyResult<(ScoreOptions, f64, bool)> {
         let mut all: serde_json::Map<String, serde_json::Value> = parse(json, "options")?;
-        let not_here = ["slices", "prob_tolerance", "attack_config"];
+        let not_here = ["slices", "prob_tolerance", "attack_config", "quantile_alpha"];
         if let Some(k) = all.keys().find(|k| not_here.contains(&k.as_str()) || OVERRIDES.contains(&k.as_str())) {
             return Err(InputError::new_err(format!("options: `{k}` does not apply to a language-model audit")));
         }

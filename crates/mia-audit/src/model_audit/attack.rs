@@ -7,6 +7,7 @@ use super::prepare::Prepared;
 use super::train::Trained;
 use crate::assemble::{Evaluated, evaluate_part};
 use crate::label_noise::{NoisyCopies, choose_level, keep_rates};
+use crate::quantile::{Calibration, QUANTILE_ATTACK, QuantileRecords, quantile_attack};
 use crate::{AuditError, Control, Progress};
 use mia_core::attacks::{AttackConfig, AttackScores, Fitting, SCORE_ONLY_ATTACKS, score_only_attacks};
 use mia_core::reference::{FullOutputs, Population, REFERENCE_ATTACKS, ReferenceInputs};
@@ -60,9 +61,56 @@ pub(crate) fn target_stage(
     if let (Some((noise, _)), Some(predicted)) = (&prep.noise, noise_labels) {
         scores.push(label_noise_attack(prep, noise, predicted));
     }
+    if runs_quantile(prep) {
+        scores.push(population_quantile(prep, &logits, &signals.phi)?);
+    }
     let eval = cfg.eval.with_seed(cfg.seed);
     let score_only = evaluate_part(scores, member, Some(labels), &eval, cfg.report.slices.as_deref())?;
     Ok(TargetStage { logits, outputs, signals, score_only })
+}
+
+/// Whether the quantile-regression attack runs: on a target seen in full, when it is
+/// requested (or nothing is) and the population has enough records to fit on.
+pub(crate) fn runs_quantile(prep: &Prepared<'_>) -> bool {
+    let cfg = prep.cfg;
+    !cfg.label_only()
+        && !cfg.attacks.wanted(&[QUANTILE_ATTACK]).is_empty()
+        && prep.plan.population.len() >= cfg.attacks.quantile.min_fit_records()
+}
+
+/// `quantile`: the target's φ on each audited record minus the (1 − α) quantile of φ that a
+/// gradient-boosted regressor, fitted on the population records (features and class → φ),
+/// predicts for it ([`crate::quantile`]). No reference model is used.
+fn population_quantile(
+    prep: &Prepared<'_>,
+    logits: &Array2<f64>,
+    audit_phi: &[f64],
+) -> Result<AttackScores, AuditError> {
+    let (cfg, plan) = (prep.cfg, &prep.plan);
+    let q = &cfg.attacks.quantile;
+    let pop_outputs = ModelOutputs::Logits(logits.select(Axis(0), &plan.population));
+    let pop_phi = compute_signals(&pop_outputs, Some(&prep.labels_population)).phi;
+    let (x_pop, x_audit) = (prep.x.select(Axis(0), &plan.population), prep.x.select(Axis(0), &plan.audit));
+    let fit = QuantileRecords { x: x_pop.view(), labels: Some(&prep.labels_population), phi: &pop_phi };
+    let eval = QuantileRecords { x: x_audit.view(), labels: Some(&prep.labels_audit), phi: audit_phi };
+    let (scores, mut notes) = quantile_attack(fit, eval, prep.shape.1, q)?;
+    notes.push(Calibration::of(&scores, &plan.target_member).note(q.alpha));
+    Ok(AttackScores {
+        name: QUANTILE_ATTACK.into(),
+        description: crate::quantile::description(q),
+        scores,
+        fitting: Some(Fitting {
+            method: format!(
+                "gradient-boosted quantile regression (pinball loss, level {}) fitted on the {} population records, \
+                 which no model trained on and which are not audited",
+                q.level(),
+                plan.population.len()
+            ),
+            folds: 0,
+            seed: cfg.seed,
+            notes,
+        }),
+    })
 }
 
 /// `label_noise`: each audited record's share of noisy copies that kept its true class, at the

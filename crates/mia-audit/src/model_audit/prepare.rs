@@ -106,6 +106,14 @@ pub(crate) fn prepare<'a>(
     let rules = audit.settings.gate(&cfg.report.fail_if)?;
     let table = load_table(&cfg.data, &audit.base_dir, &audit.settings.table)?;
     let plan = make_plan(cfg, &table)?;
+    let min = cfg.attacks.quantile.min_fit_records();
+    if cfg.attacks.run.iter().flatten().any(|n| n == crate::quantile::QUANTILE_ATTACK) && plan.population.len() < min {
+        return Err(AuditError::Input(format!(
+            "attacks.run: quantile fits on at least {min} population records (max(20, 1/alpha)); the plan holds out \
+             {} (raise plan.population_fraction)",
+            plan.population.len()
+        )));
+    }
     if let Some(spec) = &cfg.learner {
         // A DP budget the recipe cannot reach (or that needs no noise) fails now, before any
         // model is trained, not at the first fit.

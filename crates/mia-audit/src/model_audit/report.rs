@@ -123,10 +123,24 @@ fn notes(prep: &Prepared<'_>) -> Vec<String> {
         );
     }
     if p > 0 {
+        let users = if cfg.plan.reference_models > 0 {
+            "RMIA and Attack-P"
+        } else if cfg.label_only() {
+            "choosing label_noise's noise level"
+        } else {
+            "the quantile attack"
+        };
         notes.push(format!(
-            "Population: {p} rows (plan.population_fraction = {}) were held out for RMIA and Attack-P; no model \
-             trained on them and they are not among the {n} audited records.",
+            "Population: {p} rows (plan.population_fraction = {}) were held out for {users}; no model trained on \
+             them and they are not among the {n} audited records.",
             cfg.plan.population_fraction
+        ));
+    }
+    let min = cfg.attacks.quantile.min_fit_records();
+    if p > 0 && !cfg.label_only() && !super::attack::runs_quantile(prep) && cfg.attacks.run.is_none() {
+        notes.push(format!(
+            "Quantile attack not run: it fits on at least {min} population records (max(20, 1/alpha)); the plan \
+             holds out {p}."
         ));
     }
     if let (Some(dp), Some(target)) = (cfg.learner.as_ref().and_then(|l| l.dp()), prep.models.first()) {

@@ -31,12 +31,21 @@ impl Prepared<'_> {
     }
 
     /// A given target's outputs on every row; it is run once, and only when `needed`.
-    fn run_target(&self, needed: bool) -> Result<Option<ModelOutputs>, AuditError> {
+    fn run_target(&self, needed: bool, ctl: &Control<'_>) -> Result<Option<ModelOutputs>, AuditError> {
         match &self.target {
-            Some(t) if needed => Ok(Some(
-                t.model().outputs(self.x.view()).map_err(|e| AuditError::Input(format!("model 0 (target): {e}")))?,
-            )),
+            Some(t) if needed => {
+                let outputs = t.model().outputs(self.x.view());
+                self.report_queries(ctl);
+                Ok(Some(outputs.map_err(|e| AuditError::Input(format!("model 0 (target): {e}")))?))
+            }
             _ => Ok(None),
+        }
+    }
+
+    /// Tells the progress callback what querying an endpoint took so far.
+    fn report_queries(&self, ctl: &Control<'_>) {
+        if let Some(super::prepare::TargetModel::Http(m)) = &self.target {
+            ctl.report(Progress::Queried { endpoint: m.spec().url.clone(), stats: m.stats() });
         }
     }
 
@@ -87,6 +96,7 @@ impl Prepared<'_> {
                 }
             }
         }
+        self.report_queries(ctl);
         self.store
             .save(key, &out)
             .map_err(|e| AuditError::Write { path: self.store.dir().display().to_string(), source: e })?;
@@ -164,7 +174,7 @@ pub(crate) fn train(
     let stored = prep.stored(selection);
     let selected: Vec<usize> = (0..prep.models.len()).filter(|&m| selection.contains(m)).collect();
     // A shard without model 0 (or with it stored) and a plan listing never run a given target.
-    let target_raw = prep.run_target(train && selection.contains(0) && stored[0].is_none())?;
+    let target_raw = prep.run_target(train && selection.contains(0) && stored[0].is_none(), ctl)?;
     prep.announce(&selected, &stored, train, ctl);
     let trained: Vec<Result<bool, AuditError>> = selected
         .par_iter()
@@ -193,7 +203,7 @@ pub(crate) fn all_models(prep: &Prepared<'_>, require_stored: bool, ctl: &Contro
     if require_stored {
         missing_models(prep, &stored)?;
     }
-    let target_raw = prep.run_target(true)?;
+    let target_raw = prep.run_target(true, ctl)?;
     let all: Vec<usize> = (0..prep.models.len()).collect();
     prep.announce(&all, &stored, true, ctl);
     let target_stored = stored.remove(0);

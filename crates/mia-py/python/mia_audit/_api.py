@@ -149,7 +149,9 @@ def score(
     ``"probs"``) and ``keep`` (K × N, which records each trained on), the reference attacks
     (LiRA, RMIA, Attack-R, ...) run too; ``population_*`` add held-out population records.
     ``features`` (N × d, one row per record in the same order) runs the blind check: classifiers
-    that see only the features, never the model (the report's ``blind`` section).
+    that see only the features, never the model (the report's ``blind`` section); and the
+    ``quantile`` attack, which sets each record's φ against the (1 − ``quantile_alpha``) quantile
+    of non-members' φ predicted from its features (default ``quantile_alpha=0.01``).
 
     Every array may instead be a path to a ``.npy`` file: then the files are read as by
     ``mia score --logits ... --member ...`` (and recorded in the report's inputs).
@@ -158,7 +160,8 @@ def score(
     ``base_rates``, ``fpr_rule``, ``folds``, ``slices``, ``baseline``, ``claimed_epsilon``,
     ``claimed_delta``, ``one_run``, ``prob_tolerance``, ``skip_invalid_rows``, ``top``,
     ``min_class_size``, ``bootstrap_min_class_size``, ``attack_config``, ``lira_center``,
-    ``lira_variance``, ``lira_std``, ``lira_offline``, ``rmia_gamma``, ``rmia_a``.
+    ``lira_variance``, ``lira_std``, ``lira_offline``, ``rmia_gamma``, ``rmia_a``,
+    ``quantile_alpha``.
 
     Raises :class:`InputError` (a ``ValueError``) with the command's one-line message on
     bad input, and :class:`GateFailed` when a ``fail_if`` rule fires and
@@ -355,6 +358,8 @@ def _progress_bar(progress: Union[bool, Callable[..., None], None]) -> Optional[
                 state["bar"].close()
                 state["bar"] = None
             print(f"mia: {a}", file=sys.stderr)
+        elif kind == "queried":
+            print(f"mia: target endpoint: {a} requests sent, {b} batches answered from the cache", file=sys.stderr)
 
     return report
 
