@@ -19,7 +19,7 @@ line per infer request (its number of rows), for counting what a client sent.
 For testing a client's error handling, --fault MODE answers the first --fault-after N infer requests
 normally and every later one with the fault: 500 (an internal error), slow (sleeps --slow-s seconds,
 then answers), malformed (a body that is not JSON), shape (one output column too few), redirect (a
-307 to another address).
+307 to another address), badlabel (with --output label: class 999 for the first record).
 
 In a real deployment use KServe, Triton or MLServer; this script is a reference for the protocol
 and a server tests can start on localhost. Needs scikit-learn and numpy.
@@ -46,7 +46,7 @@ def main():
     ap.add_argument("--output", choices=["probs", "logits", "label"], default="probs")
     ap.add_argument("--token-env")
     ap.add_argument("--log")
-    ap.add_argument("--fault", choices=["none", "500", "slow", "malformed", "shape", "redirect"], default="none")
+    ap.add_argument("--fault", choices=["none", "500", "slow", "malformed", "shape", "redirect", "badlabel"], default="none")
     ap.add_argument("--fault-after", type=int, default=0)
     ap.add_argument("--slow-s", type=float, default=5.0)
     args = ap.parse_args()
@@ -116,6 +116,8 @@ def main():
                 y = model.predict(x)
                 if faulty and args.fault == "shape":
                     y = y[:-1]
+                if faulty and args.fault == "badlabel":
+                    y = np.concatenate([[999], y[1:]])
                 return self.answer(200, {"model_name": args.name, "id": req.get("id", ""),
                                          "outputs": [{"name": out_name, "shape": [len(y)], "datatype": "INT64",
                                                       "data": [int(v) for v in y]}]})

@@ -428,6 +428,46 @@ impl Calibration {
     }
 }
 
+/// The paper's own operating points: for each target FPR α of the report's grid (those in
+/// (0, 0.5] whose fits have at least max(20, ⌈1/α⌉) records), the attack refitted for the
+/// (1 − α) quantile and called "member" at score > 0, with the FPR and TPR that reaches on the
+/// scored records and their Clopper–Pearson intervals at `confidence`. `score_at` scores every
+/// record with the attack's settings but α; `fit_records` is the fewest records a fit gets.
+pub fn operating_points(
+    grid: &[f64],
+    cfg: &QuantileConfig,
+    confidence: f64,
+    fit_records: usize,
+    member: &[bool],
+    score_at: impl Fn(&QuantileConfig) -> Result<Vec<f64>, AuditError>,
+) -> Result<Vec<String>, AuditError> {
+    let mut notes = Vec::new();
+    let pct = |[lo, hi]: [f64; 2]| format!("[{:.2}, {:.2}]", 100.0 * lo, 100.0 * hi);
+    for &alpha in grid.iter().filter(|&&a| a > 0.0 && a <= 0.5) {
+        let at = QuantileConfig { alpha, ..cfg.clone() };
+        if fit_records < at.min_fit_records() {
+            notes.push(format!(
+                "operating point at target FPR {alpha}: not fitted (a fit needs at least {} records, here {fit_records})",
+                at.min_fit_records()
+            ));
+            continue;
+        }
+        let c = Calibration::of(&score_at(&at)?, member);
+        let ci = |k, n| mia_core::stats::clopper_pearson(k as u64, n as u64, confidence);
+        notes.push(format!(
+            "operating point at target FPR {alpha} (the {} quantile, score > 0): FPR {:.2} % {}, TPR {:.2} % {} \
+             ({} % Clopper–Pearson)",
+            at.level(),
+            100.0 * c.fpr(),
+            pct(ci(c.non_members_above, c.non_members)),
+            100.0 * c.tpr(),
+            pct(ci(c.members_above, c.members)),
+            100.0 * confidence
+        ));
+    }
+    Ok(notes)
+}
+
 fn share(k: usize, n: usize) -> f64 {
     if n == 0 { 0.0 } else { k as f64 / n as f64 }
 }

@@ -13,7 +13,9 @@
 //! the other folds, at the target FPR [`ScoreAuditOptions::quantile`]`.alpha`.
 
 use crate::assemble::{Assembly, AuditOutput, assemble};
-use crate::quantile::{QUANTILE_ATTACK, QuantileConfig, QuantileRecords, cross_fitted_quantile_attack};
+use crate::quantile::{
+    QUANTILE_ATTACK, QuantileConfig, QuantileRecords, cross_fitted_quantile_attack, operating_points,
+};
 use crate::{AuditError, Control};
 use mia_core::attacks::{AttackConfig, AttackScores, SCORE_ONLY_ATTACKS, score_only_attacks};
 use mia_core::evaluate::EvalConfig;
@@ -721,7 +723,23 @@ fn quantile_step(
         None => {
             let records = QuantileRecords { x, labels, phi };
             let (folds, seed) = (opts.attack.folds, opts.eval.seed);
-            cross_fitted_quantile_attack(records, member, n_classes, folds, seed, &opts.quantile)
+            let run = |cfg: &QuantileConfig| cross_fitted_quantile_attack(records, member, n_classes, folds, seed, cfg);
+            run(&opts.quantile).and_then(|mut a| {
+                // The fewest non-members a fold's fit gets: all but the largest fold's.
+                let fold = mia_core::attacks::stratified_folds(member, folds, seed);
+                let fewest = (0..folds)
+                    .map(|f| (0..member.len()).filter(|&i| fold[i] != f && !member[i]).count())
+                    .min()
+                    .unwrap_or(0);
+                let grid = &opts.eval.fpr_targets;
+                let points = operating_points(grid, &opts.quantile, opts.eval.confidence, fewest, member, |c| {
+                    run(c).map(|a| a.scores)
+                })?;
+                if let Some(f) = a.fitting.as_mut() {
+                    f.notes.extend(points);
+                }
+                Ok(a)
+            })
         }
     };
     match result {

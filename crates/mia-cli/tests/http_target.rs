@@ -279,6 +279,18 @@ fn every_kind_of_fault_is_one_line_naming_the_endpoint_and_batch() {
         let line = error_line(&audit(&cfg, &dir.path().join(format!("r{k}"))));
         assert!(line.contains(&url) && line.contains("batch 1 of 10") && line.contains(want), "{args:?}: {line}");
     }
+    // A label the data does not have (the data's classes are 1..30).
+    let log = dir.path().join("badlabel.log");
+    let server = oip_server(&log, &["--output", "label", "--fault", "badlabel"], &[]);
+    let url = oip_url(server.port);
+    let cfg = config(dir.path(), "badlabel.toml", &http_target(&url, "open_inference", "label", ""));
+    let line = error_line(&audit(&cfg, &dir.path().join("badlabel")));
+    assert!(
+        line.contains("batch 1 of 10")
+            && line.contains("record 1: label \"999\" is not one of the data's classes (1, 2,"),
+        "{line}"
+    );
+    drop(server);
     // https:// to a server that speaks plain HTTP: the TLS handshake fails, no retry.
     let log = dir.path().join("tls.log");
     let server = oip_server(&log, &[], &[]);

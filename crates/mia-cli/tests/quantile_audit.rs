@@ -63,6 +63,12 @@ fn quantile_fits_on_the_population_and_sees_the_overfitting() {
     assert!(fit["method"].as_str().unwrap().contains("600 population records"), "{}", fit["method"]);
     let notes = fit["notes"].to_string();
     assert!(notes.contains("calibration at score > 0 (target FPR alpha = 0.01)"), "{notes}");
+    // The paper's operating points, one regressor per target FPR of the report's grid (600
+    // population records: too few for 1e-3, which needs 1,000).
+    assert!(notes.contains("operating point at target FPR 0.001: not fitted (a fit needs at least 1000"), "{notes}");
+    for alpha in ["0.01 (the 0.99 quantile", "0.1 (the 0.9 quantile"] {
+        assert!(notes.contains(&format!("operating point at target FPR {alpha}, score > 0): FPR ")), "{notes}");
+    }
     let (auc, lo) = (q["auc"]["value"].as_f64().unwrap(), q["auc"]["ci"][0].as_f64().unwrap());
     assert!(lo > 0.6, "the MLP memorises its training rows: quantile AUC {auc}");
     let population_note = r["notes"].to_string();

@@ -7,7 +7,7 @@ use super::prepare::Prepared;
 use super::train::Trained;
 use crate::assemble::{Evaluated, evaluate_part};
 use crate::label_noise::{NoisyCopies, choose_level, keep_rates};
-use crate::quantile::{Calibration, QUANTILE_ATTACK, QuantileRecords, quantile_attack};
+use crate::quantile::{Calibration, QUANTILE_ATTACK, QuantileRecords, operating_points, quantile_attack};
 use crate::{AuditError, Control, Progress};
 use mia_core::attacks::{AttackConfig, AttackScores, Fitting, SCORE_ONLY_ATTACKS, score_only_attacks};
 use mia_core::reference::{FullOutputs, Population, REFERENCE_ATTACKS, ReferenceInputs};
@@ -95,6 +95,15 @@ fn population_quantile(
     let eval = QuantileRecords { x: x_audit.view(), labels: Some(&prep.labels_audit), phi: audit_phi };
     let (scores, mut notes) = quantile_attack(fit, eval, prep.shape.1, q)?;
     notes.push(Calibration::of(&scores, &plan.target_member).note(q.alpha));
+    let eval_cfg = &cfg.eval;
+    notes.extend(operating_points(
+        &eval_cfg.fpr_targets,
+        q,
+        eval_cfg.confidence,
+        plan.population.len(),
+        &plan.target_member,
+        |at| quantile_attack(fit, eval, prep.shape.1, at).map(|(s, _)| s),
+    )?);
     Ok(AttackScores {
         name: QUANTILE_ATTACK.into(),
         description: crate::quantile::description(q),
