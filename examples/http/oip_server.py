@@ -14,7 +14,8 @@ The output is predict_proba ("probabilities"), with --output logits decision_fun
 with --output label predict ("label": the predicted class, shape [n]).
 With --token-env VAR every request must carry "Authorization: Bearer <the value of VAR>" (else 401).
 --port 0 takes a free port; --port-file writes the port once the server listens. --log appends one
-line per infer request (its number of rows), for counting what a client sent.
+line per infer request (its number of rows and the time it arrived, in seconds), for counting what
+a client sent and how fast.
 
 For testing a client's error handling, --fault MODE answers the first --fault-after N infer requests
 normally and every later one with the fault: 500 (an internal error), slow (sleeps --slow-s seconds,
@@ -98,7 +99,7 @@ def main():
                 n = served["n"]
                 if args.log:
                     with open(args.log, "a") as f:
-                        f.write(f"{x.shape[0]}\n")
+                        f.write(f"{x.shape[0]} {time.time():.4f}\n")
             faulty = args.fault != "none" and n > args.fault_after
             if faulty and args.fault == "500":
                 return self.answer(500, {"error": "internal error (injected)"})

@@ -177,6 +177,33 @@ fn requests(log: &Path) -> usize {
     std::fs::read_to_string(log).map(|t| t.lines().count()).unwrap_or(0)
 }
 
+/// When the server received each request (seconds), in order.
+fn arrivals(log: &Path) -> Vec<f64> {
+    let text = std::fs::read_to_string(log).unwrap();
+    let mut t: Vec<f64> = text.lines().map(|l| l.split(' ').nth(1).unwrap().parse().unwrap()).collect();
+    t.sort_by(f64::total_cmp);
+    t
+}
+
+/// `max_requests_per_s` spaces the requests, whatever the concurrency.
+#[test]
+fn the_rate_limit_is_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let server = oip_server(&log, &[], &[]);
+    let target =
+        http_target(&oip_url(server.port), "open_inference", "probs", "concurrency = 4\nmax_requests_per_s = 5");
+    let cfg = config(dir.path(), "audit.toml", &target);
+    let o = audit(&cfg, &dir.path().join("r"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t = arrivals(&log);
+    assert_eq!(t.len(), 10);
+    // Slots 200 ms apart; arrivals may jitter by a few milliseconds.
+    let gaps: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|&g| g > 0.17), "{gaps:?}");
+    assert!(t[9] - t[0] > 9.0 * 0.2 - 0.05, "{:?}", t[9] - t[0]);
+}
+
 #[test]
 fn mlflow_serving_gives_the_onnx_exports_report_and_a_rerun_sends_nothing() {
     let dir = tempfile::tempdir().unwrap();
