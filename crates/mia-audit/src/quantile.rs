@@ -477,24 +477,10 @@ mod tests {
     use super::*;
     use ndarray::Array2;
 
-    /// splitmix64: a seeded stream of test data.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-        fn uniform(&mut self) -> f64 {
-            (self.next() >> 11) as f64 / (1u64 << 53) as f64
-        }
-        fn normal(&mut self) -> f64 {
-            let (u, v) = (1.0 - self.uniform(), self.uniform());
-            (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-        }
+    /// A seeded stream of test data (uniform and standard normal draws).
+    fn rng(seed: u64) -> mia_models::dp::Gaussian {
+        use rand::SeedableRng;
+        mia_models::dp::Gaussian::new(rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed))
     }
 
     /// `n` records: features x0 ∈ [0, 1), x1 ∈ [0, 1) (noise scale), x2 irrelevant; label = x0 > ½;
@@ -507,7 +493,7 @@ mod tests {
     }
 
     fn data(n: usize, member_share: f64, shift: f64, seed: u64) -> Data {
-        let mut rng = Rng(seed);
+        let mut rng = rng(seed);
         let mut x = Array2::<f32>::zeros((n, 3));
         let (mut labels, mut phi, mut member) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..n {
@@ -517,7 +503,7 @@ mod tests {
             }
             let m = rng.uniform() < member_share;
             let (x0, x1) = (f64::from(row[0]), f64::from(row[1]));
-            phi.push(4.0 * x0 + (0.3 + x1) * rng.normal() + if m { shift } else { 0.0 });
+            phi.push(4.0 * x0 + (0.3 + x1) * rng.sample() + if m { shift } else { 0.0 });
             labels.push(usize::from(x0 > 0.5));
             member.push(m);
         }
@@ -631,9 +617,9 @@ mod tests {
     fn a_leak_would_show_and_cross_fitting_has_none() {
         // 200 non-members: each value of the one feature gets a bin of its own (at most 255).
         let n = 300;
-        let mut rng = Rng(9);
+        let mut rng = rng(9);
         let x = Array2::from_shape_fn((n, 1), |(i, _)| i as f32);
-        let phi: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let phi: Vec<f64> = (0..n).map(|_| rng.sample()).collect();
         let member: Vec<bool> = (0..n).map(|i| i % 3 == 0).collect();
         let records = QuantileRecords { x: x.view(), labels: None, phi: &phi };
         let cfg =

@@ -9,43 +9,16 @@ use support::{error_line, mia, report, root, s, validate};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// A Location-30 audit of an MLP the tool trains, seen through its labels.
+/// A Location-30 audit of an MLP the tool trains, seen through its labels (`dir/NAME/audit.toml`).
 fn trained_config(dir: &Path, name: &str, extra: &str) -> PathBuf {
-    let text = format!(
-        r#"seed = 4
-[data]
-path = "{}"
-header = false
-label = "0"
-numeric = "rest"
-standardize = false
-
-[plan]
-max_rows = 1500
-population_fraction = 0.2
-reference_models = 0
-
-[learner]
-kind = "mlp"
-hidden_layer_sizes = [64]
-max_iter = 60
-tol = 0.0
-
-[target]
-output = "label"
-
-[attacks.label_noise]
-copies = 12
-
-[eval]
-bootstrap = 200
-{extra}
-"#,
-        root().join("data/location/bangkok.csv.gz").display()
+    let sub = dir.join(name.trim_end_matches(".toml"));
+    std::fs::create_dir_all(&sub).unwrap();
+    let sections = format!(
+        "[plan]\nmax_rows = 1500\npopulation_fraction = 0.2\nreference_models = 0\n\n[learner]\nkind = \"mlp\"\n\
+         hidden_layer_sizes = [64]\nmax_iter = 60\ntol = 0.0\n\n[target]\noutput = \"label\"\n\n\
+         [attacks.label_noise]\ncopies = 12\n\n[eval]\nbootstrap = 200\n{extra}\n"
     );
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
+    support::location_config(&sub, 4, &sections)
 }
 
 fn attack<'a>(r: &'a Value, name: &str) -> &'a Value {

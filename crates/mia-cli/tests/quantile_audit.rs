@@ -3,44 +3,21 @@
 //! model; requested explicitly, it holds a population out itself; it refuses to run on too few.
 
 mod support;
-use support::{error_line, mia, report, root, s, validate};
+use support::{error_line, mia, report, s, validate};
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// A Location-30 audit of a small MLP the tool trains, without reference models.
+/// A Location-30 audit of a small MLP the tool trains, without reference models
+/// (`dir/NAME/audit.toml`).
 fn config(dir: &Path, name: &str, plan: &str, attacks: &str) -> PathBuf {
-    let text = format!(
-        r#"seed = 2
-[data]
-path = "{}"
-header = false
-label = "0"
-numeric = "rest"
-standardize = false
-
-[plan]
-max_rows = 2000
-reference_models = 0
-{plan}
-
-[learner]
-kind = "mlp"
-hidden_layer_sizes = [64]
-max_iter = 60
-tol = 0.0
-
-[attacks]
-{attacks}
-
-[eval]
-bootstrap = 200
-"#,
-        root().join("data/location/bangkok.csv.gz").display()
+    let sub = dir.join(name.trim_end_matches(".toml"));
+    std::fs::create_dir_all(&sub).unwrap();
+    let sections = format!(
+        "[plan]\nmax_rows = 2000\nreference_models = 0\n{plan}\n\n[learner]\nkind = \"mlp\"\n\
+         hidden_layer_sizes = [64]\nmax_iter = 60\ntol = 0.0\n\n[attacks]\n{attacks}\n\n[eval]\nbootstrap = 200\n"
     );
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
+    support::location_config(&sub, 2, &sections)
 }
 
 fn attack<'a>(r: &'a Value, name: &str) -> Option<&'a Value> {
