@@ -171,6 +171,10 @@ def commands(target, data, d):
             return {"synth.toml": data}, [["synth", "synth.toml", "-o", "out", "-q", "--threads", "1"]]
         return {"attack.toml": data}, [score("scores.csv", "--reference", "valid_phi.npy", "--keep", "valid_keep.npy",
                                              "--attack-config", "attack.toml")]
+    if target == "texts_jsonl":
+        name = "texts.parquet" if data.startswith(b"PAR1") else "texts.jsonl"
+        llm = ["llm", name, "-o", "out", "-q", "--bootstrap", "0", "--folds", "2", "--threads", "1"]
+        return {name: data}, [llm, llm + ["--skip-invalid-rows"]]
     if target == "gate_expr":
         if b"\0" in data:
             return "skip"  # cannot be a command-line argument
