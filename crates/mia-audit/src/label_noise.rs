@@ -212,16 +212,25 @@ pub fn keep_rates(predicted: &Array2<f64>, labels: &[usize], copies: usize) -> A
     })
 }
 
-/// The level whose mean keep rate over the population records (`rates` columns
-/// `audited..`) is nearest ½; ties go to the smaller level.
-pub fn choose_level(rates: &Array2<f64>, audited: usize) -> (usize, f64) {
-    let mut best = (0, f64::NAN);
-    for l in 0..rates.nrows() {
-        let pop = rates.row(l);
-        let pop = &pop.as_slice().expect("row-major")[audited..];
-        let mean = pop.iter().sum::<f64>() / pop.len() as f64;
-        if best.1.is_nan() || (mean - 0.5).abs() < (best.1 - 0.5).abs() {
-            best = (l, mean);
+/// Each level's mean keep rate over the population records (`rates` columns `audited..`).
+pub fn population_keep_rates(rates: &Array2<f64>, audited: usize) -> Vec<f64> {
+    rates
+        .rows()
+        .into_iter()
+        .map(|row| {
+            let pop = &row.as_slice().expect("row-major")[audited..];
+            pop.iter().sum::<f64>() / pop.len() as f64
+        })
+        .collect()
+}
+
+/// The level whose population mean keep rate (`means`, [`population_keep_rates`]) is nearest
+/// ½; ties go to the smaller level.
+pub fn choose_level(means: &[f64]) -> usize {
+    let mut best = 0;
+    for (l, &m) in means.iter().enumerate() {
+        if (m - 0.5).abs() < (means[best] - 0.5).abs() {
+            best = l;
         }
     }
     best
@@ -229,19 +238,7 @@ pub fn choose_level(rates: &Array2<f64>, audited: usize) -> (usize, f64) {
 
 /// The class each row of `outputs` predicts: the first largest.
 pub fn predicted(outputs: ArrayView2<'_, f64>) -> Vec<usize> {
-    outputs
-        .rows()
-        .into_iter()
-        .map(|row| {
-            let mut best = 0;
-            for (j, &v) in row.iter().enumerate() {
-                if v > row[best] {
-                    best = j;
-                }
-            }
-            best
-        })
-        .collect()
+    outputs.rows().into_iter().map(mia_core::signals::first_argmax).collect()
 }
 
 #[cfg(test)]
@@ -330,7 +327,9 @@ mod tests {
         let rates = keep_rates(&predicted, &[1, 0, 2], 2);
         assert_eq!(rates, ndarray::array![[1.0, 1.0, 0.5], [0.5, 1.0, 0.0]]);
         // Population (records 1, 2): level 0 mean 0.75, level 1 mean 0.5.
-        assert_eq!(choose_level(&rates, 1), (1, 0.5));
+        let means = population_keep_rates(&rates, 1);
+        assert_eq!(means, [0.75, 0.5]);
+        assert_eq!(choose_level(&means), 1);
         assert_eq!(predicted_of(&[[0.1, 0.3, 0.3], [2.0, -1.0, 0.0]]), [1, 0], "the first largest");
     }
 

@@ -108,7 +108,9 @@ fn log_sum_exp_except(v: ArrayView1<f64>, skip: Option<usize>) -> f64 {
     m + s.ln()
 }
 
-fn first_argmax(v: ArrayView1<f64>) -> usize {
+/// The first index of the largest value (numpy's `argmax` convention for ties): a model's
+/// predicted class from a row of its outputs.
+pub fn first_argmax(v: ArrayView1<f64>) -> usize {
     let mut best = 0;
     for (j, &x) in v.iter().enumerate() {
         if x > v[best] {

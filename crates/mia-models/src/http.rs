@@ -333,18 +333,10 @@ impl HttpModel {
             Protocol::Mlflow => {
                 v.get("predictions").and_then(Value::as_array).ok_or("answer has no \"predictions\" list")?
             }
-            Protocol::OpenInference => {
-                let outputs = v.get("outputs").and_then(Value::as_array).ok_or("answer has no \"outputs\" list")?;
-                let name = self.spec.output_name.as_deref();
-                let out = match name {
-                    Some(n) => outputs.iter().find(|o| o.get("name").and_then(Value::as_str) == Some(n)),
-                    None => outputs.first(),
-                }
-                .ok_or_else(|| {
-                    format!("answer has no output{}", name.map(|n| format!(" named {n:?}")).unwrap_or_default())
-                })?;
-                out.get("data").and_then(Value::as_array).ok_or("output has no \"data\" list")?
-            }
+            Protocol::OpenInference => oip_tensor(v, self.spec.output_name.as_deref())?
+                .get("data")
+                .and_then(Value::as_array)
+                .ok_or("output has no \"data\" list")?,
         };
         if labels.len() != rows {
             return Err(format!("answer has {} labels for {rows} rows", labels.len()));
@@ -519,16 +511,21 @@ fn mlflow_predictions(v: &Value) -> Result<(Vec<f64>, Vec<usize>), String> {
     Ok((data, shape))
 }
 
-/// The Open Inference Protocol's output tensor (`name`, else the first).
-fn oip_output(v: &Value, name: Option<&str>) -> Result<(Vec<f64>, Vec<usize>), String> {
+/// The Open Inference Protocol's output tensor object (`name`, else the first).
+fn oip_tensor<'a>(v: &'a Value, name: Option<&str>) -> Result<&'a Value, String> {
     let outputs = v.get("outputs").and_then(Value::as_array).ok_or("answer has no \"outputs\" list")?;
-    let out = match name {
+    match name {
         Some(n) => outputs
             .iter()
             .find(|o| o.get("name").and_then(Value::as_str) == Some(n))
-            .ok_or_else(|| format!("answer has no output named {n:?}"))?,
-        None => outputs.first().ok_or("answer's \"outputs\" is empty")?,
-    };
+            .ok_or_else(|| format!("answer has no output named {n:?}")),
+        None => outputs.first().ok_or_else(|| "answer's \"outputs\" is empty".to_string()),
+    }
+}
+
+/// The Open Inference Protocol's output tensor's values and shape (`name`, else the first).
+fn oip_output(v: &Value, name: Option<&str>) -> Result<(Vec<f64>, Vec<usize>), String> {
+    let out = oip_tensor(v, name)?;
     let shape: Vec<usize> = out
         .get("shape")
         .and_then(Value::as_array)

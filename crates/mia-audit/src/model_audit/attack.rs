@@ -6,7 +6,7 @@
 use super::prepare::Prepared;
 use super::train::Trained;
 use crate::assemble::{Evaluated, evaluate_part};
-use crate::label_noise::{NoisyCopies, choose_level, keep_rates};
+use crate::label_noise::{NoisyCopies, choose_level, keep_rates, population_keep_rates};
 use crate::quantile::{Calibration, QUANTILE_ATTACK, QuantileRecords, operating_points, quantile_attack};
 use crate::{AuditError, Control, Progress};
 use mia_core::attacks::{AttackConfig, AttackScores, Fitting, SCORE_ONLY_ATTACKS, score_only_attacks};
@@ -127,14 +127,10 @@ fn population_quantile(
 fn label_noise_attack(prep: &Prepared<'_>, noise: &NoisyCopies, predicted: &Array2<f64>) -> AttackScores {
     let labels: Vec<usize> = noise.rows.iter().map(|&r| prep.table.labels[r]).collect();
     let rates = keep_rates(predicted, &labels, noise.config.copies);
-    let (level, pop_rate) = choose_level(&rates, noise.audited);
-    let l = noise.config.levels[level];
-    let per_level: Vec<String> = (0..rates.nrows())
-        .map(|k| {
-            let pop = &rates.row(k).to_vec()[noise.audited..];
-            format!("{}: {:.3}", noise.config.levels[k], pop.iter().sum::<f64>() / pop.len() as f64)
-        })
-        .collect();
+    let means = population_keep_rates(&rates, noise.audited);
+    let level = choose_level(&means);
+    let (l, pop_rate) = (noise.config.levels[level], means[level]);
+    let per_level: Vec<String> = noise.config.levels.iter().zip(&means).map(|(l, m)| format!("{l}: {m:.3}")).collect();
     AttackScores {
         name: "label_noise".into(),
         description: format!(
